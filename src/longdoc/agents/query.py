@@ -1,0 +1,112 @@
+"""Turn a question into a search plan: the information asked for, the
+instructions about the answer, and keywords in English and Chinese."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+from ..llm.base import GenerationOptions, LLM, Message
+from ..errors import BackendError
+from ..prompts import PromptSet
+from ..records import Usage
+
+
+@dataclass
+class QueryPlan:
+    question: str
+    information: str
+    instruction: str = ""
+    keywords: list[str] = field(default_factory=list)
+    from_llm: bool = True  # False when the LLM's reply was unusable and we fell back
+
+    def search_texts(self) -> list[str]:
+        """Everything worth searching for, the question's own words first."""
+        seen: set[str] = set()
+        out = []
+        for t in [self.question, self.information, *self.keywords]:
+            k = t.strip().lower()
+            if k and k not in seen:
+                seen.add(k)
+                out.append(t.strip())
+        return out
+
+
+def plan_query(question: str, llm: LLM, prompts: PromptSet, usage: Usage) -> tuple[QueryPlan, str | None]:
+    """Ask the LLM for a plan; on failure fall back to the question's own words.
+
+    Returns the plan and, when it degraded, a note saying why.
+    """
+    messages = [
+        Message("system", prompts.query_system),
+        Message("user", prompts.query_user.format(question=question)),
+    ]
+    try:
+        c = llm.complete(messages, GenerationOptions(max_tokens=200, temperature=0.0))
+    except BackendError as e:
+        return QueryPlan(question, question, from_llm=False), f"keyword step skipped ({e}); searched with the question's words"
+    usage.add(c.prompt_tokens, c.completion_tokens)
+    plan = parse_plan(c.text, question)
+    note = None if plan.from_llm else "keyword reply was not valid JSON; searched with the question's words"
+    return plan, note
+
+
+def parse_plan(text: str, question: str) -> QueryPlan:
+    """Read the LLM's JSON tolerantly: code fences, prose around it, trailing
+    commas, single quotes, or a reply cut off mid-list."""
+    data = _loose_json(text)
+    if not isinstance(data, dict):
+        keywords = _quoted_strings(text)
+        return QueryPlan(question, question, keywords=keywords[:16], from_llm=bool(keywords))
+    info = data.get("information")
+    info = info.strip() if isinstance(info, str) and info.strip() else question
+    instr = data.get("instruction") or data.get("instructions") or ""
+    keywords: list[str] = []
+    for k, v in data.items():
+        if k.startswith("keyword") and isinstance(v, list):
+            keywords += [str(x).strip() for x in v if isinstance(x, (str, int, float)) and str(x).strip()]
+        elif k.startswith("keyword") and isinstance(v, str):
+            keywords += [x.strip() for x in re.split(r"[,，;；]", v) if x.strip()]
+    return QueryPlan(question, info, instr.strip() if isinstance(instr, str) else "", keywords[:24])
+
+
+def _loose_json(text: str) -> object:
+    t = re.sub(r"```(?:json)?", "", text).strip()
+    start = t.find("{")
+    if start < 0:
+        return None
+    t = t[start:]
+    end = t.rfind("}")
+    candidates = [t[: end + 1]] if end >= 0 else []
+    # A reply cut off by the token cap: close what is open.
+    candidates.append(_close_brackets(t))
+    for c in candidates:
+        for variant in (c, re.sub(r",\s*([}\]])", r"\1", c), c.replace("'", '"')):
+            try:
+                return json.loads(variant)
+            except ValueError:
+                continue
+    return None
+
+
+def _close_brackets(t: str) -> str:
+    t = t.rstrip().rstrip(",")
+    if t.count('"') % 2:
+        t += '"'
+    stack = []
+    in_str = False
+    prev = ""
+    for ch in t:
+        if ch == '"' and prev != "\\":
+            in_str = not in_str
+        elif not in_str and ch in "[{":
+            stack.append("]" if ch == "[" else "}")
+        elif not in_str and ch in "]}" and stack:
+            stack.pop()
+        prev = ch
+    return t + "".join(reversed(stack))
+
+
+def _quoted_strings(text: str) -> list[str]:
+    return [s for s in re.findall(r'"([^"\n]{1,60})"', text) if not s.startswith(("keyword", "information", "instruction"))]

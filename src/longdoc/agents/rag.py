@@ -1,0 +1,147 @@
+"""Level 1: keyword RAG. Plan the query, rank chunks with BM25, fill the
+reading budget with the best passages, and answer from them with citations."""
+
+from __future__ import annotations
+
+import re
+
+from ..errors import BackendError
+from ..index.store import Corpus
+from ..index.terms import Analyzer
+from ..llm.base import GenerationOptions, LLM, Message, OnToken
+from ..progress import Tracker
+from ..prompts import PromptSet, prompts_for
+from ..records import Answer, Citation, Usage
+from ..retrieve import Evidence, rank, select_evidence
+from .query import QueryPlan, plan_query
+
+_MARKER = re.compile(r"\[(\d{1,3})(?:\s*[,，]\s*(\d{1,3}))*\]")
+_QUOTE_CHARS = 240
+
+
+def ask_rag(
+    question: str,
+    corpus: Corpus,
+    llm: LLM,
+    budget: int,
+    answer_tokens: int,
+    tracker: Tracker,
+    on_token: OnToken | None = None,
+) -> Answer:
+    prompts = prompts_for(question)
+    usage = Usage()
+    notes: list[str] = []
+    with tracker.stage("plan"):
+        plan, note = plan_query(question, llm, prompts, usage)
+    if note:
+        notes.append(note)
+    with tracker.stage("retrieve"):
+        hits = rank(corpus, plan)
+        evidence = select_evidence(hits, budget, llm.token_counter())
+    if not evidence:
+        searched = ", ".join(plan.keywords[:8]) or plan.information
+        text = f"{prompts.not_found} (searched {len(corpus.chunks)} passages for: {searched})"
+        if on_token:
+            on_token(text)
+        return Answer(text, "rag", [], usage, dict(tracker.timings), notes=notes)
+    with tracker.stage("generate"):
+        text, failure = _generate(plan, evidence, prompts, llm, answer_tokens, usage, on_token)
+    if failure:
+        notes.append(f"answer step failed: {failure}")
+    citations = cite(text, evidence, prompts, corpus.analyzer, cite_top=bool(failure))
+    return Answer(text, "rag", citations, usage, dict(tracker.timings), notes=notes, backend_failure=failure)
+
+
+def source_label(e: Evidence) -> str:
+    c = e.chunk
+    if c.page is None:
+        return c.doc
+    pages = f"p. {c.page}" if c.page_end in (None, c.page) else f"pp. {c.page}-{c.page_end}"
+    return f"{c.doc}, {pages}"
+
+
+def format_passages(evidence: list[Evidence], prompts: PromptSet) -> str:
+    return "\n\n".join(
+        f"{prompts.passage_label.format(n=i, source=source_label(e))}\n{e.text.strip()}"
+        for i, e in enumerate(evidence, 1)
+    )
+
+
+def _generate(
+    plan: QueryPlan,
+    evidence: list[Evidence],
+    prompts: PromptSet,
+    llm: LLM,
+    answer_tokens: int,
+    usage: Usage,
+    on_token: OnToken | None,
+) -> tuple[str, str | None]:
+    """The answer text, and the failure when the backend gave up."""
+    messages = [
+        Message("system", prompts.answer_system),
+        Message(
+            "user",
+            prompts.answer_user.format(
+                passages=format_passages(evidence, prompts),
+                question=plan.information,
+                instruction=plan.instruction or prompts.default_instruction,
+            ),
+        ),
+    ]
+    try:
+        c = llm.complete(messages, GenerationOptions(max_tokens=answer_tokens, temperature=0.0), on_token)
+    except BackendError as e:
+        # Degrade: the user still gets the best passages, with the reason.
+        text = f"(The model could not answer: {e}. The most relevant passages are cited below.)"
+        if on_token:
+            on_token(text)
+        return text, str(e)
+    usage.add(c.prompt_tokens, c.completion_tokens)
+    return c.text.strip(), None
+
+
+def is_not_found(text: str, prompts: PromptSet) -> bool:
+    t = text.strip().lower()
+    stems = {prompts.not_found.lower().rstrip(".。"), "do not say", "does not say", "没有提到", "未提到", "没有提及"}
+    return len(t) < 120 and any(s in t for s in stems)
+
+
+def cite(
+    text: str, evidence: list[Evidence], prompts: PromptSet, analyzer: Analyzer, cite_top: bool = False
+) -> list[Citation]:
+    """Citations for the passages the answer points at ([n] markers); when it
+    cites none, the passage that shares most terms with the answer; with
+    `cite_top`, the three best passages (used when there is no answer)."""
+    if is_not_found(text, prompts) and "[" not in text:
+        return []
+    numbers: list[int] = []
+    for m in _MARKER.finditer(text):
+        for g in m.groups():
+            if g and 1 <= int(g) <= len(evidence) and int(g) not in numbers:
+                numbers.append(int(g))
+    answer_terms = set(analyzer.terms(_MARKER.sub(" ", text)))
+    if cite_top:
+        numbers = list(range(1, min(3, len(evidence)) + 1))
+    if not numbers and answer_terms:
+        overlaps = [len(answer_terms & set(analyzer.terms(e.text))) for e in evidence]
+        best = max(range(len(evidence)), key=lambda i: overlaps[i])
+        if overlaps[best] > 0:
+            numbers = [best + 1]
+    return [
+        Citation(
+            file=evidence[n - 1].chunk.doc,
+            page=evidence[n - 1].chunk.page,
+            chunk_id=evidence[n - 1].chunk.id,
+            text=best_quote(evidence[n - 1].text, answer_terms, analyzer),
+        )
+        for n in numbers
+    ]
+
+
+def best_quote(passage: str, answer_terms: set[str], analyzer: Analyzer) -> str:
+    """The sentence of the passage that shares most terms with the answer."""
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?。！？；])\s*|\n+", passage) if s.strip()]
+    if not sentences:
+        return passage[:_QUOTE_CHARS]
+    best = max(sentences, key=lambda s: len(answer_terms & set(analyzer.terms(s))))
+    return best if len(best) <= _QUOTE_CHARS else best[: _QUOTE_CHARS - 1] + "…"

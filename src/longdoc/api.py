@@ -1,0 +1,118 @@
+"""The library entry points: index files and ask questions over them.
+
+The CLI and the server are thin layers over these functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from .agents.rag import ask_rag
+from .chunk import ChunkSettings
+from .config import Settings
+from .errors import NoInputError, ParseError
+from .index.store import Corpus, IndexedDoc, IndexStore
+from .llm import make_llm
+from .llm.base import LLM, OnToken, TokenCounter
+from .progress import Tracker
+from .records import Answer
+from .tokens import EstimateCounter
+
+MODES = ("rag",)
+
+
+@dataclass
+class IndexReport:
+    docs: list[IndexedDoc] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # one line per file that failed
+
+    @property
+    def built(self) -> int:
+        return sum(1 for d in self.docs if d.built)
+
+
+def token_counter(settings: Settings) -> TokenCounter:
+    """The tokenizer chunks are measured with: the embedded model's own when
+    it is the backend (loaded without its weights), else a conservative estimate."""
+    if settings.backend != "embedded":
+        return EstimateCounter()
+    from .llm.embedded import load_token_counter
+    from .llm.models import resolve_model
+
+    return load_token_counter(resolve_model(settings.model, settings.home))
+
+
+def llm_from_settings(settings: Settings) -> LLM:
+    return make_llm(
+        settings.backend,
+        settings.model,
+        home=settings.home,
+        base_url=settings.base_url,
+        api_key=settings.api_key,
+        context_window=settings.context_window,
+        threads=settings.threads or None,
+    )
+
+
+def open_store(settings: Settings, counter: TokenCounter) -> IndexStore:
+    return IndexStore(
+        settings.home / "index", counter, ChunkSettings(settings.chunk_size, settings.chunk_overlap)
+    )
+
+
+def index_files(paths: Sequence[str | Path], store: IndexStore, tracker: Tracker) -> IndexReport:
+    """Index every file it can; a file that fails is reported and skipped."""
+    report = IndexReport()
+    for p in paths:
+        name = Path(p).name
+        try:
+            with tracker.stage("index", name):
+                doc = store.add(p, on_stage=lambda s, n=name: tracker.show(f"{s}: {n}"))
+            report.docs.append(doc)
+        except ParseError as e:
+            report.errors.append(str(e))
+    return report
+
+
+def build_corpus(paths: Sequence[str | Path], settings: Settings, tracker: Tracker, counter: TokenCounter) -> tuple[Corpus, IndexReport]:
+    store = open_store(settings, counter)
+    report = index_files(paths, store, tracker)
+    if not report.docs:
+        detail = "; ".join(report.errors) or "no files given"
+        raise NoInputError(f"no usable input: {detail}")
+    with tracker.stage("load index"):
+        corpus = store.corpus(report.docs)
+    return corpus, report
+
+
+def ask(
+    paths: Sequence[str | Path],
+    question: str,
+    settings: Settings,
+    *,
+    mode: str = "rag",
+    llm: LLM | None = None,
+    tracker: Tracker | None = None,
+    on_token: OnToken | None = None,
+) -> Answer:
+    """Answer `question` from the files in `paths`. Files that fail to parse are
+    listed in `Answer.errors`; the others are still used."""
+    tracker = tracker or Tracker()
+    if llm is None:
+        with tracker.stage("load model"):
+            llm = llm_from_settings(settings)
+    corpus, report = build_corpus(paths, settings, tracker, llm.token_counter())
+    answer = ask_rag(
+        question,
+        corpus,
+        llm,
+        budget=settings.effective_budget(),
+        answer_tokens=settings.answer_tokens,
+        tracker=tracker,
+        on_token=on_token,
+    )
+    answer.errors = report.errors + answer.errors
+    answer.timings = dict(tracker.timings)
+    return answer

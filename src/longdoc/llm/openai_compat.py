@@ -1,0 +1,217 @@
+"""Any server speaking the OpenAI chat-completions API (vLLM, llama.cpp
+server, Ollama, LM Studio, OpenAI itself), over plain httpx."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from longdoc.llm.base import Completion, GenerationOptions, Message, OnToken
+from longdoc.llm.estimate import estimate_prompt_tokens
+from longdoc.llm.retry import (
+    FatalFailure,
+    RetryableFailure,
+    RetryPolicy,
+    check_response,
+    one_line,
+    with_retries,
+)
+from longdoc.tokens import EstimateCounter
+
+
+@dataclass
+class _Usage:
+    prompt_tokens: int
+    completion_tokens: int
+
+
+def _usage(raw: Any) -> _Usage | None:
+    if not isinstance(raw, dict):
+        return None
+    prompt, completion = raw.get("prompt_tokens"), raw.get("completion_tokens")
+    if isinstance(prompt, int) and isinstance(completion, int):
+        return _Usage(prompt, completion)
+    return None
+
+
+@dataclass
+class _Chunk:
+    text: str
+    finish: str | None
+    usage: _Usage | None
+
+
+def _parse_chunk(data: str) -> _Chunk:
+    """One SSE `data:` payload; ValueError with a reason if it is unusable."""
+    try:
+        chunk = json.loads(data)
+    except ValueError:
+        raise ValueError("malformed JSON in stream") from None
+    if not isinstance(chunk, dict):
+        raise ValueError("malformed JSON in stream")
+    if chunk.get("error"):
+        raise ValueError(f"server error in stream: {one_line(str(chunk['error']))}")
+    text: list[str] = []
+    finish: str | None = None
+    choices = chunk.get("choices") or []
+    if not isinstance(choices, list):
+        raise ValueError("malformed chunk in stream")
+    for choice in choices:
+        if not isinstance(choice, dict) or not isinstance(choice.get("delta") or {}, dict):
+            raise ValueError("malformed chunk in stream")
+        content = (choice.get("delta") or {}).get("content")
+        if isinstance(content, str):
+            text.append(content)
+        if choice.get("finish_reason"):
+            finish = _finish_reason(choice["finish_reason"])
+    return _Chunk("".join(text), finish, _usage(chunk.get("usage")))
+
+
+def _finish_reason(raw: Any) -> str:
+    # Callers only distinguish "cut off by max_tokens" from everything else.
+    return "length" if raw == "length" else "stop"
+
+
+class OpenAICompatLLM:
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key: str | None = None,
+        context_window: int = 8192,
+        timeout: float = 120.0,
+        max_attempts: int = 4,
+        *,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        """`timeout` bounds each network read, not the whole reply: a CPU-bound
+        server may take minutes for a long answer but never goes that long
+        without sending a streamed token. `retry` overrides `max_attempts`."""
+        self.name = f"openai:{model}"
+        self.model = model
+        self.context_window = context_window
+        self.base_url = base_url.rstrip("/")
+        self._url = f"{self.base_url}/chat/completions"
+        self._target = f"LLM endpoint {self.base_url}"
+        self._retry = retry or RetryPolicy(max_attempts=max_attempts)
+        self._counter = EstimateCounter()
+        headers: dict[str, str] = {}
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+        self._client = httpx.Client(
+            headers=headers, timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0))
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> OpenAICompatLLM:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def token_counter(self) -> EstimateCounter:
+        return self._counter
+
+    def complete(
+        self,
+        messages: list[Message],
+        options: GenerationOptions,
+        on_token: OnToken | None = None,
+    ) -> Completion:
+        payload: dict[str, Any] = {
+            "model": self.model,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "max_tokens": options.max_tokens,
+            "temperature": options.temperature,
+        }
+        if options.stop:
+            payload["stop"] = list(options.stop)
+        if on_token is None:
+            return with_retries(
+                lambda: self._post(messages, payload), target=self._target, policy=self._retry
+            )
+        payload["stream"] = True
+        payload["stream_options"] = {"include_usage": True}
+        return with_retries(
+            lambda: self._stream(messages, payload, on_token),
+            target=self._target,
+            policy=self._retry,
+        )
+
+    def _completion(
+        self, messages: list[Message], text: str, usage: _Usage | None, finish: str
+    ) -> Completion:
+        if usage is None:
+            usage = _Usage(
+                estimate_prompt_tokens(messages, self._counter), self._counter.count(text)
+            )
+        return Completion(text, usage.prompt_tokens, usage.completion_tokens, finish)
+
+    def _post(self, messages: list[Message], payload: dict[str, Any]) -> Completion:
+        response = self._client.post(self._url, json=payload)
+        check_response(response)
+        try:
+            body = response.json()
+            choice = body["choices"][0]
+            text = choice["message"]["content"] or ""
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            raise RetryableFailure(f"malformed reply ({type(exc).__name__})") from exc
+        if not isinstance(text, str):
+            raise RetryableFailure("malformed reply (content is not text)")
+        return self._completion(
+            messages, text, _usage(body.get("usage")), _finish_reason(choice.get("finish_reason"))
+        )
+
+    def _stream(
+        self, messages: list[Message], payload: dict[str, Any], on_token: OnToken
+    ) -> Completion:
+        pieces: list[str] = []
+        usage: _Usage | None = None
+        finish: str | None = None
+        done = False
+
+        def broken(reason: str) -> Exception:
+            # Text already shown to the user cannot be taken back, so a retry
+            # would print the start of the answer twice.
+            if pieces:
+                return FatalFailure(f"stream broke after output began: {reason}")
+            return RetryableFailure(reason)
+
+        with self._client.stream("POST", self._url, json=payload) as response:
+            if response.status_code >= 400:
+                response.read()
+                check_response(response)
+            try:
+                for line in response.iter_lines():
+                    if not line.startswith("data:"):
+                        continue  # SSE comments, event names, keep-alives
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        done = True
+                        break
+                    try:
+                        chunk = _parse_chunk(data)
+                    except ValueError as exc:
+                        raise broken(str(exc)) from None
+                    usage = chunk.usage or usage
+                    if chunk.text:
+                        pieces.append(chunk.text)
+                        on_token(chunk.text)
+                    finish = chunk.finish or finish
+            except httpx.TimeoutException as exc:
+                # Once the server has said the reply is finished, only the
+                # trailing usage chunk can be missing: keep the answer.
+                if finish is None:
+                    raise broken(f"timed out ({type(exc).__name__})") from exc
+            except httpx.TransportError as exc:
+                if finish is None:
+                    reason = one_line(str(exc)) or type(exc).__name__
+                    raise broken(f"connection failed: {reason}") from exc
+        if not done and finish is None:
+            raise broken("stream ended before the reply was complete")
+        return self._completion(messages, "".join(pieces), usage, finish or "stop")

@@ -1,0 +1,33 @@
+"""Stage timing and progress display, decoupled: the pipeline reports stages,
+the caller decides how (or whether) to show them."""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+Display = Callable[[str], None]
+
+
+@dataclass
+class Tracker:
+    """Times named stages (seconds, summed when a stage repeats) and tells a
+    display what is happening now."""
+
+    display: Display | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str, detail: str = "") -> Iterator[None]:
+        self.show(f"{name}{': ' + detail if detail else ''}")
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
+
+    def show(self, message: str) -> None:
+        if self.display is not None:
+            self.display(message)

@@ -1,0 +1,96 @@
+"""Every prompt longdoc sends, in English and Chinese. Edit wording here only.
+
+Each prompt is chosen by the language of the user's question ("en" or "zh").
+Small models read best with short rules, one example, and the question last.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PromptSet:
+    query_system: str
+    query_user: str  # {question}
+    answer_system: str
+    answer_user: str  # {passages} {question} {instruction}
+    passage_label: str  # {n} {source}
+    not_found: str  # what to say when the documents do not contain the answer
+    default_instruction: str
+
+
+EN = PromptSet(
+    query_system=(
+        "You prepare searches over a long document. Split the user's question into the "
+        "information it asks for and any instructions about the answer (length, language, "
+        "format). Then write search keywords for the information: names, places, numbers, "
+        "key terms, each in English and in Chinese, plus a few closely related terms. "
+        "Reply with JSON only, no other text."
+    ),
+    query_user=(
+        'Example question: "In about 100 words, what did the 2019 audit say about Lumen '
+        'Corp\'s water use?"\n'
+        'Example reply: {{"information": "What did the 2019 audit say about Lumen Corp\'s '
+        'water use?", "instruction": "Answer in about 100 words.", "keywords_en": ["2019 '
+        'audit", "Lumen Corp", "water use", "water consumption"], "keywords_zh": ["2019年审计", '
+        '"Lumen公司", "用水", "水资源消耗"]}}\n\n'
+        "Question: {question}\nReply:"
+    ),
+    answer_system=(
+        "You answer questions using only the numbered passages from the user's documents. "
+        "Rules:\n"
+        "1. Use a fact only if its passage is about exactly what the question names: the same "
+        "name, place and thing. A similar name (another ridge, another company, another year) "
+        "is a different thing: ignore it.\n"
+        "2. Answer exactly what is asked (if asked for a person, give the person, not the place).\n"
+        "3. After each fact, cite its passage number in brackets, like [2].\n"
+        "4. If the passages do not contain the answer, reply only: The documents do not say.\n"
+        "5. Be brief unless the instructions ask for more."
+    ),
+    answer_user="Passages:\n\n{passages}\n\nQuestion: {question}\nInstructions: {instruction}\nAnswer:",
+    passage_label="[{n}] ({source})",
+    not_found="The documents do not say.",
+    default_instruction="Answer in English, briefly, citing passage numbers.",
+)
+
+ZH = PromptSet(
+    query_system=(
+        "你负责在长文档中检索。把用户的问题拆成两部分：要查找的信息，以及对回答的要求（长度、语言、格式）。"
+        "然后为要查找的信息写检索关键词：人名、地名、数字、关键术语，每个都给出中文和英文，再加几个相关词。"
+        "只输出 JSON，不要输出其他文字。"
+    ),
+    query_user=(
+        '示例问题："用100字左右说明，2019年审计对绿源公司的用水有什么结论？"\n'
+        '示例回答：{{"information": "2019年审计对绿源公司的用水有什么结论？", "instruction": '
+        '"用100字左右回答。", "keywords_en": ["2019 audit", "Lvyuan company", "water use"], '
+        '"keywords_zh": ["2019年审计", "绿源公司", "用水", "水资源消耗"]}}\n\n'
+        "问题：{question}\n回答："
+    ),
+    answer_system=(
+        "你只根据用户文档中带编号的段落回答问题。规则：\n"
+        "1. 只有当段落讲的正是问题所问的对象（同一个名字、地点、事物）时，才使用其中的事实。"
+        "名字相近的（另一座山、另一家公司、另一年）是不同的对象，不要使用。\n"
+        "2. 准确回答所问的内容（问的是人，就回答人，不要回答地点）。\n"
+        "3. 每个事实后用方括号注明段落编号，例如 [2]。\n"
+        "4. 如果段落中没有答案，只回答：文档中没有提到。\n"
+        "5. 除非要求详细，否则简要回答。"
+    ),
+    answer_user="段落：\n\n{passages}\n\n问题：{question}\n要求：{instruction}\n回答：",
+    passage_label="[{n}]（{source}）",
+    not_found="文档中没有提到。",
+    default_instruction="用中文简要回答，并注明段落编号。",
+)
+
+PROMPTS = {"en": EN, "zh": ZH}
+
+
+def language_of(text: str) -> str:
+    """'zh' when the text is mostly Chinese, else 'en'."""
+    cjk = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+    latin = sum(1 for ch in text if ch.isascii() and ch.isalpha())
+    return "zh" if cjk * 2 >= latin and cjk > 0 else "en"
+
+
+def prompts_for(text: str) -> PromptSet:
+    return PROMPTS[language_of(text)]

@@ -1,0 +1,104 @@
+"""The records that flow through the pipeline: parse -> chunk -> index -> retrieve -> answer."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Block:
+    """One ordered piece of a parsed document, with where it came from.
+
+    `start`/`end` are character offsets into the document's extracted text
+    (the blocks joined with blank lines), so a citation can point back at it.
+    """
+
+    text: str
+    page: int | None = None  # 1-based page (PDF) or slide (PPTX); None when the format has none
+    heading: tuple[str, ...] = ()  # heading path, outermost first
+    kind: str = "text"  # "text" | "table" | "heading"
+    start: int = 0
+    end: int = 0
+
+
+@dataclass
+class Document:
+    """A parsed file: its blocks in reading order and what identifies it."""
+
+    path: str
+    name: str
+    sha256: str
+    blocks: list[Block]
+    title: str | None = None
+    format: str = "txt"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of at most `chunk_size` tokens, cut at sentence boundaries."""
+
+    id: str  # "<doc hash prefix>:<n>", stable for the same content and settings
+    doc: str  # file name shown in citations
+    index: int  # position in the document
+    text: str
+    tokens: int
+    page: int | None = None
+    page_end: int | None = None
+    heading: tuple[str, ...] = ()
+    start: int = 0
+    end: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["heading"] = list(self.heading)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Chunk":
+        return cls(**{**d, "heading": tuple(d.get("heading") or ())})
+
+
+@dataclass
+class Citation:
+    file: str
+    page: int | None
+    chunk_id: str
+    text: str  # a short quote from the cited passage
+
+
+@dataclass
+class Usage:
+    llm_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def add(self, prompt_tokens: int, completion_tokens: int) -> None:
+        self.llm_calls += 1
+        self.prompt_tokens += prompt_tokens
+        self.completion_tokens += completion_tokens
+
+
+@dataclass
+class Answer:
+    """What `longdoc ask --json` prints; keep the shape stable."""
+
+    answer: str
+    mode: str
+    citations: list[Citation] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    timings: dict[str, float] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)  # files that could not be used, one line each
+    notes: list[str] = field(default_factory=list)  # why this mode, degraded steps, ...
+    backend_failure: str | None = None  # set when the answer step failed after retries
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "answer": self.answer,
+            "mode": self.mode,
+            "citations": [asdict(c) for c in self.citations],
+            "usage": asdict(self.usage),
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "errors": list(self.errors),
+            "notes": list(self.notes),
+        }

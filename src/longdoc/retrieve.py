@@ -1,0 +1,99 @@
+"""Rank chunks for a query plan and pick the evidence that fits the reading budget."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .agents.query import QueryPlan
+from .index.store import Corpus, Hit
+from .index.terms import phrase
+from .llm.base import TokenCounter
+from .records import Chunk
+
+# Verbatim matches of a multi-word name ("Karvo Point") lift a chunk above
+# look-alikes that only share its words ("Karvo Ridge ... a point").
+PHRASE_BONUS = 0.35
+_MAX_TERM_REPEAT = 3
+_CAPITALISED_RUN = re.compile(r"\b[A-Z][\w'-]*(?:\s+(?:of|the|de|van|von)?\s*[A-Z][\w'-]*)+")
+
+
+@dataclass
+class Evidence:
+    chunk: Chunk
+    score: float
+    text: str  # the chunk's text, cut short only when the budget forced it
+    tokens: int
+
+
+def query_terms(corpus: Corpus, plan: QueryPlan) -> list[str]:
+    terms: list[str] = []
+    counts: dict[str, int] = {}
+    for text in plan.search_texts():
+        for t in corpus.analyzer.terms(text):
+            if counts.get(t, 0) < _MAX_TERM_REPEAT:
+                counts[t] = counts.get(t, 0) + 1
+                terms.append(t)
+    return terms
+
+
+def query_phrases(plan: QueryPlan) -> list[str]:
+    found = {p for k in plan.keywords if (p := phrase(k))}
+    for text in (plan.question, plan.information):
+        found.update(" ".join(m.group().lower().split()) for m in _CAPITALISED_RUN.finditer(text))
+        found.update(q.lower() for q in re.findall(r"[\"“「『]([^\"”」』]{3,60})[\"”」』]", text))
+    return sorted(found)
+
+
+def rank(corpus: Corpus, plan: QueryPlan, k: int = 40) -> list[Hit]:
+    hits = corpus.search(query_terms(corpus, plan), k=k)
+    if not hits:
+        return []
+    phrases = query_phrases(plan)
+    if phrases:
+        top = hits[0].score
+        for h in hits:
+            low = h.chunk.text.lower()
+            h.score += PHRASE_BONUS * top * sum(1 for p in phrases if p in low)
+        hits.sort(key=lambda h: -h.score)
+    return hits
+
+
+def select_evidence(hits: list[Hit], budget: int, counter: TokenCounter, label_tokens: int = 16) -> list[Evidence]:
+    """Best hits first until the budget is spent; a chunk mostly repeated by an
+    already chosen neighbour (chunk overlap) is skipped."""
+    chosen: list[Evidence] = []
+    used = 0
+    for h in hits:
+        c = h.chunk
+        if any(_overlap(c, e.chunk) > 0.5 for e in chosen):
+            continue
+        cost = c.tokens + label_tokens
+        if used + cost <= budget:
+            chosen.append(Evidence(c, h.score, c.text, c.tokens))
+            used += cost
+        elif not chosen:
+            text = _truncate(c.text, budget - label_tokens, counter)
+            n = counter.count(text)
+            chosen.append(Evidence(c, h.score, text, n))
+            used += n + label_tokens
+        if budget - used < 64:
+            break
+    return chosen
+
+
+def _overlap(a: Chunk, b: Chunk) -> float:
+    if a.doc != b.doc:
+        return 0.0
+    inter = min(a.end, b.end) - max(a.start, b.start)
+    return max(0, inter) / max(1, min(a.end - a.start, b.end - b.start))
+
+
+def _truncate(text: str, tokens: int, counter: TokenCounter) -> str:
+    n = counter.count(text)
+    if n <= tokens:
+        return text
+    cut = int(len(text) * tokens / n * 0.95)
+    while cut > 0 and counter.count(text[:cut]) > tokens:
+        cut = int(cut * 0.9)
+    return text[:cut]

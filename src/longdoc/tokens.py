@@ -1,0 +1,35 @@
+"""Token counting when the model's own tokenizer is not at hand.
+
+The estimate is deliberately conservative (it over-counts) so that chunks and
+prompts built from it never overflow a real model's context window:
+  - each CJK character, digit and punctuation mark counts as one token
+    (Qwen-style BPE vocabularies average ~0.7 tokens per Chinese character
+    and split numbers into single digits);
+  - Latin letters count one token per four, and at least one per word
+    (English averages ~4.5 characters per token);
+  - each line break counts as one token; other whitespace is free.
+Measured against the Qwen2.5 tokenizer it over-counts English prose by ~25%
+and Chinese prose by ~40%.
+"""
+
+from __future__ import annotations
+
+import re
+
+_LATIN_RUN = re.compile(r"[A-Za-z\u00c0-\u024f]+")
+_SPACE = re.compile(r"[ \t\r\f\v\u3000\xa0]")
+
+
+class EstimateCounter:
+    """Conservative token estimate; see the module docstring for the rule."""
+
+    name = "estimate-v1"
+
+    def count(self, text: str) -> int:
+        # Counted with C-level string operations only: this runs over every
+        # block of a million-token document while it is being chunked.
+        runs = _LATIN_RUN.findall(text)
+        letters = sum(map(len, runs))
+        spaces = len(_SPACE.findall(text))
+        others = len(text) - letters - spaces  # CJK, digits, punctuation, line breaks
+        return max(len(runs), -(-letters // 4)) + others

@@ -1,0 +1,41 @@
+from pathlib import Path
+
+import pytest
+
+from longdoc.config import Settings, load_settings
+from longdoc.errors import ConfigError
+
+
+def test_precedence_flag_over_env_over_file_over_default(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text('chunk-size = 300\ncontext_window = 4096\nmodel = "from-file"\n')
+    env = {"LONGDOC_HOME": str(home), "LONGDOC_CONTEXT_WINDOW": "6000", "LONGDOC_MODEL": "from-env"}
+    s, src = load_settings({"model": "from-flag"}, env=env)
+    assert s.model == "from-flag" and src["model"] == "flag"
+    assert s.context_window == 6000 and src["context_window"].startswith("env")
+    assert s.chunk_size == 300 and src["chunk_size"].startswith("config")
+    assert s.answer_tokens == Settings().answer_tokens and src["answer_tokens"] == "default"
+    assert s.home == home
+
+
+def test_bad_values_give_one_line_errors(tmp_path):
+    env = {"LONGDOC_HOME": str(tmp_path)}
+    with pytest.raises(ConfigError, match="must be a number"):
+        load_settings({}, env={**env, "LONGDOC_CHUNK_SIZE": "big"})
+    with pytest.raises(ConfigError, match="unknown backend"):
+        load_settings({"backend": "gpt"}, env=env)
+    with pytest.raises(ConfigError, match="base URL"):
+        load_settings({"backend": "openai"}, env=env)
+    (tmp_path / "config.toml").write_text("colour = 'blue'\n")
+    with pytest.raises(ConfigError, match="unknown setting 'colour'"):
+        load_settings({}, env=env)
+    with pytest.raises(ConfigError, match="no such file"):
+        load_settings({}, env=env, config_file=tmp_path / "nope.toml")
+
+
+def test_budget_leaves_room_for_prompt_and_answer():
+    s = Settings(context_window=8192, answer_tokens=512)
+    assert s.effective_budget() == 3000
+    assert Settings(context_window=2048, answer_tokens=512).effective_budget() == 2048 - 512 - 600
+    assert Settings(reading_budget=10_000).effective_budget() == 8192 - 512 - 600

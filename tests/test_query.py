@@ -1,0 +1,43 @@
+from longdoc.agents.query import parse_plan, plan_query
+from longdoc.llm.scripted import ScriptedLLM
+from longdoc.prompts import EN, language_of
+from longdoc.records import Usage
+
+Q = "In 50 words, who runs the Karvo Point lighthouse?"
+
+
+def test_plain_json():
+    p = parse_plan('{"information": "Who runs the Karvo Point lighthouse?", "instruction": "In 50 words.", '
+                   '"keywords_en": ["Karvo Point", "lighthouse keeper"], "keywords_zh": ["卡尔沃角", "灯塔"]}', Q)
+    assert p.from_llm and p.information == "Who runs the Karvo Point lighthouse?"
+    assert p.instruction == "In 50 words."
+    assert p.keywords == ["Karvo Point", "lighthouse keeper", "卡尔沃角", "灯塔"]
+
+
+def test_code_fence_trailing_comma_and_prose():
+    p = parse_plan('Sure!\n```json\n{"information": "x", "keywords_en": ["a", "b",],}\n```', Q)
+    assert p.information == "x" and p.keywords == ["a", "b"]
+
+
+def test_truncated_reply_is_closed():
+    p = parse_plan('{"information": "who runs it", "keywords_en": ["Karvo Point", "light', Q)
+    assert p.information == "who runs it"
+    assert p.keywords[0] == "Karvo Point"
+
+
+def test_garbage_falls_back_to_the_question():
+    p = parse_plan("I cannot help with that.", Q)
+    assert not p.from_llm and p.information == Q and p.keywords == []
+    assert p.search_texts() == [Q]
+
+
+def test_plan_query_degrades_when_backend_fails():
+    llm = ScriptedLLM([], fail_on={1})
+    plan, note = plan_query(Q, llm, EN, Usage())
+    assert plan.information == Q and "failure on call 1" in note
+
+
+def test_language_detection():
+    assert language_of("长城有多长？") == "zh"
+    assert language_of("How long is the wall?") == "en"
+    assert language_of("What does 长城 mean?") == "en"

@@ -1,0 +1,117 @@
+import json
+
+import pytest
+
+from longdoc.agents.rag import ask_rag, cite, is_not_found
+from longdoc.chunk import ChunkSettings
+from longdoc.index.store import IndexStore
+from longdoc.llm.scripted import ScriptedLLM
+from longdoc.progress import Tracker
+from longdoc.prompts import EN, ZH
+
+NEEDLE = "The lighthouse on Karvo Point is kept by Edda Marn, who lit it first in 1931."
+DECOY = "The lighthouse on Karvo Ridge is kept by Osk Tarrow, a retired pilot."
+
+
+def _corpus(tmp_path, paragraphs, name="coast.txt"):
+    f = tmp_path / name
+    f.write_text("\n\n".join(paragraphs))
+    store = IndexStore(tmp_path / "index", ScriptedLLM([]).token_counter(), ChunkSettings(size=96, overlap=0))
+    return store.corpus([store.add(f)])
+
+
+def _filler(n, topic="the harbour, the boats and the tides"):
+    return [f"Paragraph {i} is about {topic} of the northern coast in spring." for i in range(n)]
+
+
+def _passage_1(llm):
+    """The text of passage [1] in the answer prompt."""
+    prompt = llm.calls[1].messages[-1].content
+    return prompt.split("[1]", 1)[1].split("\n\n[2]")[0]
+
+
+def _plan(info, *keywords):
+    return json.dumps({"information": info, "instruction": "", "keywords_en": list(keywords), "keywords_zh": []})
+
+
+def test_answers_from_the_planted_passage_with_a_citation(tmp_path):
+    paras = _filler(200)
+    paras.insert(150, NEEDLE)
+    corpus = _corpus(tmp_path, paras)
+    llm = ScriptedLLM([_plan("Who keeps the lighthouse on Karvo Point?", "Karvo Point", "lighthouse keeper"),
+                       "Edda Marn keeps it [1]."])
+    streamed = []
+    ans = ask_rag("Who keeps the lighthouse on Karvo Point?", corpus, llm, 1000, 100, Tracker(), streamed.append)
+    assert ans.answer == "Edda Marn keeps it [1]."
+    assert "".join(streamed).strip() == ans.answer
+    assert ans.mode == "rag" and ans.usage.llm_calls == 2
+    assert ans.citations[0].file == "coast.txt"
+    assert "Edda Marn" in ans.citations[0].text
+    # the planted passage is passage [1] of the answer prompt, and the budget held
+    assert NEEDLE in _passage_1(llm)
+    assert llm.calls[1].options.max_tokens == 100
+    assert set(ans.timings) >= {"plan", "retrieve", "generate"}
+
+
+def test_exact_name_beats_a_look_alike(tmp_path):
+    paras = _filler(60)
+    paras.insert(10, DECOY + " Karvo lighthouse, Karvo lighthouse, the lighthouse.")
+    paras.insert(40, NEEDLE)
+    corpus = _corpus(tmp_path, paras)
+    llm = ScriptedLLM([_plan("Who keeps the lighthouse on Karvo Point?", "Karvo Point"), "Edda Marn [1]"])
+    ans = ask_rag("Who keeps the lighthouse on Karvo Point?", corpus, llm, 1000, 50, Tracker())
+    assert NEEDLE in _passage_1(llm)
+    assert "[2]" in llm.calls[1].messages[-1].content  # the look-alike is there too, ranked below
+
+
+def test_nothing_found_says_so_without_an_answer_call(tmp_path):
+    corpus = _corpus(tmp_path, _filler(30))
+    llm = ScriptedLLM([_plan("zebra population", "zebra", "savanna")])
+    ans = ask_rag("How many zebras live on the savanna?", corpus, llm, 1000, 50, Tracker())
+    assert ans.answer.startswith(EN.not_found) and "zebra" in ans.answer
+    assert ans.citations == [] and len(llm.calls) == 1
+
+
+def test_model_saying_not_found_gets_no_citations(tmp_path):
+    corpus = _corpus(tmp_path, _filler(30))
+    llm = ScriptedLLM([_plan("boats", "boats"), "The documents do not say."])
+    ans = ask_rag("What colour are the boats?", corpus, llm, 1000, 50, Tracker())
+    assert ans.citations == []
+
+
+def test_answer_call_failure_degrades_to_cited_passages(tmp_path):
+    paras = _filler(50)
+    paras.insert(20, NEEDLE)
+    corpus = _corpus(tmp_path, paras)
+    llm = ScriptedLLM([_plan("Karvo Point keeper", "Karvo Point")], fail_on={2})
+    ans = ask_rag("Who keeps Karvo Point?", corpus, llm, 1000, 50, Tracker())
+    assert "could not answer" in ans.answer and "failure on call 2" in ans.answer
+    assert ans.citations and "failure on call 2" in ans.notes[-1]
+
+
+def test_broken_plan_falls_back_to_question_words(tmp_path):
+    paras = _filler(50)
+    paras.insert(20, NEEDLE)
+    corpus = _corpus(tmp_path, paras)
+    llm = ScriptedLLM(["no json here at all", "Edda Marn [1]"])
+    ans = ask_rag("Who keeps the lighthouse on Karvo Point?", corpus, llm, 1000, 50, Tracker())
+    assert NEEDLE in _passage_1(llm)
+    assert any("question's words" in n for n in ans.notes)
+
+
+def test_chinese_question_gets_chinese_prompts(tmp_path):
+    paras = [f"第{i}段讲的是港口、船只和北方海岸的潮汐。" for i in range(80)]
+    paras.insert(60, "卡尔沃角的灯塔由艾达·马恩看守，她在1931年第一次点亮了它。")
+    corpus = _corpus(tmp_path, paras, "海岸.txt")
+    llm = ScriptedLLM([json.dumps({"information": "谁看守卡尔沃角的灯塔？", "keywords_zh": ["卡尔沃角", "灯塔"], "keywords_en": ["Karvo Point"]}),
+                       "艾达·马恩 [1]"])
+    ans = ask_rag("卡尔沃角的灯塔由谁看守？", corpus, llm, 1000, 50, Tracker())
+    assert llm.calls[1].messages[0].content == ZH.answer_system
+    assert "艾达·马恩" in _passage_1(llm)
+    assert ans.citations[0].file == "海岸.txt"
+
+
+def test_not_found_detection():
+    assert is_not_found("The documents do not say.", EN)
+    assert is_not_found("文档中没有提到。", ZH)
+    assert not is_not_found("Edda Marn keeps it [1].", EN)
