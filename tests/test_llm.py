@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+import longdoc.llm.models as models_mod
 from longdoc.errors import BackendError, ConfigError, ModelError
 from longdoc.llm import make_llm
 from longdoc.llm.base import LLM, Completion, GenerationOptions, Message, TokenCounter
@@ -39,8 +40,6 @@ from longdoc.llm.openai_compat import OpenAICompatLLM
 from longdoc.llm.retry import RetryPolicy, parse_retry_after, with_retries
 from longdoc.llm.scripted import ScriptedLLM
 from longdoc.tokens import EstimateCounter
-
-import longdoc.llm.models as models_mod
 
 QUESTION = [Message("system", "Be brief."), Message("user", "Say hello.")]
 
@@ -383,7 +382,7 @@ def test_stream_error_status_is_classified(server: FakeServer) -> None:
     sleeps = SleepLog()
     server.replies = [json_reply({"error": {"message": "overloaded"}}, 503),
                       json_reply({"error": {"message": "context too long"}}, 400)]
-    with pytest.raises(BackendError, match="400 Bad Request: context too long$"):
+    with pytest.raises(BackendError, match=r"400 Bad Request: context too long$"):
         client(server, sleeps).complete(QUESTION, GenerationOptions(), lambda _: None)
     assert len(server.requests) == 2
 
@@ -438,8 +437,9 @@ def test_scripted_caps_stops_and_context() -> None:
     assert (capped.text, capped.finish_reason) == ("alpha beta ", "length")
     stopped = llm.complete(QUESTION, GenerationOptions(stop=[" gamma"], max_tokens=50))
     assert (stopped.text, stopped.finish_reason) == ("alpha beta", "stop")
-    chinese = ScriptedLLM(lambda _: "北京是中国的首都").complete(QUESTION, GenerationOptions(max_tokens=3))
-    assert (chinese.text, chinese.finish_reason) == ("北京是", "length")
+    chinese = ScriptedLLM(lambda _: "北京是中国的首都")
+    cut = chinese.complete(QUESTION, GenerationOptions(max_tokens=3))
+    assert (cut.text, cut.finish_reason) == ("北京是", "length")
     with pytest.raises(BackendError, match="context window of 100"):
         llm.complete([Message("user", "word " * 80)], GenerationOptions(max_tokens=30))
 
@@ -633,8 +633,15 @@ def test_make_llm(tmp_path: Path) -> None:
     remote = make_llm("openai", "m", home=tmp_path, base_url="http://localhost:1/v1/",
                       context_window=4096)
     assert isinstance(remote, OpenAICompatLLM) and remote.context_window == 4096
+    with pytest.raises(ConfigError, match="http:// or https://"):
+        make_llm("openai", "m", home=tmp_path, base_url="localhost:8000/v1")
     fake = make_llm("scripted", "demo", home=tmp_path)
     assert fake.complete(QUESTION, GenerationOptions()).text == "Say hello."
+    replies = tmp_path / "replies.json"
+    replies.write_text(json.dumps(["one", "two"]), encoding="utf-8")
+    scripted = make_llm("scripted", str(replies), home=tmp_path)
+    assert scripted.name == "scripted:replies.json"
+    assert [scripted.complete(QUESTION, GenerationOptions()).text for _ in "ab"] == ["one", "two"]
 
 
 # --------------------------------------------------------------------------
@@ -645,7 +652,10 @@ SMALL = MODELS["qwen2.5-coder-0.5b"]
 
 
 @pytest.fixture(scope="session")
-def small_model() -> Path:
+def llm_small_path() -> Path:
+    """Assembled once into the real home (~470 MB), not into a tmp dir. Session
+    fixtures are set up before function-scoped autouse ones, so this reads
+    LONGDOC_HOME before conftest points it at a per-test directory."""
     if installed_part(SMALL, 1) is None:
         pytest.skip(f"{SMALL.name} parts not installed")
     home = Path(os.environ.get("LONGDOC_HOME") or Path.home() / ".longdoc")
@@ -655,39 +665,39 @@ def small_model() -> Path:
 
 
 @pytest.fixture(scope="session")
-def small_llm(small_model: Path) -> Any:
+def llm_small(llm_small_path: Path) -> Any:
     pytest.importorskip("llama_cpp")
     from longdoc.llm.embedded import EmbeddedLLM
 
-    llm = EmbeddedLLM(small_model, context_window=2048, threads=2, name=SMALL.name)
+    llm = EmbeddedLLM(llm_small_path, context_window=2048, threads=2, name=SMALL.name)
     llm.load()
     return llm
 
 
 @pytest.mark.model
-def test_real_model_checksum(small_model: Path) -> None:
-    assert small_model.stat().st_size == SMALL.size_hint
-    assert sha256_file(small_model) == SMALL.sha256
+def test_real_model_checksum(llm_small_path: Path) -> None:
+    assert llm_small_path.stat().st_size == SMALL.size_hint
+    assert sha256_file(llm_small_path) == SMALL.sha256
 
 
 @pytest.mark.model
-def test_real_model_answers(small_llm: Any) -> None:
+def test_real_model_answers(llm_small: Any) -> None:
     pieces: list[str] = []
     question = [Message("system", "Answer in one word."),
                 Message("user", "What is the capital of France?")]
-    result = small_llm.complete(question, GenerationOptions(max_tokens=16), pieces.append)
+    result = llm_small.complete(question, GenerationOptions(max_tokens=16), pieces.append)
     assert "Paris" in result.text
     assert "".join(pieces) == result.text
     assert 15 < result.prompt_tokens < 60
     assert 1 <= result.completion_tokens <= 16
-    assert isinstance(small_llm, LLM)
+    assert isinstance(llm_small, LLM)
 
 
 @pytest.mark.model
-def test_real_model_prompt_count_matches_llama_cpp(small_llm: Any) -> None:
+def test_real_model_prompt_count_matches_llama_cpp(llm_small: Any) -> None:
     question = [Message("user", "Name three colours.")]
-    ours = small_llm.complete(question, GenerationOptions(max_tokens=4))
-    theirs = small_llm._llama.create_chat_completion(
+    ours = llm_small.complete(question, GenerationOptions(max_tokens=4))
+    theirs = llm_small._llama.create_chat_completion(
         messages=[{"role": "user", "content": "Name three colours."}], max_tokens=4,
         temperature=0.0)
     assert ours.prompt_tokens == theirs["usage"]["prompt_tokens"]
@@ -695,18 +705,18 @@ def test_real_model_prompt_count_matches_llama_cpp(small_llm: Any) -> None:
 
 
 @pytest.mark.model
-def test_real_model_refuses_overflow(small_llm: Any) -> None:
+def test_real_model_refuses_overflow(llm_small: Any) -> None:
     huge = [Message("user", "hello " * 3000)]
     with pytest.raises(BackendError, match="exceed the context window of 2048"):
-        small_llm.complete(huge, GenerationOptions(max_tokens=16))
+        llm_small.complete(huge, GenerationOptions(max_tokens=16))
 
 
 @pytest.mark.model
-def test_real_model_serialises_threads(small_llm: Any) -> None:
+def test_real_model_serialises_threads(llm_small: Any) -> None:
     results: list[str] = []
 
     def ask() -> None:
-        results.append(small_llm.complete([Message("user", "Say OK.")],
+        results.append(llm_small.complete([Message("user", "Say OK.")],
                                           GenerationOptions(max_tokens=3)).text)
 
     threads = [threading.Thread(target=ask) for _ in range(2)]
@@ -718,23 +728,23 @@ def test_real_model_serialises_threads(small_llm: Any) -> None:
 
 
 @pytest.mark.model
-def test_exact_token_counter(small_model: Path, small_llm: Any) -> None:
+def test_exact_token_counter(llm_small_path: Path, llm_small: Any) -> None:
     from longdoc.llm.embedded import load_token_counter
 
-    counter = load_token_counter(small_model)
+    counter = load_token_counter(llm_small_path)
     assert counter.name == f"gguf:{SMALL.sha256[:16]}"
     assert counter.count("hello world") == 2
     assert counter.count("") == 0
     zh = "北京是中华人民共和国的首都，也是全国的政治和文化中心。"
     assert 8 <= counter.count(zh) <= len(zh)
     assert counter.count(zh) < EstimateCounter().count(zh)  # the estimate over-counts
-    assert small_llm.token_counter().count(zh) == counter.count(zh)
+    assert llm_small.token_counter().count(zh) == counter.count(zh)
     assert counter.count("<|im_end|>") > 1  # document text never becomes a control token
 
 
 @pytest.mark.model
-def test_make_llm_embedded(small_model: Path) -> None:
+def test_make_llm_embedded(llm_small_path: Path) -> None:
     pytest.importorskip("llama_cpp")
-    home = small_model.parent.parent
+    home = llm_small_path.parent.parent
     llm = make_llm("embedded", SMALL.name, home=home, threads=1)
     assert llm.name == SMALL.name and llm.context_window == 8192

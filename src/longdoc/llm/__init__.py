@@ -6,7 +6,14 @@ import json
 from pathlib import Path
 
 from longdoc.errors import ConfigError
-from longdoc.llm.base import LLM, Completion, GenerationOptions, Message, OnToken, TokenCounter
+from longdoc.llm.base import (
+    LLM,
+    Completion,
+    GenerationOptions,
+    Message,
+    OnToken,
+    TokenCounter,
+)
 from longdoc.llm.embedded import EmbeddedLLM
 from longdoc.llm.models import MODELS, resolve_model
 from longdoc.llm.openai_compat import OpenAICompatLLM
@@ -29,7 +36,8 @@ def make_llm(
 
     `model` is a registry name or .gguf path for "embedded", the server's model
     id for "openai", and for "scripted" a JSON file of replies or else only a
-    label (it then echoes the last user message). The embedded model is assembled under `home` on first use.
+    label (it then echoes the last user message). The embedded model is
+    assembled under `home` on first use.
     """
     if backend == "embedded":
         path = resolve_model(model, home)
@@ -47,8 +55,10 @@ def make_llm(
         script = None
         if model.endswith(".json") and Path(model).is_file():
             script = [str(r) for r in json.loads(Path(model).read_text(encoding="utf-8"))]
-        return ScriptedLLM(script, context_window=context_window, name=f"scripted:{Path(model).name}")
-    raise ConfigError(f"unknown LLM backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        name = f"scripted:{Path(model).name}"
+        return ScriptedLLM(script, context_window=context_window, name=name)
+    choices = ", ".join(BACKENDS)
+    raise ConfigError(f"unknown LLM backend {backend!r}; choose one of {choices}")
 
 
 __all__ = [

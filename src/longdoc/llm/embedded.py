@@ -171,7 +171,7 @@ class EmbeddedLLM:
     def _token_text(llama: Any, token: int) -> str:
         if token < 0:
             return ""
-        return llama.detokenize([token], special=True).decode("utf-8", "replace")
+        return str(llama.detokenize([token], special=True).decode("utf-8", "replace"))
 
     def token_counter(self) -> LlamaTokenCounter:
         # A separate vocab-only copy: counting must not wait for a generation
@@ -224,21 +224,24 @@ class EmbeddedLLM:
         )
         pieces: list[str] = []
         finish = "stop"
-        while True:
-            try:
-                chunk = next(stream)
-            except StopIteration:
-                break
-            except (RuntimeError, ValueError, OSError) as exc:
-                raise BackendError(f"{self.name}: generation failed: {exc}") from exc
-            choice = chunk["choices"][0]
-            if choice["text"]:
-                pieces.append(choice["text"])
-                # Called outside the try: a caller's exception must surface as itself.
-                if on_token is not None:
-                    on_token(choice["text"])
-            if choice.get("finish_reason") == "length":
-                finish = "length"
+        try:
+            while True:
+                try:
+                    chunk = next(stream)
+                except StopIteration:
+                    break
+                except (RuntimeError, ValueError, OSError) as exc:
+                    raise BackendError(f"{self.name}: generation failed: {exc}") from exc
+                choice = chunk["choices"][0]
+                if choice["text"]:
+                    pieces.append(choice["text"])
+                    # Outside the try above: a caller's exception surfaces as itself.
+                    if on_token is not None:
+                        on_token(choice["text"])
+                if choice.get("finish_reason") == "length":
+                    finish = "length"
+        finally:
+            stream.close()  # ends generation at once if on_token raised
         text = "".join(pieces)
         return Completion(text, len(prompt), self._count_plain(text), finish)
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from longdoc.errors import ConfigError
 from longdoc.llm.base import Completion, GenerationOptions, Message, OnToken
 from longdoc.llm.estimate import estimate_prompt_tokens
 from longdoc.llm.retry import (
@@ -94,6 +95,13 @@ class OpenAICompatLLM:
         self.model = model
         self.context_window = context_window
         self.base_url = base_url.rstrip("/")
+        # Checked here, not left to the retry loop: retrying a malformed URL only wastes time.
+        try:
+            scheme = httpx.URL(self.base_url).scheme
+        except httpx.InvalidURL:
+            scheme = ""
+        if scheme not in ("http", "https"):
+            raise ConfigError(f"LLM base URL is not an http:// or https:// URL: {base_url!r}")
         self._url = f"{self.base_url}/chat/completions"
         self._target = f"LLM endpoint {self.base_url}"
         self._retry = retry or RetryPolicy(max_attempts=max_attempts)

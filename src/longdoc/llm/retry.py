@@ -57,7 +57,7 @@ class RetryPolicy:
         """Seconds to wait after failed attempt number `attempt` (1-based)."""
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.retry_after_cap)
-        delay = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        delay = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
         # Half fixed, half random: clients that failed together spread out
         # without any of them retrying immediately.
         return delay * (0.5 + 0.5 * self.rand())

@@ -37,8 +37,11 @@ def parse_file(path: str | Path) -> Document:
     shown = str(path)
     file = Path(path)
     try:
-        if stat.S_ISDIR(file.stat().st_mode):
+        mode = file.stat().st_mode
+        if stat.S_ISDIR(mode):
             raise ParseError(shown, "is a directory")
+        if not stat.S_ISREG(mode):  # reading a FIFO or a device could block forever
+            raise ParseError(shown, "not a regular file")
         _parser_for(file.name, shown)  # before reading: an unsupported file may be huge
         data = file.read_bytes()
     except FileNotFoundError:

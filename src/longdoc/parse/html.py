@@ -22,8 +22,7 @@ _BLOCK = frozenset(
     section summary ul tbody thead tfoot tr td th caption""".split()
 )
 _HEADINGS = {f"h{n}": n for n in range(1, 7)}
-# A table holding tables or headings is page layout, not data: read it like nested divs.
-_LAYOUT_TABLE = "table table, table h1, table h2, table h3, table h4, table h5, table h6"
+_LAYOUT_MARKERS = "table, h1, h2, h3, h4, h5, h6"
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
 
 
@@ -31,8 +30,9 @@ def parse(data: bytes) -> Parsed:
     """Parse an HTML page; the <title> becomes the document title."""
     from selectolax.lexbor import LexborHTMLParser  # imported lazily to keep CLI start-up fast
 
-    declared = _META_CHARSET.search(data[:4096])
-    tree = LexborHTMLParser(decode_text(data, declared.group(1).decode("ascii") if declared else None))
+    meta = _META_CHARSET.search(data[:4096])
+    declared = meta.group(1).decode("ascii") if meta else None
+    tree = LexborHTMLParser(decode_text(data, declared))
     title_node = tree.head.css_first("title") if tree.head else None
     title = " ".join(title_node.text().split()) if title_node else None
     blocks = BlockCollector()
@@ -80,7 +80,7 @@ def collect(root: LexborNode, blocks: BlockCollector) -> None:
         if tag == "br":
             para.newline()
             continue
-        if tag == "pre" or (tag == "table" and not node.css_first(_LAYOUT_TABLE)):
+        if tag == "pre" or (tag == "table" and not _is_layout_table(node)):
             blocks.add(para.flush())
             if tag == "pre":
                 blocks.add(node.text(deep=True).strip("\n"))
@@ -92,6 +92,12 @@ def collect(root: LexborNode, blocks: BlockCollector) -> None:
             stack.append((node, True))
         stack.extend((child, False) for child in reversed(list(node.iter(include_text=True))))
     blocks.add(para.flush())
+
+
+def _is_layout_table(table: LexborNode) -> bool:
+    """A table holding tables or headings is page layout, not data: read it like nested divs."""
+    # css() also returns `table` itself when it matches, hence the identity check.
+    return any(n.mem_id != table.mem_id for n in table.css(_LAYOUT_MARKERS))
 
 
 class _Paragraph:
