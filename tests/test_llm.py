@@ -387,6 +387,31 @@ def test_stream_error_status_is_classified(server: FakeServer) -> None:
     assert len(server.requests) == 2
 
 
+def logprob_entry(token: str, alternatives: dict[str, float]) -> dict[str, Any]:
+    return {"token": token, "logprob": alternatives[token],
+            "top_logprobs": [{"token": t, "logprob": lp} for t, lp in alternatives.items()]}
+
+
+def test_logprobs_requested_and_parsed(server: FakeServer) -> None:
+    body = chat_body("Yes")
+    body["choices"][0]["logprobs"] = {"content": [logprob_entry("Yes", {"Yes": -0.1, "No": -2.4})]}
+    stream = sse_reply([])
+    stream.events = [
+        json.dumps({"choices": [{"index": 0, "delta": {"content": "No"}, "logprobs": {
+            "content": [logprob_entry("No", {"No": -0.2, "Yes": -1.7})]}}]}),
+        json.dumps({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}),
+        "[DONE]",
+    ]
+    server.replies = [json_reply(body), stream, json_reply(chat_body("plain"))]
+    llm = client(server, SleepLog())
+    opts = GenerationOptions(max_tokens=1, logprobs=50)
+    assert llm.complete(QUESTION, opts).top_logprobs == [{"Yes": -0.1, "No": -2.4}]
+    assert llm.complete(QUESTION, opts, lambda _: None).top_logprobs == [{"No": -0.2, "Yes": -1.7}]
+    assert llm.complete(QUESTION, opts).top_logprobs is None  # server ignored the request
+    assert server.requests[0]["json"]["logprobs"] is True
+    assert server.requests[0]["json"]["top_logprobs"] == 20
+
+
 def test_openai_client_satisfies_protocol(server: FakeServer) -> None:
     llm = client(server, SleepLog())
     assert isinstance(llm, LLM)
@@ -442,6 +467,13 @@ def test_scripted_caps_stops_and_context() -> None:
     assert (cut.text, cut.finish_reason) == ("北京是", "length")
     with pytest.raises(BackendError, match="context window of 100"):
         llm.complete([Message("user", "word " * 80)], GenerationOptions(max_tokens=30))
+
+
+def test_scripted_logprobs() -> None:
+    llm = ScriptedLLM(["Yes it is"])
+    result = llm.complete(QUESTION, GenerationOptions(logprobs=3))
+    assert result.top_logprobs == [{"Yes ": 0.0}, {"it ": 0.0}, {"is": 0.0}]
+    assert ScriptedLLM(["x"]).complete(QUESTION, GenerationOptions()).top_logprobs is None
 
 
 def test_scripted_default_echoes_and_context_window_settable() -> None:
@@ -702,6 +734,19 @@ def test_real_model_prompt_count_matches_llama_cpp(llm_small: Any) -> None:
         temperature=0.0)
     assert ours.prompt_tokens == theirs["usage"]["prompt_tokens"]
     assert ours.finish_reason == "length"
+
+
+@pytest.mark.model
+def test_real_model_logprobs(llm_small: Any) -> None:
+    question = [Message("system", "Answer yes or no."),
+                Message("user", "Is Paris in France?")]
+    result = llm_small.complete(question, GenerationOptions(max_tokens=3, logprobs=4))
+    assert result.top_logprobs is not None and len(result.top_logprobs) >= 1
+    first = result.top_logprobs[0]
+    assert 1 <= len(first) <= 4 and all(lp <= 0 for lp in first.values())
+    best = max(first, key=first.__getitem__)
+    assert result.text.startswith(best)  # greedy: the top alternative is what was said
+    assert llm_small.complete(question, GenerationOptions(max_tokens=3)).top_logprobs is None
 
 
 @pytest.mark.model

@@ -2,11 +2,11 @@ import json
 
 import pytest
 
+from longdoc.agents.context import Job
 from longdoc.agents.rag import ask_rag, cite, is_not_found
 from longdoc.chunk import ChunkSettings
 from longdoc.index.store import IndexStore
 from longdoc.llm.scripted import ScriptedLLM
-from longdoc.progress import Tracker
 from longdoc.prompts import EN, ZH
 
 NEEDLE = "The lighthouse on Karvo Point is kept by Edda Marn, who lit it first in 1931."
@@ -41,7 +41,7 @@ def test_answers_from_the_planted_passage_with_a_citation(tmp_path):
     llm = ScriptedLLM([_plan("Who keeps the lighthouse on Karvo Point?", "Karvo Point", "lighthouse keeper"),
                        "Edda Marn keeps it [1]."])
     streamed = []
-    ans = ask_rag("Who keeps the lighthouse on Karvo Point?", corpus, llm, 1000, 100, Tracker(), streamed.append)
+    ans = ask_rag("Who keeps the lighthouse on Karvo Point?", Job(corpus, llm, 1000, 100, on_token=streamed.append))
     assert ans.answer == "Edda Marn keeps it [1]."
     assert "".join(streamed).strip() == ans.answer
     assert ans.mode == "rag" and ans.usage.llm_calls == 2
@@ -59,7 +59,7 @@ def test_exact_name_beats_a_look_alike(tmp_path):
     paras.insert(40, NEEDLE)
     corpus = _corpus(tmp_path, paras)
     llm = ScriptedLLM([_plan("Who keeps the lighthouse on Karvo Point?", "Karvo Point"), "Edda Marn [1]"])
-    ans = ask_rag("Who keeps the lighthouse on Karvo Point?", corpus, llm, 1000, 50, Tracker())
+    ans = ask_rag("Who keeps the lighthouse on Karvo Point?", Job(corpus, llm, 1000, 50))
     assert NEEDLE in _passage_1(llm)
     assert "[2]" in llm.calls[1].messages[-1].content  # the look-alike is there too, ranked below
 
@@ -67,7 +67,7 @@ def test_exact_name_beats_a_look_alike(tmp_path):
 def test_nothing_found_says_so_without_an_answer_call(tmp_path):
     corpus = _corpus(tmp_path, _filler(30))
     llm = ScriptedLLM([_plan("zebra population", "zebra", "savanna")])
-    ans = ask_rag("How many zebras live on the savanna?", corpus, llm, 1000, 50, Tracker())
+    ans = ask_rag("How many zebras live on the savanna?", Job(corpus, llm, 1000, 50))
     assert ans.answer.startswith(EN.not_found) and "zebra" in ans.answer
     assert ans.citations == [] and len(llm.calls) == 1
 
@@ -75,7 +75,7 @@ def test_nothing_found_says_so_without_an_answer_call(tmp_path):
 def test_model_saying_not_found_gets_no_citations(tmp_path):
     corpus = _corpus(tmp_path, _filler(30))
     llm = ScriptedLLM([_plan("boats", "boats"), "The documents do not say."])
-    ans = ask_rag("What colour are the boats?", corpus, llm, 1000, 50, Tracker())
+    ans = ask_rag("What colour are the boats?", Job(corpus, llm, 1000, 50))
     assert ans.citations == []
 
 
@@ -84,7 +84,7 @@ def test_answer_call_failure_degrades_to_cited_passages(tmp_path):
     paras.insert(20, NEEDLE)
     corpus = _corpus(tmp_path, paras)
     llm = ScriptedLLM([_plan("Karvo Point keeper", "Karvo Point")], fail_on={2})
-    ans = ask_rag("Who keeps Karvo Point?", corpus, llm, 1000, 50, Tracker())
+    ans = ask_rag("Who keeps Karvo Point?", Job(corpus, llm, 1000, 50))
     assert "could not answer" in ans.answer and "failure on call 2" in ans.answer
     assert ans.citations and "failure on call 2" in ans.notes[-1]
 
@@ -94,7 +94,7 @@ def test_broken_plan_falls_back_to_question_words(tmp_path):
     paras.insert(20, NEEDLE)
     corpus = _corpus(tmp_path, paras)
     llm = ScriptedLLM(["no json here at all", "Edda Marn [1]"])
-    ans = ask_rag("Who keeps the lighthouse on Karvo Point?", corpus, llm, 1000, 50, Tracker())
+    ans = ask_rag("Who keeps the lighthouse on Karvo Point?", Job(corpus, llm, 1000, 50))
     assert NEEDLE in _passage_1(llm)
     assert any("question's words" in n for n in ans.notes)
 
@@ -105,7 +105,7 @@ def test_chinese_question_gets_chinese_prompts(tmp_path):
     corpus = _corpus(tmp_path, paras, "海岸.txt")
     llm = ScriptedLLM([json.dumps({"information": "谁看守卡尔沃角的灯塔？", "keywords_zh": ["卡尔沃角", "灯塔"], "keywords_en": ["Karvo Point"]}),
                        "艾达·马恩 [1]"])
-    ans = ask_rag("卡尔沃角的灯塔由谁看守？", corpus, llm, 1000, 50, Tracker())
+    ans = ask_rag("卡尔沃角的灯塔由谁看守？", Job(corpus, llm, 1000, 50))
     assert llm.calls[1].messages[0].content == ZH.answer_system
     assert "艾达·马恩" in _passage_1(llm)
     assert ans.citations[0].file == "海岸.txt"

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
+from .agents.agent import ask_agent
+from .agents.auto import ask_auto
+from .agents.context import Job, ReadSettings
 from .agents.rag import ask_rag
+from .agents.read import ask_read
 from .chunk import ChunkSettings
 from .config import Settings
-from .errors import NoInputError, ParseError
+from .errors import ConfigError, NoInputError, ParseError
 from .index.store import Corpus, IndexedDoc, IndexStore
 from .llm import make_llm
 from .llm.base import LLM, OnToken, TokenCounter
@@ -20,7 +24,8 @@ from .progress import Tracker
 from .records import Answer
 from .tokens import EstimateCounter
 
-MODES = ("rag",)
+# mode -> the level that answers; "auto" picks one per question.
+MODES = ("auto", "rag", "read", "agent")
 
 
 @dataclass
@@ -87,32 +92,49 @@ def build_corpus(paths: Sequence[str | Path], settings: Settings, tracker: Track
     return corpus, report
 
 
+def read_settings(settings: Settings) -> ReadSettings:
+    concurrency = settings.read_concurrency or (1 if settings.backend == "embedded" else 8)
+    return ReadSettings(strategy=settings.read_strategy, max_chunks=settings.read_max_chunks, concurrency=concurrency)
+
+
 def ask(
     paths: Sequence[str | Path],
     question: str,
     settings: Settings,
     *,
-    mode: str = "rag",
+    mode: str = "auto",
     llm: LLM | None = None,
     tracker: Tracker | None = None,
     on_token: OnToken | None = None,
 ) -> Answer:
     """Answer `question` from the files in `paths`. Files that fail to parse are
     listed in `Answer.errors`; the others are still used."""
+    if mode not in _LEVELS:
+        raise ConfigError(f"unknown mode '{mode}' (choose from {', '.join(MODES)})")
     tracker = tracker or Tracker()
     if llm is None:
         with tracker.stage("load model"):
             llm = llm_from_settings(settings)
     corpus, report = build_corpus(paths, settings, tracker, llm.token_counter())
-    answer = ask_rag(
-        question,
+    job = Job(
         corpus,
         llm,
         budget=settings.effective_budget(),
         answer_tokens=settings.answer_tokens,
         tracker=tracker,
+        read=read_settings(settings),
         on_token=on_token,
+        max_steps=settings.agent_steps,
     )
+    answer = _LEVELS[mode](question, job)
     answer.errors = report.errors + answer.errors
     answer.timings = dict(tracker.timings)
     return answer
+
+
+_LEVELS: dict[str, Callable[[str, Job], Answer]] = {
+    "auto": ask_auto,
+    "rag": lambda q, job: ask_rag(q, job),
+    "read": lambda q, job: ask_read(q, job),
+    "agent": ask_agent,
+}

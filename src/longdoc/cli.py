@@ -14,7 +14,7 @@ import click
 from rich.console import Console
 
 from . import __version__
-from .api import IndexReport, index_files, llm_from_settings, open_store, token_counter
+from .api import MODES, IndexReport, index_files, open_store, token_counter
 from .config import BACKENDS, Settings, load_settings
 from .errors import EXIT_BACKEND, EXIT_INTERNAL, LongdocError
 from .progress import Tracker
@@ -32,6 +32,9 @@ def _settings_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--reading-budget", type=int, help="Evidence tokens per answer [default: derived]."),
         click.option("--chunk-size", type=int, help="Max tokens per chunk [default: 512]."),
         click.option("--threads", type=int, help="CPU threads for the embedded model [default: all]."),
+        click.option("--read-strategy", type=click.Choice(["ranked", "all"]), help="Level 2: read best-first and stop early, or read every chunk [default: ranked]."),
+        click.option("--read-max-chunks", type=int, help="Level 2 ranked: chunks to read at most [default: 10%, 8-64]."),
+        click.option("--read-concurrency", type=int, help="Level 2: reader calls in flight [default: 1 embedded, 8 server]."),
         click.option("--config", "config_file", type=click.Path(path_type=Path), help="Config file (TOML)."),
         click.option("--debug", is_flag=True, help="Show tracebacks."),
     ]
@@ -40,7 +43,10 @@ def _settings_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
-_SETTING_FLAGS = ("backend", "model", "base_url", "api_key", "context_window", "reading_budget", "chunk_size", "threads")
+_SETTING_FLAGS = (
+    "backend", "model", "base_url", "api_key", "context_window", "reading_budget", "chunk_size", "threads",
+    "read_strategy", "read_max_chunks", "read_concurrency",
+)
 
 
 def _resolve_with_sources(kwargs: dict[str, Any]) -> tuple[Settings, dict[str, str]]:
@@ -116,7 +122,14 @@ def main() -> None:
 @click.argument("args", nargs=-1)
 @click.option("--sample", "use_sample", is_flag=True, help="Ask over the bundled long sample (its own question if none is given).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-@click.option("--mode", type=click.Choice(["rag"]), default="rag", show_default=True, help="Answering strategy.")
+@click.option(
+    "--mode",
+    type=click.Choice(MODES),
+    default="auto",
+    show_default=True,
+    help="rag: keyword retrieval (Level 1); read: the model reads chunks (Level 2); "
+    "agent: step-by-step sub-questions (Level 3); auto: the cheapest that answers.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
 @_settings_options
 @_handle_errors
@@ -165,9 +178,9 @@ def _print_citations(out: Console, answer: Answer) -> None:
     if not answer.citations:
         return
     out.print("\n[bold]Sources[/bold]")
-    for i, c in enumerate(answer.citations, 1):
+    for c in answer.citations:
         where = c.file + (f", page {c.page}" if c.page is not None else "")
-        out.print(f"  [{i}] [cyan]{where}[/cyan] ({c.chunk_id})", highlight=False)
+        out.print(f"  \\[{c.n}] [cyan]{where}[/cyan] ({c.chunk_id})", highlight=False)
         out.print(f'      "{c.text}"', markup=False, highlight=False)
 
 

@@ -36,6 +36,10 @@ class Settings:
     chunk_size: int = 512
     chunk_overlap: int = 48
     threads: int = 0  # llama.cpp threads; 0 = all cores
+    read_strategy: str = "ranked"  # Level 2: "ranked" (best first, stops early) or "all"
+    read_max_chunks: int = 0  # Level 2 ranked: chunks to read at most; 0 = max(8, 10%), at most 64
+    read_concurrency: int = 0  # Level 2 reader calls in flight; 0 = 1 embedded, 8 for a server
+    agent_steps: int = 5  # Level 3: tool calls before it must answer
     timeout: float = 120.0  # seconds per LLM request
     home: Path = field(default_factory=lambda: Path.home() / ".longdoc")
 
@@ -107,6 +111,8 @@ def load_settings(
         raise ConfigError(f"unknown backend '{settings.backend}' (choose from {', '.join(BACKENDS)})")
     if settings.backend == "openai" and not settings.base_url:
         raise ConfigError("the openai backend needs a base URL (--base-url or LONGDOC_BASE_URL)")
+    if settings.read_strategy not in ("ranked", "all"):
+        raise ConfigError(f"unknown read strategy '{settings.read_strategy}' (choose ranked or all)")
     if settings.chunk_size < 64:
         raise ConfigError("chunk size must be at least 64 tokens")
     if settings.context_window < 1024:

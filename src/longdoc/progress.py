@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 Display = Callable[[str], None]
+# (stage, done, total): e.g. ("read", 12, 40) while Level 2 reads chunks.
+ProgressHook = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -17,6 +19,7 @@ class Tracker:
     display what is happening now."""
 
     display: Display | None = None
+    on_progress: ProgressHook | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
     @contextmanager
@@ -31,3 +34,9 @@ class Tracker:
     def show(self, message: str) -> None:
         if self.display is not None:
             self.display(message)
+
+    def progress(self, stage: str, done: int, total: int, detail: str = "") -> None:
+        """Report countable progress (chunks read of planned, ...)."""
+        if self.on_progress is not None:
+            self.on_progress(stage, done, total)
+        self.show(f"{stage}: {done}/{total}{' ' + detail if detail else ''}")

@@ -18,6 +18,11 @@ class PromptSet:
     passage_label: str  # {n} {source}
     not_found: str  # what to say when the documents do not contain the answer
     default_instruction: str
+    reader_system: str  # Level 2: judge one chunk
+    reader_user: str  # {question} {passage}
+    agent_system: str  # Level 3: the ReAct protocol
+    agent_user: str  # {question}
+    observation: str  # {answer}
 
 
 EN = PromptSet(
@@ -52,6 +57,42 @@ EN = PromptSet(
     passage_label="[{n}] ({source})",
     not_found="The documents do not say.",
     default_instruction="Answer in English, briefly, citing passage numbers.",
+    reader_system=(
+        "You read one passage of a long document and decide whether it helps answer a "
+        "question. If it does not help, reply with the single word: none. If it helps, copy "
+        "the sentences that help, word for word, and nothing else. A passage about a similar "
+        "but different name, place or thing does not help."
+    ),
+    reader_user="Question: {question}\n\nPassage:\n{passage}\n\nReply none, or copy the helpful sentences:",
+    agent_system=(
+        "You answer a question about the user's documents. You cannot see the documents: you "
+        "can only ask them simple questions, one at a time, with the search tool. Break the "
+        "question into steps: ask for the first fact, then use its answer in the next question.\n\n"
+        "Tools:\n"
+        "think: write down your plan or what you have learned so far. Input: your notes.\n"
+        "search: ask the documents one simple, self-contained question. Input: the question.\n\n"
+        "Use exactly this format:\n"
+        "Thought: what to do next\n"
+        "Action: search\n"
+        "Action Input: a simple question\n"
+        "(then stop: the documents' answer comes back as an Observation)\n\n"
+        "When you know the answer:\n"
+        "Thought: I now know the answer.\n"
+        "Final Answer: the answer, citing sources like [1].\n\n"
+        "Example. Question: Who founded the company that built the Orla bridge?\n"
+        "Thought: First find which company built the Orla bridge.\n"
+        "Action: search\n"
+        "Action Input: Which company built the Orla bridge?\n"
+        "Observation: Brann Works built the Orla bridge [1].\n"
+        "Thought: Now find who founded Brann Works.\n"
+        "Action: search\n"
+        "Action Input: Who founded Brann Works?\n"
+        "Observation: Brann Works was founded by Ida Sole [2].\n"
+        "Thought: I now know the answer.\n"
+        "Final Answer: Ida Sole founded Brann Works, which built the Orla bridge [1][2]."
+    ),
+    agent_user="Question: {question}",
+    observation="Observation: {answer}",
 )
 
 ZH = PromptSet(
@@ -80,6 +121,39 @@ ZH = PromptSet(
     passage_label="[{n}]（{source}）",
     not_found="文档中没有提到。",
     default_instruction="用中文简要回答，并注明段落编号。",
+    reader_system=(
+        "你阅读长文档中的一个段落，判断它是否有助于回答问题。如果没有帮助，只回复一个词：none。"
+        "如果有帮助，逐字照抄有帮助的句子，不要写其他内容。讲的是名字相近但不同的人、地点或事物的段落没有帮助。"
+    ),
+    reader_user="问题：{question}\n\n段落：\n{passage}\n\n回复 none，或照抄有帮助的句子：",
+    agent_system=(
+        "你要回答一个关于用户文档的问题。你看不到文档，只能用 search 工具向文档提出简单的问题，每次一个。"
+        "把问题拆成几步：先问第一个事实，再把它的答案用在下一个问题里。\n\n"
+        "工具：\n"
+        "think：写下你的计划或目前知道的内容。输入：你的笔记。\n"
+        "search：向文档提出一个简单、完整的问题。输入：这个问题。\n\n"
+        "严格使用以下格式：\n"
+        "Thought: 下一步做什么\n"
+        "Action: search\n"
+        "Action Input: 一个简单的问题\n"
+        "（然后停下：文档的回答会以 Observation 返回）\n\n"
+        "知道答案时：\n"
+        "Thought: 我已经知道答案。\n"
+        "Final Answer: 答案，并像 [1] 这样注明来源。\n\n"
+        "示例。问题：建造奥拉桥的公司是谁创办的？\n"
+        "Thought: 先查是哪家公司建造了奥拉桥。\n"
+        "Action: search\n"
+        "Action Input: 哪家公司建造了奥拉桥？\n"
+        "Observation: 奥拉桥由布兰工坊建造 [1]。\n"
+        "Thought: 再查布兰工坊是谁创办的。\n"
+        "Action: search\n"
+        "Action Input: 布兰工坊是谁创办的？\n"
+        "Observation: 布兰工坊由伊达·索勒创办 [2]。\n"
+        "Thought: 我已经知道答案。\n"
+        "Final Answer: 伊达·索勒创办了建造奥拉桥的布兰工坊 [1][2]。"
+    ),
+    agent_user="问题：{question}",
+    observation="Observation: {answer}",
 )
 
 PROMPTS = {"en": EN, "zh": ZH}

@@ -65,6 +65,7 @@ class Citation:
     page: int | None
     chunk_id: str
     text: str  # a short quote from the cited passage
+    n: int = 0  # the [n] the answer text uses for it
 
 
 @dataclass
@@ -72,6 +73,8 @@ class Usage:
     llm_calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    chunks_read: int = 0  # chunks the model read (as evidence, or one by one in Level 2)
+    chunks_total: int = 0  # chunks in the documents asked about
 
     def add(self, prompt_tokens: int, completion_tokens: int) -> None:
         self.llm_calls += 1

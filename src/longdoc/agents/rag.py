@@ -6,50 +6,64 @@ from __future__ import annotations
 import re
 
 from ..errors import BackendError
-from ..index.store import Corpus
 from ..index.terms import Analyzer
-from ..llm.base import GenerationOptions, LLM, Message, OnToken
-from ..progress import Tracker
+from ..llm.base import LLM, GenerationOptions, Message, OnToken
 from ..prompts import PromptSet, prompts_for
 from ..records import Answer, Citation, Usage
 from ..retrieve import Evidence, rank, select_evidence
+from .context import Job
 from .query import QueryPlan, plan_query
 
 _MARKER = re.compile(r"\[(\d{1,3})(?:\s*[,，]\s*(\d{1,3}))*\]")
 _QUOTE_CHARS = 240
 
 
-def ask_rag(
-    question: str,
-    corpus: Corpus,
-    llm: LLM,
-    budget: int,
-    answer_tokens: int,
-    tracker: Tracker,
-    on_token: OnToken | None = None,
-) -> Answer:
+def ask_rag(question: str, job: Job, plan: QueryPlan | None = None) -> Answer:
     prompts = prompts_for(question)
-    usage = Usage()
+    usage = Usage(chunks_total=len(job.corpus.chunks))
     notes: list[str] = []
-    with tracker.stage("plan"):
-        plan, note = plan_query(question, llm, prompts, usage)
+    if plan is None:
+        plan = make_plan(question, job, prompts, usage, notes)
+    with job.tracker.stage("retrieve"):
+        hits = rank(job.corpus, plan)
+        evidence = select_evidence(hits, job.budget, job.llm.token_counter())
+    return answer_from_evidence("rag", plan, evidence, job, prompts, usage, notes)
+
+
+def make_plan(question: str, job: Job, prompts: PromptSet, usage: Usage, notes: list[str]) -> QueryPlan:
+    with job.tracker.stage("plan"):
+        plan, note = plan_query(question, job.llm, prompts, usage)
     if note:
         notes.append(note)
-    with tracker.stage("retrieve"):
-        hits = rank(corpus, plan)
-        evidence = select_evidence(hits, budget, llm.token_counter())
+    return plan
+
+
+def answer_from_evidence(
+    mode: str,
+    plan: QueryPlan,
+    evidence: list[Evidence],
+    job: Job,
+    prompts: PromptSet,
+    usage: Usage,
+    notes: list[str],
+    searched: str = "",
+) -> Answer:
+    """The final step of every level: answer from the chosen passages, or say
+    plainly that nothing was found (never an LLM call on empty evidence)."""
     if not evidence:
-        searched = ", ".join(plan.keywords[:8]) or plan.information
-        text = f"{prompts.not_found} (searched {len(corpus.chunks)} passages for: {searched})"
-        if on_token:
-            on_token(text)
-        return Answer(text, "rag", [], usage, dict(tracker.timings), notes=notes)
-    with tracker.stage("generate"):
-        text, failure = _generate(plan, evidence, prompts, llm, answer_tokens, usage, on_token)
+        what = searched or ", ".join(plan.keywords[:8]) or plan.information
+        text = f"{prompts.not_found} ({what})" if searched else f"{prompts.not_found} (searched {len(job.corpus.chunks)} passages for: {what})"
+        if job.on_token:
+            job.on_token(text)
+        return Answer(text, mode, [], usage, dict(job.tracker.timings), notes=notes)
+    if usage.chunks_read == 0:
+        usage.chunks_read = len(evidence)
+    with job.tracker.stage("generate"):
+        text, failure = _generate(plan, evidence, prompts, job.llm, job.answer_tokens, usage, job.on_token)
     if failure:
         notes.append(f"answer step failed: {failure}")
-    citations = cite(text, evidence, prompts, corpus.analyzer, cite_top=bool(failure))
-    return Answer(text, "rag", citations, usage, dict(tracker.timings), notes=notes, backend_failure=failure)
+    citations = cite(text, evidence, prompts, job.corpus.analyzer, cite_top=bool(failure))
+    return Answer(text, mode, citations, usage, dict(job.tracker.timings), notes=notes, backend_failure=failure)
 
 
 def source_label(e: Evidence) -> str:
@@ -133,6 +147,7 @@ def cite(
             page=evidence[n - 1].chunk.page,
             chunk_id=evidence[n - 1].chunk.id,
             text=best_quote(evidence[n - 1].text, answer_terms, analyzer),
+            n=n,
         )
         for n in numbers
     ]

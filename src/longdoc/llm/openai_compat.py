@@ -43,6 +43,27 @@ class _Chunk:
     text: str
     finish: str | None
     usage: _Usage | None
+    top_logprobs: list[dict[str, float]]
+
+
+# OpenAI's limit; compatible servers follow it.
+_MAX_TOP_LOGPROBS = 20
+
+
+def _top_logprobs(choice: dict[str, Any]) -> list[dict[str, float]]:
+    """Per-token alternatives from a choice's `logprobs.content`, if present."""
+    logprobs = choice.get("logprobs")
+    content = logprobs.get("content") if isinstance(logprobs, dict) else None
+    steps: list[dict[str, float]] = []
+    for token in content if isinstance(content, list) else []:
+        alternatives = token.get("top_logprobs") if isinstance(token, dict) else None
+        step: dict[str, float] = {}
+        for alt in alternatives if isinstance(alternatives, list) else []:
+            if isinstance(alt, dict) and isinstance(alt.get("token"), str) \
+                    and isinstance(alt.get("logprob"), int | float):
+                step.setdefault(alt["token"], float(alt["logprob"]))
+        steps.append(step)
+    return steps
 
 
 def _parse_chunk(data: str) -> _Chunk:
@@ -56,6 +77,7 @@ def _parse_chunk(data: str) -> _Chunk:
     if chunk.get("error"):
         raise ValueError(f"server error in stream: {one_line(str(chunk['error']))}")
     text: list[str] = []
+    top: list[dict[str, float]] = []
     finish: str | None = None
     choices = chunk.get("choices") or []
     if not isinstance(choices, list):
@@ -66,9 +88,10 @@ def _parse_chunk(data: str) -> _Chunk:
         content = (choice.get("delta") or {}).get("content")
         if isinstance(content, str):
             text.append(content)
+        top.extend(_top_logprobs(choice))
         if choice.get("finish_reason"):
             finish = _finish_reason(choice["finish_reason"])
-    return _Chunk("".join(text), finish, _usage(chunk.get("usage")))
+    return _Chunk("".join(text), finish, _usage(chunk.get("usage")), top)
 
 
 def _finish_reason(raw: Any) -> str:
@@ -139,6 +162,9 @@ class OpenAICompatLLM:
         }
         if options.stop:
             payload["stop"] = list(options.stop)
+        if options.logprobs > 0:
+            payload["logprobs"] = True
+            payload["top_logprobs"] = min(options.logprobs, _MAX_TOP_LOGPROBS)
         if on_token is None:
             return with_retries(
                 lambda: self._post(messages, payload), target=self._target, policy=self._retry
@@ -152,13 +178,21 @@ class OpenAICompatLLM:
         )
 
     def _completion(
-        self, messages: list[Message], text: str, usage: _Usage | None, finish: str
+        self,
+        messages: list[Message],
+        text: str,
+        usage: _Usage | None,
+        finish: str,
+        top_logprobs: list[dict[str, float]],
     ) -> Completion:
         if usage is None:
             usage = _Usage(
                 estimate_prompt_tokens(messages, self._counter), self._counter.count(text)
             )
-        return Completion(text, usage.prompt_tokens, usage.completion_tokens, finish)
+        # Empty means not asked for, or a server that ignores the request.
+        return Completion(
+            text, usage.prompt_tokens, usage.completion_tokens, finish, top_logprobs or None
+        )
 
     def _post(self, messages: list[Message], payload: dict[str, Any]) -> Completion:
         response = self._client.post(self._url, json=payload)
@@ -172,13 +206,18 @@ class OpenAICompatLLM:
         if not isinstance(text, str):
             raise RetryableFailure("malformed reply (content is not text)")
         return self._completion(
-            messages, text, _usage(body.get("usage")), _finish_reason(choice.get("finish_reason"))
+            messages,
+            text,
+            _usage(body.get("usage")),
+            _finish_reason(choice.get("finish_reason")),
+            _top_logprobs(choice),
         )
 
     def _stream(
         self, messages: list[Message], payload: dict[str, Any], on_token: OnToken
     ) -> Completion:
         pieces: list[str] = []
+        top_logprobs: list[dict[str, float]] = []
         usage: _Usage | None = None
         finish: str | None = None
         done = False
@@ -207,6 +246,7 @@ class OpenAICompatLLM:
                     except ValueError as exc:
                         raise broken(str(exc)) from None
                     usage = chunk.usage or usage
+                    top_logprobs.extend(chunk.top_logprobs)
                     if chunk.text:
                         pieces.append(chunk.text)
                         on_token(chunk.text)
@@ -222,4 +262,6 @@ class OpenAICompatLLM:
                     raise broken(f"connection failed: {reason}") from exc
         if not done and finish is None:
             raise broken("stream ended before the reply was complete")
-        return self._completion(messages, "".join(pieces), usage, finish or "stop")
+        return self._completion(
+            messages, "".join(pieces), usage, finish or "stop", top_logprobs
+        )

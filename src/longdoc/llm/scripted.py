@@ -40,6 +40,7 @@ class ScriptedLLM:
     word by word, are cut at `options.stop` and at `options.max_tokens`
     (finish_reason "length"), and a prompt that does not fit the context
     window next to max_tokens raises BackendError, as the embedded model does.
+    With `options.logprobs` each streamed word comes back as certain: {word: 0.0}.
     `fail_on` holds 1-based call numbers that raise BackendError instead;
     such calls are recorded but do not use up a scripted reply.
     """
@@ -90,11 +91,13 @@ class ScriptedLLM:
                 )
             reply = self._reply(messages, number)
         text, finish = self._shape(reply, options)
+        pieces = [p for p in _WORD_BOUNDARY.split(text) if p]
         if on_token is not None:
-            for piece in _WORD_BOUNDARY.split(text):
-                if piece:
-                    on_token(piece)
-        return Completion(text, prompt_tokens, self._counter.count(text), finish)
+            for piece in pieces:
+                on_token(piece)
+        # Asked for logprobs, every word is a certain "token" with no rivals.
+        top_logprobs = [{p: 0.0} for p in pieces] if options.logprobs > 0 else None
+        return Completion(text, prompt_tokens, self._counter.count(text), finish, top_logprobs)
 
     def _reply(self, messages: list[Message], number: int) -> str:
         if self._replies is None:

@@ -1,0 +1,95 @@
+"""Mode `auto`: the cheapest level likely to answer, and why it was chosen.
+
+Questions that chain facts ("the mayor of X's capital") go to Level 3 at once.
+Otherwise Level 1 answers; when it finds nothing, or the model says the
+passages do not answer, Level 2 reads chunks with the same query plan.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from ..llm.base import OnToken
+from ..prompts import prompts_for
+from ..records import Answer, Usage
+from .agent import ask_agent
+from .context import Job
+from .rag import ask_rag, is_not_found, make_plan
+from .read import ask_read
+
+# Chains of relations: "the X of the Y of Z", "X's Y's", "the same century as",
+# "where was the person who ...", and Chinese chains of 的 or 同一/同样.
+_MULTI_HOP = [
+    re.compile(r"\b(?:of|in|by|for)\s+(?:the|a|an)\s+\w+(?:\s+\w+)?\s+(?:of|that|which|who|whose)\b", re.I),
+    re.compile(r"'s\s+\w+(?:\s+\w+)?'s\b", re.I),
+    re.compile(r"\b(?:same|as)\s+\w+\s+as\b", re.I),
+    re.compile(r"\b(?:who|which|what|where)\b[^?]*\b(?:who|which|that)\b[^?]*\b(?:was|were|is|are|did)\b", re.I),
+    re.compile(r"的[^，。？?]{1,12}的[^，。？?]{1,12}的"),
+    re.compile(r"同一|同样的|相同的"),
+]
+
+
+def looks_multi_hop(question: str) -> bool:
+    return any(p.search(question) for p in _MULTI_HOP)
+
+
+def ask_auto(question: str, job: Job) -> Answer:
+    if looks_multi_hop(question):
+        ans = ask_agent(question, job)
+        ans.notes.insert(0, "auto: the question chains several facts, so Level 3 (agent) answered")
+        return ans
+    prompts = prompts_for(question)
+    usage = Usage()
+    notes: list[str] = []
+    plan = make_plan(question, job, prompts, usage, notes)
+    gate = _NotFoundGate(job.on_token, prompts.not_found)
+    level1 = ask_rag(question, replace(job, on_token=gate), plan)
+    _merge_usage(level1, usage)
+    if level1.backend_failure is not None or not is_not_found(level1.answer, prompts):
+        # A failing backend would fail Level 2 as well: report it instead of retrying everything.
+        gate.flush()
+        level1.notes = notes + level1.notes + ["auto: Level 1 (keyword RAG) found an answer"]
+        return level1
+    why = "found no passages" if not level1.citations else "the passages it found did not answer"
+    ans = ask_read(question, job, plan)
+    _merge_usage(ans, level1.usage)
+    ans.notes = notes + [f"auto: Level 1 {why}, so Level 2 read chunks"] + ans.notes
+    return ans
+
+
+class _NotFoundGate:
+    """Streams Level 1's answer, except a "not found" reply: the first characters
+    are held back until they show which it is, so an escalated run shows only
+    the answer that counts."""
+
+    _HOLD = 40
+
+    def __init__(self, on_token: OnToken | None, not_found: str) -> None:
+        self.on_token = on_token
+        self.not_found = not_found.lower()
+        self.held = ""
+        self.open = False
+
+    def __call__(self, piece: str) -> None:
+        if self.on_token is None:
+            return
+        if self.open:
+            self.on_token(piece)
+            return
+        self.held += piece
+        head = self.held.lstrip().lower()[: len(self.not_found)]
+        if len(self.held) >= self._HOLD and not self.not_found.startswith(head[: len(self.not_found)]):
+            self.flush()
+
+    def flush(self) -> None:
+        if self.on_token is not None and not self.open:
+            self.open = True
+            if self.held:
+                self.on_token(self.held)
+
+
+def _merge_usage(ans: Answer, earlier: Usage) -> None:
+    ans.usage.llm_calls += earlier.llm_calls
+    ans.usage.prompt_tokens += earlier.prompt_tokens
+    ans.usage.completion_tokens += earlier.completion_tokens

@@ -1,0 +1,42 @@
+"""A scripted stand-in for a model that reads well: it answers each kind of
+prompt longdoc sends (plan, reader, answer, agent) from the facts it is given.
+Tests use it to check the plumbing of Levels 2 and 3 without a real model."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from longdoc.prompts import EN, ZH
+
+
+class Oracle:
+    def __init__(self, facts: dict[str, str], agent_moves: list[str] | None = None, keywords: list[str] | None = None):
+        self.facts = facts  # sub-question keyword -> fact sentence planted in the documents
+        self.agent_moves = list(agent_moves or [])
+        self.keywords = keywords or []
+        self.reads = 0
+
+    def __call__(self, messages) -> str:
+        system, user = messages[0].content, messages[-1].content
+        if system in (EN.query_system, ZH.query_system):
+            q = user.rsplit("Question:", 1)[-1].rsplit("问题：", 1)[-1].replace("Reply:", "").strip()
+            return json.dumps({"information": q, "instruction": "", "keywords_en": self.keywords, "keywords_zh": []})
+        if system in (EN.reader_system, ZH.reader_system):
+            self.reads += 1
+            passage = user.split("Passage:\n", 1)[-1].split("段落：\n", 1)[-1]
+            question = user.split("\n", 1)[0]
+            for key, fact in self.facts.items():
+                if key.lower() in question.lower() and fact in passage:
+                    return fact
+            return "none"
+        if system in (EN.answer_system, ZH.answer_system):
+            question = user.rsplit("Question:", 1)[-1]
+            for key, fact in self.facts.items():
+                if key.lower() in question.lower() and fact in user:
+                    n = re.findall(r"\[(\d+)\][^\[]*" + re.escape(fact), user)
+                    return f"{fact} [{n[0] if n else 1}]"
+            return EN.not_found
+        if system in (EN.agent_system, ZH.agent_system):
+            return self.agent_moves.pop(0)
+        raise AssertionError(f"unexpected prompt: {system[:60]}")

@@ -1,0 +1,97 @@
+import pytest
+
+from longdoc.agents.context import Job, ReadSettings
+from longdoc.agents.read import ask_read, judge, verified_quotes
+from longdoc.chunk import ChunkSettings
+from longdoc.index.store import IndexStore
+from longdoc.llm.scripted import ScriptedLLM
+from oracle import Oracle
+
+# Shares no content word with the question below: only reading finds it.
+FACT = "Edda Marn tends the beacon at the northern cape."
+QUESTION = "Who keeps the lighthouse?"
+
+
+def _corpus(tmp_path, n=120, at=90, fact=FACT):
+    paras = [f"Paragraph {i} is about the harbour, the boats and the tides of the coast." for i in range(n)]
+    paras.insert(at, fact)
+    f = tmp_path / "coast.txt"
+    f.write_text("\n\n".join(paras))
+    store = IndexStore(tmp_path / "index", ScriptedLLM([]).token_counter(), ChunkSettings(size=80, overlap=0))
+    return store.corpus([store.add(f)])
+
+
+def _job(corpus, llm, **read):
+    return Job(corpus, llm, budget=600, answer_tokens=80, read=ReadSettings(**read))
+
+
+def test_ranked_finds_a_paraphrase_that_keywords_alone_rank_first(tmp_path):
+    corpus = _corpus(tmp_path)
+    oracle = Oracle({"lighthouse": FACT}, keywords=["lighthouse keeper", "beacon", "cape", "tends"])
+    llm = ScriptedLLM(oracle)
+    ans = ask_read(QUESTION, _job(corpus, llm, enough=1))
+    assert FACT in ans.answer and ans.mode == "read"
+    assert ans.citations and FACT in ans.citations[0].text
+    assert oracle.reads <= 4  # one batch: the related keywords ranked it first
+    assert ans.usage.chunks_read == oracle.reads and ans.usage.chunks_total == len(corpus.chunks)
+
+
+def test_all_reads_every_chunk_and_finds_what_bm25_cannot(tmp_path):
+    corpus = _corpus(tmp_path, n=60, at=40)
+    oracle = Oracle({"lighthouse": FACT})  # no helpful keywords: BM25 scores the fact 0
+    llm = ScriptedLLM(oracle)
+    ans = ask_read(QUESTION, _job(corpus, llm, strategy="all", concurrency=4))
+    assert oracle.reads == len(corpus.chunks)
+    assert FACT in ans.answer
+    assert len(llm.calls) == len(corpus.chunks) + 2  # plan + every chunk + answer
+
+
+def test_ranked_respects_its_chunk_limit(tmp_path):
+    corpus = _corpus(tmp_path)
+    oracle = Oracle({"lighthouse": FACT})
+    ans = ask_read(QUESTION, _job(corpus, ScriptedLLM(oracle), max_chunks=6))
+    assert oracle.reads == 6
+    assert ans.answer.startswith("The documents do not say")
+    assert "read 6 of" in ans.answer
+
+
+def test_reader_failures_are_marked_unread_and_the_rest_still_answer(tmp_path):
+    corpus = _corpus(tmp_path, n=30, at=5)
+    oracle = Oracle({"lighthouse": FACT})
+    llm = ScriptedLLM(oracle, fail_on={6, 7})  # two readers after the one that finds the fact
+    ans = ask_read(QUESTION, _job(corpus, llm, strategy="all"))
+    assert FACT in ans.answer
+    assert any("2 of" in n and "could not be read" in n for n in ans.notes)
+
+
+def test_all_readers_failing_is_a_backend_failure(tmp_path):
+    corpus = _corpus(tmp_path, n=10, at=5)
+    llm = ScriptedLLM(Oracle({}), fail_on=set(range(2, 100)))
+    ans = ask_read(QUESTION, _job(corpus, llm, strategy="all"))
+    assert ans.backend_failure and ans.citations == []
+
+
+def test_invented_quotes_count_for_nothing():
+    chunk = "The boats came in at dusk. Nets were mended."
+    assert verified_quotes("Edda Marn keeps the light.", chunk) == []
+    assert verified_quotes('"The boats came in at dusk."', chunk) == ["The boats came in at dusk."]
+    assert verified_quotes("the boats came in at dusk", chunk)  # case and punctuation differ
+    assert judge("Edda Marn keeps the light.", chunk, None) == (0.0, [])
+
+
+def test_relevance_from_logprobs_ranks_even_when_the_model_never_says_none():
+    chunk = "The boats came in at dusk."
+    likely_none = [{"The": -1.6, "none": -0.25}]
+    unlikely_none = [{"The": -0.05, "none": -3.5}]
+    low, _ = judge("The boats came in at dusk.", chunk, likely_none)
+    high, _ = judge("The boats came in at dusk.", chunk, unlikely_none)
+    assert low < 0.5 < high
+    said_none, quotes = judge("none", chunk, [{"none": -0.01}])
+    assert said_none < 0.05 and quotes == []
+
+
+def test_chunk_limit_defaults():
+    assert ReadSettings().chunk_limit(30) == 8
+    assert ReadSettings().chunk_limit(300) == 30
+    assert ReadSettings().chunk_limit(5000) == 64
+    assert ReadSettings(strategy="all").chunk_limit(5000) == 5000
