@@ -33,3 +33,13 @@ def small_llm(small_model_path):
     from longdoc.llm.embedded import EmbeddedLLM
 
     return EmbeddedLLM(small_model_path, context_window=8192, threads=2)
+
+
+@pytest.fixture(scope="session")
+def default_llm():
+    """The default 1.5B model: for the tests the 0.5B cannot pass (paraphrase reading, multi-hop)."""
+    from longdoc.config import home_dir
+    from longdoc.llm.embedded import EmbeddedLLM
+    from longdoc.llm.models import MODELS, assemble
+
+    return EmbeddedLLM(assemble(MODELS["qwen2.5-coder-1.5b"], home_dir()), context_window=8192, threads=2)

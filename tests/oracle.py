@@ -24,7 +24,7 @@ class Oracle:
             return json.dumps({"information": q, "instruction": "", "keywords_en": self.keywords, "keywords_zh": []})
         if system in (EN.reader_system, ZH.reader_system):
             self.reads += 1
-            passage = user.split("Passage:\n", 1)[-1].split("段落：\n", 1)[-1]
+            passage = user.split("Passage:\n", 1)[-1].split("段落：\n", 1)[-1].rsplit("\n\n", 1)[0]
             question = user.split("\n", 1)[0]
             for key, fact in self.facts.items():
                 if key.lower() in question.lower() and fact in passage:

@@ -324,6 +324,125 @@ def bench_ingest(tokens: int, work: Path | None, debug: bool, **kwargs: Any) -> 
     click.echo(result.table())
 
 
+@bench.command("generate")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Folder for items.jsonl and the documents.")
+@click.option("--preset", type=click.Choice(["smoke", "full"]), default="smoke", show_default=True, help="Lengths, depths, tasks and languages.")
+@click.option("--lengths", help="Comma-separated document lengths in tokens, e.g. 4000,32000,1000000 (overrides the preset).")
+@click.option("--depths", help="Comma-separated needle depths in percent, e.g. 0,50,100 (overrides the preset).")
+@click.option("--tasks", help="Comma-separated tasks (overrides the preset).")
+@click.option("--langs", help="Comma-separated languages: en,zh (overrides the preset).")
+@click.option("--seed", type=int, help="Base seed [default: the preset's].")
+@_settings_options
+@_handle_errors
+def bench_generate(out_dir: Path, preset: str, lengths: str | None, depths: str | None, tasks: str | None,
+                   langs: str | None, seed: int | None, debug: bool, **kwargs: Any) -> None:
+    """Generate needle-in-a-haystack items (EN/ZH), lengths in the model's tokens."""
+    from .bench.generate import PRESETS, generate
+    from .bench.tasks import TASKS
+
+    settings = _resolve(kwargs)
+    config = _gen_config(PRESETS[preset].gen, lengths, depths, tasks, langs, seed)
+    unknown = set(config.tasks) - set(TASKS)
+    if unknown:
+        raise click.UsageError(f"unknown task(s) {', '.join(sorted(unknown))} (choose from {', '.join(TASKS)})")
+    items = generate(config, out_dir, token_counter(settings), on_item=lambda i: click.echo(f"{i.id}: {i.tokens:,} tokens", err=True))
+    click.echo(f"{len(items)} items in {out_dir / 'items.jsonl'}")
+
+
+def _gen_config(base: Any, lengths: str | None, depths: str | None, tasks: str | None, langs: str | None, seed: int | None) -> Any:
+    from dataclasses import replace
+
+    def ints(v: str) -> list[int]:
+        return [int(x) for x in v.split(",") if x.strip()]
+
+    def strs(v: str) -> list[str]:
+        return [x.strip() for x in v.split(",") if x.strip()]
+
+    changes: dict[str, Any] = {}
+    if lengths:
+        changes["lengths"] = ints(lengths)
+    if depths:
+        changes["depths"] = ints(depths)
+    if tasks:
+        changes["tasks"] = strs(tasks)
+    if langs:
+        changes["langs"] = strs(langs)
+    if seed is not None:
+        changes["seed"] = seed
+    return replace(base, **changes)
+
+
+@bench.command("run")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Results folder (cached per item; rerun to resume).")
+@click.option("--items", "items_dir", type=click.Path(path_type=Path), help="Generated items [default: OUT/items, generated from the preset if missing].")
+@click.option("--preset", type=click.Choice(["smoke", "full"]), default="smoke", show_default=True, help="Items to generate and systems to run.")
+@click.option("--systems", help="Comma-separated: longdoc modes (rag, read, read:all, agent, auto), full, qwen-agent:assistant, qwen-agent:parallel.")
+@click.option("--qwen-agent-venv", type=click.Path(path_type=Path), help="Qwen-Agent's virtual env [default: $LONGDOC_HOME/qwen-agent-venv].")
+@click.option("--report/--no-report", default=True, show_default=True, help="Write the report when done.")
+@_settings_options
+@_handle_errors
+def bench_run(out_dir: Path, items_dir: Path | None, preset: str, systems: str | None, qwen_agent_venv: Path | None,
+              report: bool, debug: bool, **kwargs: Any) -> None:
+    """Answer the items with each system; score them; cache per item."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .bench.generate import ITEMS_FILE, PRESETS, generate, load_items
+    from .bench.run import check_system, iter_systems, pending, run
+
+    settings = _resolve(kwargs)
+    chosen = list(iter_systems(systems)) if systems else PRESETS[preset].modes
+    for s in chosen:
+        check_system(s)
+    if items_dir is None:
+        items_dir = out_dir / "items"
+        if not (items_dir / ITEMS_FILE).is_file():
+            click.echo(f"generating the {preset} items into {items_dir}", err=True)
+            generate(PRESETS[preset].gen, items_dir, token_counter(settings))
+
+    def qwen_agent(system: str) -> Any:
+        from .bench.qwen_agent_runner import QwenAgentAnswerer, QwenAgentConfig
+        from .llm.models import resolve_model
+
+        venv = qwen_agent_venv or settings.home / "qwen-agent-venv"
+        config = QwenAgentConfig(venv, resolve_model(settings.model, settings.home), settings.context_window,
+                                 settings.threads or 1, settings.answer_tokens)
+        return QwenAgentAnswerer(system, config, out_dir / "qwen-agent")
+
+    total = len(pending(load_items(items_dir), chosen, out_dir))
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=False) as bar:
+        task = bar.add_task("bench", total=total)
+
+        started = [0]
+
+        def on_item(system: str, item: Any) -> None:
+            # Called as each item starts: the ones before it are done.
+            bar.update(task, completed=started[0], description=f"{system} {item.id}")
+            started[0] += 1
+
+        records = run(items_dir, chosen, out_dir, settings, make_answerer=qwen_agent, progress=on_item)
+        bar.update(task, completed=total, description="done")
+    click.echo(f"{len(records)} new results in {out_dir} ({total - len(records)} left)")
+    if report:
+        _write_bench_report(out_dir)
+
+
+def _write_bench_report(out_dir: Path) -> None:
+    from .bench.report import write_report
+
+    rep = write_report(out_dir)
+    click.echo(rep.markdown)
+    click.echo(f"report: {out_dir / 'report.md'}; plots: {', '.join(p.name for p in rep.images)}", err=True)
+
+
+@bench.command("report")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, exists=True), required=True, help="The results folder of a run.")
+@_handle_errors
+def bench_report(out_dir: Path, debug: bool = False) -> None:
+    """Write report.md and PNG plots from a results folder."""
+    _write_bench_report(out_dir)
+
+
 @main.command("config")
 @_settings_options
 @_handle_errors
@@ -335,6 +454,28 @@ def show_config(debug: bool, **kwargs: Any) -> None:
         if k == "api_key" and v:
             v = "***"
         click.echo(f"{k:15} {str(v):40} ({src})")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; any but loopback needs a token.")
+@click.option("--port", type=int, default=8000, show_default=True, help="Port to listen on.")
+@click.option("--token", envvar="LONGDOC_TOKEN", help="Require 'Authorization: Bearer TOKEN' (prefer LONGDOC_TOKEN).")
+@click.option("--max-upload-mb", type=click.IntRange(min=1), default=100, show_default=True, help="Largest upload request.")
+@_settings_options
+@_handle_errors
+def serve(host: str, port: int, token: str | None, max_upload_mb: int, debug: bool, **kwargs: Any) -> None:
+    """Serve the OpenAI-compatible API and the web page (see docs/server.md)."""
+    import uvicorn
+
+    from .server import ServerOptions, check_bind, create_app
+
+    settings = _resolve(kwargs)
+    check_bind(host, token)
+    options = ServerOptions(token=token or None, max_upload_bytes=max_upload_mb * 1024 * 1024)
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"longdoc {__version__}: http://{shown}:{port}/  (API: http://{shown}:{port}/v1)", err=True)
+    uvicorn.run(create_app(settings, options=options), host=host, port=port,
+                log_level="debug" if debug else "info", timeout_graceful_shutdown=5)
 
 
 if __name__ == "__main__":

@@ -58,12 +58,15 @@ EN = PromptSet(
     not_found="The documents do not say.",
     default_instruction="Answer in English, briefly, citing passage numbers.",
     reader_system=(
-        "You read one passage of a long document and decide whether it helps answer a "
-        "question. If it does not help, reply with the single word: none. If it helps, copy "
-        "the sentences that help, word for word, and nothing else. A passage about a similar "
-        "but different name, place or thing does not help."
+        "You read one passage of a long document and copy the sentences that help answer a "
+        "question, word for word. Sentences that answer it in other words (synonyms, "
+        "paraphrases) help too. A sentence about a similar but different name, place or thing "
+        "does not help. If nothing in the passage helps, reply: none."
     ),
-    reader_user="Question: {question}\n\nPassage:\n{passage}\n\nReply none, or copy the helpful sentences:",
+    # The question comes before the passage (every call then shares a prompt
+    # prefix the model can cache) and again after it (small models follow the
+    # last thing they read).
+    reader_user="Question: {question}\n\nPassage:\n{passage}\n\nQuestion: {question}\nHelpful sentences (or none):",
     agent_system=(
         "You answer a question about the user's documents. You cannot see the documents: you "
         "can only ask them simple questions, one at a time, with the search tool. Break the "
@@ -122,10 +125,11 @@ ZH = PromptSet(
     not_found="文档中没有提到。",
     default_instruction="用中文简要回答，并注明段落编号。",
     reader_system=(
-        "你阅读长文档中的一个段落，判断它是否有助于回答问题。如果没有帮助，只回复一个词：none。"
-        "如果有帮助，逐字照抄有帮助的句子，不要写其他内容。讲的是名字相近但不同的人、地点或事物的段落没有帮助。"
+        "你阅读长文档中的一个段落，逐字照抄有助于回答问题的句子。用别的说法（同义词、换一种说法）"
+        "回答了问题的句子也有帮助。讲的是名字相近但不同的人、地点或事物的句子没有帮助。"
+        "如果段落中没有任何有帮助的内容，只回复：none。"
     ),
-    reader_user="问题：{question}\n\n段落：\n{passage}\n\n回复 none，或照抄有帮助的句子：",
+    reader_user="问题：{question}\n\n段落：\n{passage}\n\n问题：{question}\n有帮助的句子（或 none）：",
     agent_system=(
         "你要回答一个关于用户文档的问题。你看不到文档，只能用 search 工具向文档提出简单的问题，每次一个。"
         "把问题拆成几步：先问第一个事实，再把它的答案用在下一个问题里。\n\n"

@@ -26,7 +26,7 @@ from ..index.store import Hit
 from ..llm.base import GenerationOptions, Message
 from ..prompts import PromptSet, prompts_for
 from ..records import Answer, Chunk, Usage
-from ..retrieve import rank, select_evidence
+from ..retrieve import Evidence, rank, select_evidence
 from .context import Job
 from .query import QueryPlan
 from .rag import answer_from_evidence, make_plan
@@ -75,18 +75,39 @@ def ask_read(question: str, job: Job, plan: QueryPlan | None = None) -> Answer:
         f"{len(relevant)} judged relevant"
     )
     with job.tracker.stage("retrieve"):
-        hits = [Hit(r.chunk, 1000.0 + r.relevance) for r in relevant]
-        quotes = " ".join(q for r in relevant for q in r.quotes)
-        if quotes:
-            seen = {h.chunk.id for h in hits}
-            hits += [h for h in corpus.search(quotes, k=10) if h.chunk.id not in seen]
-        evidence = select_evidence(hits, job.budget, job.llm.token_counter()) if relevant else []
+        evidence = gather_evidence(relevant, job)
     usage.chunks_read = len(readings) - len(failed)
     searched = ""
     if not evidence:
         terms = ", ".join(plan.keywords[:8]) or plan.information
         searched = f"read {usage.chunks_read} of {len(corpus.chunks)} passages, none relevant; searched for: {terms}"
     return answer_from_evidence("read", plan, evidence, job, prompts, usage, notes, searched)
+
+
+def gather_evidence(relevant: list[Reading], job: Job) -> list[Evidence]:
+    """The quoted sentences first, as their own tight passages (small models
+    misread facts buried in a full chunk), then chunks the quotes retrieve
+    that score nearly as well as the chunks they came from."""
+    if not relevant:
+        return []
+    counter = job.llm.token_counter()
+    evidence: list[Evidence] = []
+    used = 0
+    for r in relevant:
+        text = " ".join(r.quotes) if r.quotes else r.chunk.text
+        n = counter.count(text) + 16
+        if used + n > job.budget and evidence:
+            break
+        evidence.append(Evidence(r.chunk, r.relevance, text, n))
+        used += n
+    quotes = " ".join(q for r in relevant for q in r.quotes)
+    if quotes and job.budget - used > 128:
+        seen = {e.chunk.id for e in evidence}
+        hits = job.corpus.search(quotes, k=20)
+        source_best = max((h.score for h in hits if h.chunk.id in seen), default=0.0)
+        more = [h for h in hits if h.chunk.id not in seen and h.score >= 0.5 * source_best > 0]
+        evidence += select_evidence(more, job.budget - used, counter)
+    return evidence
 
 
 def reading_order(job: Job, plan: QueryPlan) -> list[Hit]:

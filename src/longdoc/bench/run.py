@@ -1,0 +1,255 @@
+"""`longdoc bench run`: answer every item with every system, score, cache.
+
+A system is a longdoc mode from `api.MODES`, optionally with a Level-2 read
+strategy ("read:all"), or "full" (the full-context baseline), or a Qwen-Agent
+agent ("qwen-agent:assistant", "qwen-agent:parallel"; see qwen_agent_runner).
+Each (system, item) result is written to `raw/<system>/<item id>.json` as soon
+as it exists, so an interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Iterator, Protocol
+
+from .. import api
+from ..config import Settings
+from ..errors import ConfigError, LongdocError
+from ..llm.base import LLM, GenerationOptions, Message, TokenCounter
+from ..progress import Tracker
+from .generate import Item, load_items
+from .score import score
+
+FULL = "full"
+QWEN_AGENT = "qwen-agent"
+RAW_DIR = "raw"
+
+
+@dataclass
+class Outcome:
+    """What a system did for one question."""
+
+    prediction: str
+    llm_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    chunks_read: int | None = None  # None where the system does not say
+    chunks_total: int | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass
+class Record:
+    """One scored (system, item) result: a line of the results, a cache file."""
+
+    system: str
+    item: str
+    task: str
+    lang: str
+    length: int
+    depth: int
+    model: str
+    prediction: str
+    needlebench: float
+    lveval: float
+    recall: float
+    decoy_hit: bool
+    llm_calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    chunks_read: int | None
+    chunks_total: int | None
+    wall_s: float
+    timings: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+
+class Answerer(Protocol):
+    def __call__(self, item: Item, doc: Path) -> Outcome: ...
+
+
+def check_system(spec: str) -> None:
+    mode, _, variant = spec.partition(":")
+    if spec == FULL:
+        return
+    if mode == QWEN_AGENT:
+        if variant not in ("assistant", "parallel"):
+            raise ConfigError(f"unknown system '{spec}': use qwen-agent:assistant or qwen-agent:parallel")
+        return
+    if mode not in api.MODES:
+        raise ConfigError(f"unknown system '{spec}' (choose from {', '.join((*api.MODES, FULL))}, optionally mode:ranked|all, or qwen-agent:...)")
+    if variant not in ("", "ranked", "all"):
+        raise ConfigError(f"unknown read strategy in '{spec}' (ranked or all)")
+
+
+def longdoc_answerer(mode_spec: str, settings: Settings, llm: LLM) -> Answerer:
+    mode, _, strategy = mode_spec.partition(":")
+    if strategy:
+        settings = replace(settings, read_strategy=strategy)
+
+    def answer(item: Item, doc: Path) -> Outcome:
+        tracker = Tracker()
+        try:
+            a = api.ask([doc], item.question, settings, mode=mode, llm=llm, tracker=tracker)
+        except LongdocError as e:
+            return Outcome("", timings=dict(tracker.timings), error=str(e))
+        u = a.usage
+        return Outcome(a.answer, u.llm_calls, u.prompt_tokens, u.completion_tokens, u.chunks_read, u.chunks_total,
+                       dict(a.timings), a.backend_failure)
+
+    return answer
+
+
+# The baseline's own prompt: a plain long-context model gets the text and the question.
+_FULL_PROMPT = {
+    "en": "Read the document and answer the question briefly.\n\nDocument:\n{doc}\n\nQuestion: {q}\nAnswer:",
+    "zh": "阅读下面的文档，简要回答问题。\n\n文档：\n{doc}\n\n问题：{q}\n回答：",
+}
+
+
+def fit_middle_out(text: str, budget: int, counter: TokenCounter) -> str:
+    """`text` cut to `budget` tokens by dropping its middle, the usual way
+    long-context benchmarks truncate: a model sees the start and the end."""
+    if counter.count(text) <= budget:
+        return text
+    marker = "\n...\n"
+    budget -= counter.count(marker)
+    lo, hi = 0, len(text) // 2
+    while lo < hi:  # the largest half-width whose head + tail fits
+        mid = (lo + hi + 1) // 2
+        if counter.count(text[:mid]) + counter.count(text[-mid:]) <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo] + marker + text[len(text) - lo:]
+
+
+def full_context_answerer(settings: Settings, llm: LLM) -> Answerer:
+    counter = llm.token_counter()
+
+    def answer(item: Item, doc: Path) -> Outcome:
+        template = _FULL_PROMPT[item.lang]
+        overhead = counter.count(template.format(doc="", q=item.question)) + 32  # chat-template tokens
+        budget = llm.context_window - settings.answer_tokens - overhead
+        t0 = time.perf_counter()
+        text = fit_middle_out(doc.read_text(encoding="utf-8"), budget, counter)
+        t1 = time.perf_counter()
+        prompt = template.format(doc=text, q=item.question)
+        try:
+            c = llm.complete([Message("user", prompt)], GenerationOptions(max_tokens=settings.answer_tokens))
+        except LongdocError as e:
+            return Outcome("", timings={"truncate": t1 - t0}, error=str(e))
+        return Outcome(c.text, 1, c.prompt_tokens, c.completion_tokens,
+                       timings={"truncate": t1 - t0, "generate": time.perf_counter() - t1})
+
+    return answer
+
+
+def cache_path(out: Path, system: str, item_id: str) -> Path:
+    return out / RAW_DIR / system.replace(":", "-") / f"{item_id}.json"
+
+
+def load_records(out: Path) -> list[Record]:
+    records = []
+    for path in sorted((out / RAW_DIR).glob("*/*.json")):
+        records.append(Record(**json.loads(path.read_text(encoding="utf-8"))))
+    return records
+
+
+def _save(path: Path, record: Record) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(asdict(record), ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, path)  # atomic: an interrupt never leaves half a record to resume from
+
+
+def evaluate(item: Item, system: str, model: str, outcome: Outcome, wall: float) -> Record:
+    s = score(outcome.prediction, item.answer, item.keywords, item.lang, item.decoy_values)
+    return Record(
+        system=system, item=item.id, task=item.task, lang=item.lang, length=item.length, depth=item.depth,
+        model=model, prediction=outcome.prediction, needlebench=s.needlebench, lveval=s.lveval, recall=s.recall,
+        decoy_hit=s.decoy_hit, llm_calls=outcome.llm_calls, prompt_tokens=outcome.prompt_tokens,
+        completion_tokens=outcome.completion_tokens, chunks_read=outcome.chunks_read,
+        chunks_total=outcome.chunks_total, wall_s=round(wall, 3),
+        timings={k: round(v, 4) for k, v in outcome.timings.items()}, error=outcome.error,
+    )
+
+
+Progress = Callable[[str, Item], None]  # called before each item is answered
+
+
+def pending(items: list[Item], systems: list[str], out: Path) -> list[tuple[str, Item]]:
+    return [(s, i) for s in systems for i in items if not cache_path(out, s, i.id).is_file()]
+
+
+def run(
+    items_dir: Path,
+    systems: list[str],
+    out: Path,
+    settings: Settings,
+    *,
+    llm: LLM | None = None,
+    make_answerer: Callable[[str], Answerer] | None = None,
+    progress: Progress | None = None,
+) -> list[Record]:
+    """Answer what is not cached yet; return the new records. `llm` overrides
+    the backend from `settings`; `make_answerer` builds the Qwen-Agent systems
+    (it may start a server, so only when one of them has work)."""
+    for s in systems:
+        check_system(s)
+    items = load_items(items_dir)
+    todo = pending(items, systems, out)
+    new: list[Record] = []
+    with ExitStack() as stack:
+        answerers: dict[str, Answerer] = {}
+        model_name = ""
+        for system, item in todo:
+            if system not in answerers:
+                if system.startswith(QWEN_AGENT):
+                    if make_answerer is None:
+                        raise ConfigError(f"{system} needs the Qwen-Agent runner (longdoc bench run does this)")
+                    answerers[system] = stack.enter_context(_managed(make_answerer(system)))
+                    model_name = f"{QWEN_AGENT}/{settings.model}"
+                else:
+                    if llm is None:
+                        llm = api.llm_from_settings(settings)
+                    answerers[system] = (full_context_answerer(settings, llm) if system == FULL
+                                         else longdoc_answerer(system, settings, llm))
+            if progress:
+                progress(system, item)
+            t0 = time.perf_counter()
+            outcome = answerers[system](item, items_dir / item.doc)
+            wall = time.perf_counter() - t0
+            name = model_name if system.startswith(QWEN_AGENT) else (llm.name if llm else settings.model)
+            record = evaluate(item, system, name, outcome, wall)
+            _save(cache_path(out, system, item.id), record)
+            new.append(record)
+    return new
+
+
+class _managed:
+    """Enter an answerer that is a context manager (a server to stop), or pass a plain one through."""
+
+    def __init__(self, answerer: Answerer) -> None:
+        self.answerer = answerer
+
+    def __enter__(self) -> Answerer:
+        enter = getattr(self.answerer, "__enter__", None)
+        return enter() if enter else self.answerer
+
+    def __exit__(self, *exc: object) -> None:
+        leave = getattr(self.answerer, "__exit__", None)
+        if leave:
+            leave(*exc)
+
+
+def iter_systems(spec: str) -> Iterator[str]:
+    for s in spec.split(","):
+        if s.strip():
+            yield s.strip()

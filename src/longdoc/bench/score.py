@@ -1,0 +1,106 @@
+"""Scorers, each 0..1 (hand-worked examples in tests/test_bench_score.py).
+
+- `needlebench`: NeedleBench's keyword score. Per keyword: 1 if it appears in
+  the prediction, else 0.2 x the prediction's Levenshtein similarity to the gold
+  answer (whitespace removed); averaged over the keywords.
+- `lveval`: LV-Eval's two-stage metric. Stage 1 gates: the recall of the answer
+  keywords' tokens in the prediction must reach 0.2 (English) or 0.4 (Chinese),
+  else 0. Stage 2: token F1 between prediction and gold answer. English tokens
+  are lower-cased words without punctuation or articles; Chinese ones are jieba
+  words. (LV-Eval's filler-word blacklist is not applied.)
+- `recall`: relaxed keyword recall: the fraction of keywords found after NFKC,
+  case folding and dropping spaces and punctuation ("K-592" matches "k 592").
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from typing import Sequence
+
+LVEVAL_GATE = {"en": 0.2, "zh": 0.4}
+_PUNCT = set(string.punctuation) | set("，。！？；：、“”‘’（）《》【】—…·「」『』")
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+
+
+@dataclass(frozen=True)
+class Scores:
+    needlebench: float
+    lveval: float
+    recall: float
+    decoy_hit: bool  # the prediction names a look-alike fact's value
+
+    def as_dict(self) -> dict[str, float | bool]:
+        return {"needlebench": self.needlebench, "lveval": self.lveval, "recall": self.recall, "decoy_hit": self.decoy_hit}
+
+
+def levenshtein(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def needlebench(prediction: str, answer: str, keywords: list[str]) -> float:
+    pred = re.sub(r"\s+", "", prediction)
+    gold = re.sub(r"\s+", "", answer)
+    longest = max(len(pred), len(gold))
+    similarity = 1.0 - levenshtein(pred, gold) / longest if longest else 1.0
+    lowered = prediction.lower()
+    per_keyword = [1.0 if k.lower() in lowered else 0.2 * similarity for k in keywords]
+    return sum(per_keyword) / len(per_keyword) if per_keyword else 0.0
+
+
+def tokens(text: str, lang: str) -> list[str]:
+    if lang == "zh":
+        import jieba
+
+        jieba.setLogLevel(60)  # silence its "building prefix dict" chatter
+        text = "".join(ch for ch in text.lower() if ch not in _PUNCT)
+        return [t for t in jieba.lcut(text) if t.strip()]
+    text = "".join(ch for ch in text.lower() if ch not in _PUNCT)
+    return _ARTICLES.sub(" ", text).split()
+
+
+def f1(pred: list[str], gold: list[str]) -> float:
+    common = sum((Counter(pred) & Counter(gold)).values())
+    if common == 0:
+        return 0.0
+    precision, recall_ = common / len(pred), common / len(gold)
+    return 2 * precision * recall_ / (precision + recall_)
+
+
+def lveval(prediction: str, answer: str, keywords: list[str], lang: str) -> float:
+    pred = tokens(prediction, lang)
+    kw = [t for k in keywords for t in tokens(k, lang)]
+    if kw:
+        found = sum((Counter(pred) & Counter(kw)).values())
+        if found / len(kw) < LVEVAL_GATE[lang]:
+            return 0.0
+    return f1(pred, tokens(answer, lang))
+
+
+def _squash(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(ch for ch in text if not ch.isspace() and ch not in _PUNCT and unicodedata.category(ch)[0] != "P")
+
+
+def recall(prediction: str, keywords: list[str]) -> float:
+    pred = _squash(prediction)
+    return sum(1 for k in keywords if _squash(k) in pred) / len(keywords) if keywords else 0.0
+
+
+def score(prediction: str, answer: str, keywords: list[str], lang: str, decoy_values: Sequence[str] = ()) -> Scores:
+    pred = _squash(prediction)
+    return Scores(
+        needlebench=round(needlebench(prediction, answer, keywords), 4),
+        lveval=round(lveval(prediction, answer, keywords, lang), 4),
+        recall=round(recall(prediction, keywords), 4),
+        decoy_hit=any(_squash(v) in pred for v in decoy_values),
+    )

@@ -1,0 +1,227 @@
+"""The OpenAI-compatible routes: `/v1/models` and `/v1/chat/completions`.
+
+Everything longdoc adds rides in fields a stock client keeps and ignores:
+the request's `file_ids` (the openai client sends it via `extra_body`), and
+the response's `citations` and `longdoc` objects. While streaming, progress
+arrives as chunks with an empty delta and a `longdoc` object, so a client
+that only reads `delta.content` sees nothing unusual. See docs/server.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import threading
+import time
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
+
+from .. import api
+from ..records import Answer
+from .asking import Event, Names, Question, as_api_error
+from .conversation import Turn, fold
+from .errors import ApiError, error_body
+from .state import state_of, read_json
+
+router = APIRouter()
+
+MODEL_PREFIX = "longdoc-"
+_DESCRIPTIONS = {
+    "auto": "picks the cheapest level that answers: keyword RAG, then chunk reading; the agent for multi-step questions",
+    "rag": "Level 1: keyword retrieval (BM25), then one answer from the best passages",
+    "read": "Level 2: the model reads the most promising chunks one by one, then answers",
+    "agent": "Level 3: step-by-step sub-questions for questions that chain several facts",
+}
+_STARTED = int(time.time())
+
+
+class ContentPart(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    type: str
+    text: str | None = None
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[ContentPart] | None = None
+
+
+class ChatRequest(BaseModel):
+    # Sampling options (temperature, max_tokens, ...) are accepted and ignored:
+    # longdoc's settings decide how each of its steps samples.
+    model_config = ConfigDict(extra="ignore")
+    model: str
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: bool = False
+    file_ids: list[str] | None = None
+
+
+def model_ids() -> dict[str, str]:
+    """Model id -> mode, for the modes this build of longdoc has."""
+    return {f"{MODEL_PREFIX}{m}": m for m in api.MODES}
+
+
+def mode_for(model: str) -> str:
+    ids = model_ids()
+    if model not in ids:
+        raise ApiError(400, f"unknown model '{model}': choose one of {', '.join(ids)} (each names a longdoc mode)",
+                       code="model_not_found", param="model")
+    return ids[model]
+
+
+def _model_object(model_id: str) -> dict[str, Any]:
+    mode = model_ids()[model_id]
+    return {"id": model_id, "object": "model", "created": _STARTED, "owned_by": "longdoc",
+            "mode": mode, "description": _DESCRIPTIONS.get(mode, "")}
+
+
+@router.get("/v1/models")
+async def list_models() -> dict[str, Any]:
+    return {"object": "list", "data": [_model_object(m) for m in model_ids()]}
+
+
+@router.get("/v1/models/{model_id}")
+async def get_model(model_id: str) -> dict[str, Any]:
+    if model_id not in model_ids():
+        raise ApiError(404, f"no such model: {model_id}", code="model_not_found")
+    return _model_object(model_id)
+
+
+def _text_of(m: ChatMessage) -> str:
+    if m.content is None or isinstance(m.content, str):
+        return m.content or ""
+    texts = []
+    for part in m.content:
+        if part.type != "text":
+            raise ApiError(400, f"only text content is supported (got a '{part.type}' part)", code="unsupported_content")
+        texts.append(part.text or "")
+    return "\n".join(texts)
+
+
+def question_from(messages: list[ChatMessage], max_chars: int) -> str:
+    turns = [Turn(m.role, _text_of(m)) for m in messages if m.role in ("user", "assistant")]
+    if not turns or turns[-1].role != "user":
+        raise ApiError(400, "the last message must be the user's question", code="invalid_request", param="messages")
+    question = turns[-1].text.strip()
+    if not question:
+        raise ApiError(400, "the question is empty", code="invalid_request", param="messages")
+    if len(question) > max_chars:
+        raise ApiError(400, f"the question is {len(question):,} characters; the limit is {max_chars:,}",
+                       code="question_too_long", param="messages")
+    return fold(turns[:-1], question)
+
+
+@router.post("/v1/chat/completions", response_model=None)
+async def chat_completions(request: Request) -> Response:
+    state = state_of(request)
+    req = await read_json(request, ChatRequest)
+    mode = mode_for(req.model)
+    question = question_from(req.messages, state.options.max_question_chars)
+    files = state.files.for_question(req.file_ids)
+    names = Names(files, state.files.root)
+    q = Question([state.files.path(f) for f in files], question, mode, names)
+    reply = _Reply(req.model, names)
+    if req.stream:
+        return _stream(request, q, reply)
+    future = state.asker.submit(q)
+    try:
+        answer = await future
+    except Exception as e:
+        raise as_api_error(e, names) from None
+    return JSONResponse(reply.completion(answer))
+
+
+class _Reply:
+    """Builds the OpenAI-shaped objects of one reply."""
+
+    def __init__(self, model: str, names: Names) -> None:
+        self.id = f"chatcmpl-{secrets.token_hex(12)}"
+        self.created = int(time.time())
+        self.model = model
+        self.names = names
+
+    def _base(self, obj: str) -> dict[str, Any]:
+        return {"id": self.id, "object": obj, "created": self.created, "model": self.model}
+
+    def extras(self, answer: Answer) -> dict[str, Any]:
+        citations = []
+        for c in answer.citations:
+            f = self.names.file(c.file)
+            citations.append({"n": c.n, "file": f.filename if f else c.file, "file_id": f.id if f else None,
+                              "page": c.page, "chunk_id": c.chunk_id, "text": c.text})
+        d = answer.to_dict()
+        longdoc = {
+            "mode": d["mode"],
+            "usage": d["usage"],
+            "timings": d["timings"],
+            "errors": [self.names.text(e) for e in d["errors"]],
+            "notes": [self.names.text(n) for n in d["notes"]],
+            "backend_failure": answer.backend_failure and self.names.text(answer.backend_failure),
+        }
+        u = answer.usage
+        usage = {"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,
+                 "total_tokens": u.prompt_tokens + u.completion_tokens}
+        return {"usage": usage, "citations": citations, "longdoc": longdoc}
+
+    def completion(self, answer: Answer) -> dict[str, Any]:
+        choice = {"index": 0, "message": {"role": "assistant", "content": answer.answer},
+                  "finish_reason": "stop", "logprobs": None}
+        return {**self._base("chat.completion"), "choices": [choice], **self.extras(answer)}
+
+    def chunk(self, delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
+        return _sse({**self._base("chat.completion.chunk"), "choices": [choice], **extra})
+
+
+def _sse(data: Any) -> str:
+    return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def _stream(request: Request, q: Question, reply: _Reply) -> StreamingResponse:
+    state = state_of(request)
+    loop = asyncio.get_running_loop()
+    events: asyncio.Queue[Event] = asyncio.Queue()
+    cancelled = threading.Event()
+
+    def emit(event: Event) -> None:
+        loop.call_soon_threadsafe(events.put_nowait, event)
+
+    # Submitted before the response starts, so "busy" or "model loading" is still an HTTP status.
+    future = state.asker.submit(q, emit, cancelled)
+    keepalive = state.options.keepalive_seconds
+
+    async def body() -> AsyncIterator[str]:
+        try:
+            yield reply.chunk({"role": "assistant", "content": ""})
+            while True:
+                try:
+                    kind, value = await asyncio.wait_for(events.get(), keepalive)
+                except TimeoutError:
+                    yield ": keepalive\n\n"  # an SSE comment: keeps proxies from closing a quiet stream
+                    continue
+                if kind == "end":
+                    break
+                if kind == "token":
+                    yield reply.chunk({"content": value})
+                else:
+                    yield reply.chunk({}, longdoc={kind: value})
+            try:
+                answer = await future
+            except Exception as e:
+                err = as_api_error(e, q.names)
+                yield _sse(error_body(err.status, err.message, err.code))
+            else:
+                yield reply.chunk({}, "stop", **reply.extras(answer))
+            yield "data: [DONE]\n\n"
+        finally:
+            cancelled.set()  # a client that left stops the pipeline at its next token
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(body(), media_type="text/event-stream", headers=headers)

@@ -1,0 +1,257 @@
+"""Uploaded files: stored under ids the server picks, indexed in the background.
+
+Layout under `<home>/server/files/`: `<id><suffix>` holds the bytes exactly as
+uploaded and `<id>.json` what the API shows about it. The client's file name
+is kept for display only; it never becomes part of a path. The suffix, which
+chooses the parser, is one of `SUPPORTED_SUFFIXES`, so it is safe in a name.
+
+One thread indexes the queue in upload order: indexing is CPU-bound, so more
+threads would only slow the questions being answered meanwhile.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import re
+import secrets
+import shutil
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path, PurePath
+from typing import Any, BinaryIO, Callable
+
+from ..api import open_store
+from ..config import Settings
+from ..errors import LongdocError, ParseError
+from ..index.store import IndexedDoc, IndexStore
+from ..llm.base import TokenCounter
+from ..parse import SUPPORTED_SUFFIXES
+from .errors import ApiError
+
+log = logging.getLogger("longdoc.server")
+
+_ID = re.compile(r"file-[0-9a-f]{24}")
+_NAME_CHARS = 200
+
+
+@dataclass
+class StoredFile:
+    id: str
+    filename: str  # as the client named it: display only
+    suffix: str
+    bytes: int
+    created_at: int
+    status: str = "queued"  # queued | indexing | ready | failed
+    reason: str | None = None  # why it failed
+    chunks: int = 0
+    tokens: int = 0
+
+    @property
+    def stored_name(self) -> str:
+        return f"{self.id}{self.suffix}"
+
+    def to_api(self) -> dict[str, Any]:
+        # The OpenAI file object's fields first, so `client.files` can read it.
+        return {
+            "id": self.id,
+            "object": "file",
+            "bytes": self.bytes,
+            "created_at": self.created_at,
+            "filename": self.filename,
+            "purpose": "assistants",
+            "status": self.status,
+            "status_details": self.reason,
+            "chunks": self.chunks,
+            "tokens": self.tokens,
+        }
+
+
+def clean_name(raw: str | None) -> str:
+    """The last path component, printable characters only: what the page and
+    citations show."""
+    name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if ch.isprintable()).strip()
+    return name[:_NAME_CHARS] or "upload"
+
+
+def allowed_suffix(name: str) -> str:
+    suffix = PurePath(name).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        shown = f"'{suffix}'" if suffix else "without a suffix"
+        raise ApiError(
+            415,
+            f"{name}: file type {shown} is not supported (allowed: {', '.join(sorted(SUPPORTED_SUFFIXES))})",
+            code="unsupported_file_type",
+        )
+    return suffix
+
+
+class FileStore:
+    def __init__(self, settings: Settings, counter: Callable[[], TokenCounter]) -> None:
+        self.root = settings.home / "server" / "files"
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._settings = settings
+        self._counter = counter  # called on the worker thread: the embedded one loads a vocabulary
+        self._index: IndexStore | None = None
+        self._index_lock = threading.Lock()
+        self._files: dict[str, StoredFile] = {}
+        self._lock = threading.Lock()
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._worker: threading.Thread | None = None
+
+    # -- lifecycle ----------------------------------------------------------------
+
+    def start(self) -> None:
+        """Load what earlier runs stored; index again what they left unfinished."""
+        for meta in sorted(self.root.glob("file-*.json")):
+            try:
+                f = StoredFile(**json.loads(meta.read_text(encoding="utf-8")))
+            except (OSError, ValueError, TypeError) as e:
+                log.warning("ignoring unreadable file record %s: %s", meta.name, e)
+                continue
+            if not _ID.fullmatch(f.id) or not self.path(f).is_file():
+                continue
+            self._files[f.id] = f
+            if f.status in ("queued", "indexing"):
+                f.status = "queued"
+                self._queue.put(f.id)
+        self._worker = threading.Thread(target=self._work, name="longdoc-indexer", daemon=True)
+        self._worker.start()
+
+    def stop(self) -> None:
+        if self._worker is not None:
+            self._queue.put(None)
+            self._worker.join(timeout=30)
+            self._worker = None
+
+    # -- the files ------------------------------------------------------------------
+
+    def path(self, f: StoredFile) -> Path:
+        return self.root / f.stored_name
+
+    def add(self, filename: str, data: BinaryIO) -> StoredFile:
+        """Store an upload (its type already checked) and queue it for indexing."""
+        suffix = allowed_suffix(filename)
+        f = StoredFile(f"file-{secrets.token_hex(12)}", filename, suffix, 0, int(time.time()))
+        tmp = self.root / f".tmp-{f.id}"
+        try:
+            with open(tmp, "wb") as out:
+                shutil.copyfileobj(data, out, 1024 * 1024)
+            f.bytes = tmp.stat().st_size
+            os.replace(tmp, self.path(f))
+        finally:
+            tmp.unlink(missing_ok=True)
+        with self._lock:
+            self._files[f.id] = f
+            self._save(f)
+        self._queue.put(f.id)
+        return f
+
+    def get(self, file_id: str) -> StoredFile:
+        with self._lock:
+            f = self._files.get(file_id) if _ID.fullmatch(file_id) else None
+            if f is None:
+                raise ApiError(404, f"no such file: {file_id}", code="file_not_found", param="file_id")
+            return StoredFile(**asdict(f))  # a snapshot: the worker keeps updating the original
+
+    def list(self) -> list[StoredFile]:
+        with self._lock:
+            return sorted((StoredFile(**asdict(f)) for f in self._files.values()), key=lambda f: (f.created_at, f.id))
+
+    def delete(self, file_id: str) -> None:
+        f = self.get(file_id)
+        with self._lock:
+            self._files.pop(f.id, None)
+            self.path(f).unlink(missing_ok=True)
+            (self.root / f"{f.id}.json").unlink(missing_ok=True)
+
+    def for_question(self, file_ids: list[str] | None) -> list[StoredFile]:
+        """The files a question is asked over: those named, or every ready one."""
+        if not file_ids:
+            ready = [f for f in self.list() if f.status == "ready"]
+            if not ready:
+                raise ApiError(400, "no documents to ask about: upload files (POST /v1/files) and wait until "
+                               "their status is ready", code="no_documents", param="file_ids")
+            return ready
+        files = [self.get(i) for i in dict.fromkeys(file_ids)]
+        for f in files:
+            if f.status == "failed":
+                raise ApiError(409, f"{f.filename} ({f.id}) could not be indexed: {f.reason}", code="file_failed")
+            if f.status != "ready":
+                raise ApiError(409, f"{f.filename} ({f.id}) is still {f.status}: ask again when its status is "
+                               "ready", code="file_not_ready")
+        return files
+
+    def passage(self, file_id: str, chunk_id: str) -> dict[str, Any]:
+        """A cited chunk in full, so the page can show the quote in its context."""
+        f = self.get(file_id)
+        if f.status != "ready":
+            raise ApiError(409, f"{f.filename} is not indexed (status: {f.status})", code="file_not_ready")
+        doc = self._load(f)
+        for c in doc.chunks:
+            if c.id == chunk_id:
+                return {
+                    "file_id": f.id,
+                    "filename": f.filename,
+                    "chunk_id": c.id,
+                    "index": c.index,
+                    "page": c.page,
+                    "page_end": c.page_end,
+                    "heading": list(c.heading),
+                    "text": c.text,
+                }
+        raise ApiError(404, f"no passage {chunk_id} in {f.filename}", code="passage_not_found", param="chunk_id")
+
+    # -- indexing -------------------------------------------------------------------
+
+    def _store(self) -> IndexStore:
+        with self._index_lock:
+            if self._index is None:
+                self._index = open_store(self._settings, self._counter())
+            return self._index
+
+    def _load(self, f: StoredFile) -> IndexedDoc:
+        try:
+            return self._store().add(self.path(f))  # unchanged content: read from the index
+        except ParseError as e:
+            raise ApiError(409, f"{f.filename}: {e.cause}", code="file_unreadable") from None
+
+    def _work(self) -> None:
+        while (file_id := self._queue.get()) is not None:
+            self._index_one(file_id)
+
+    def _index_one(self, file_id: str) -> None:
+        with self._lock:
+            f = self._files.get(file_id)
+            if f is None:  # deleted while queued
+                return
+            f.status = "indexing"
+            self._save(f)
+        try:
+            store = self._store()
+            doc = store.add(self.path(f))
+            store.corpus([doc])  # build BM25 now, so the first question needs no wait
+            result: tuple[str, str | None, int, int] = ("ready", None, len(doc.chunks), doc.tokens)
+        except ParseError as e:
+            result = ("failed", e.cause, 0, 0)
+        except LongdocError as e:
+            result = ("failed", str(e), 0, 0)
+        except Exception as e:  # a bug: keep the server up, say what happened, log the traceback
+            log.exception("indexing %s failed", f.id)
+            result = ("failed", f"internal error while indexing: {type(e).__name__}: {e}", 0, 0)
+        with self._lock:
+            if file_id not in self._files:
+                return
+            f.status, f.reason, f.chunks, f.tokens = result
+            self._save(f)
+
+    def _save(self, f: StoredFile) -> None:
+        """Write the record atomically (callers hold the lock)."""
+        final = self.root / f"{f.id}.json"
+        tmp = final.with_name(f".tmp-{f.id}.json")
+        tmp.write_text(json.dumps(asdict(f), ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, final)

@@ -1,0 +1,55 @@
+"""What the routes share: one per app, reached through `request.app.state`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TypeVar
+
+from fastapi import Request
+from pydantic import BaseModel, ValidationError
+
+from ..config import Settings
+from .asking import Asker
+from .errors import ApiError
+from .files import FileStore
+from .model import ModelHolder
+from .options import ServerOptions
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass
+class ServerState:
+    settings: Settings
+    options: ServerOptions
+    model: ModelHolder
+    files: FileStore
+    asker: Asker
+
+
+def state_of(request: Request) -> ServerState:
+    state = request.app.state.longdoc
+    assert isinstance(state, ServerState)
+    return state
+
+
+async def read_json(request: Request, model: type[M]) -> M:
+    """The body as `model`, or a 400 that says what is wrong with it."""
+    body = await request.body()
+    try:
+        data = json.loads(body)
+    except UnicodeDecodeError:
+        raise ApiError(400, "malformed JSON: the body is not UTF-8", code="invalid_json") from None
+    except json.JSONDecodeError as e:
+        raise ApiError(400, f"malformed JSON: {e.msg} at line {e.lineno} column {e.colno}", code="invalid_json") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "the body must be a JSON object", code="invalid_json")
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        problems = []
+        for err in e.errors(include_url=False):
+            where = ".".join(str(p) for p in err["loc"]) or "body"
+            problems.append(f"{where}: {err['msg']}")
+        raise ApiError(400, "invalid request: " + "; ".join(problems[:5]), code="invalid_request") from None
