@@ -16,7 +16,8 @@ def _check_invariants(doc, chunks, size):
     counter = EstimateCounter()
     for c in chunks:
         assert text[c.start : c.end] == c.text
-        assert c.tokens == counter.count(c.text) <= size
+        # the stored count is a close upper bound of an exact recount
+        assert counter.count(c.text) <= c.tokens <= size
     # every character of the document lies in some chunk
     covered = sorted((c.start, c.end) for c in chunks)
     assert covered[0][0] == 0 and covered[-1][1] == len(text)

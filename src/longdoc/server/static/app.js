@@ -30,6 +30,7 @@ const STRINGS = {
     status_ready: "ready",
     status_failed: "failed",
     uploading: "uploading {pct}%",
+    chunk: "1 passage",
     chunks: "{chunks} passages",
     no_selection: "Tick at least one ready document to ask about.",
     no_documents: "Upload a document first.",
@@ -50,6 +51,7 @@ const STRINGS = {
     stage_agent: "Working step by step…",
     "stage_agent step": "Step",
     passage_missing: "The passage could not be loaded: {reason}",
+    passage_n: "passage {n}",
     mode_auto: "auto: picks the level that answers",
     mode_rag: "rag: keyword search (fast)",
     mode_read: "read: the model reads passages",
@@ -81,6 +83,7 @@ const STRINGS = {
     status_ready: "就绪",
     status_failed: "失败",
     uploading: "上传中 {pct}%",
+    chunk: "1 个段落",
     chunks: "{chunks} 个段落",
     no_selection: "请至少勾选一个已就绪的文档。",
     no_documents: "请先上传文档。",
@@ -101,6 +104,7 @@ const STRINGS = {
     stage_agent: "正在逐步推理……",
     "stage_agent step": "步骤",
     passage_missing: "无法载入该段落：{reason}",
+    passage_n: "第 {n} 段",
     mode_auto: "auto：自动选择合适的层级",
     mode_rag: "rag：关键词检索（快）",
     mode_read: "read：模型逐段阅读",
@@ -235,7 +239,7 @@ function fileRow(f) {
     else state.unticked.add(f.id);
   });
   const meta = [formatSize(f.bytes)];
-  if (ready) meta.push(t("chunks", { chunks: f.chunks }));
+  if (ready) meta.push(t(f.chunks === 1 ? "chunk" : "chunks", { chunks: f.chunks }));
   const row = el("li", { class: `file ${f.status}`, "data-id": f.id },
     tick,
     el("div", { class: "file-main" },
@@ -354,8 +358,8 @@ function setUpDrop() {
 function addMessage(role, text) {
   $("hint").hidden = true;
   const body = el("div", { class: "body", text });
-  const msg = el("article", { class: `message ${role}` },
-    el("div", { class: "who", text: t(role === "user" ? "you" : "assistant") }), body);
+  const who = role === "user" ? "you" : "assistant";
+  const msg = el("article", { class: `message ${role}` }, el("div", { class: "who", "data-i18n": who, text: t(who) }), body);
   $("conversation").append(msg);
   msg.scrollIntoView({ block: "end" });
   return { msg, body };
@@ -515,7 +519,7 @@ function citationList(citations) {
       el("span", { class: "n", text: `[${c.n}]` }),
       el("span", { class: "src", text: where(c) }),
       el("span", { class: "quote", text: `“${c.text}”` }))));
-  return el("div", { class: "sources" }, el("h4", { text: t("sources") }), el("ol", {}, ...items));
+  return el("div", { class: "sources" }, el("h4", { "data-i18n": "sources", text: t("sources") }), el("ol", {}, ...items));
 }
 
 // ---- the passage viewer ------------------------------------------------------------
@@ -533,8 +537,9 @@ async function openPassage(c) {
     const place = [c.file];
     if (p.page != null) place.push(p.page_end && p.page_end !== p.page ? t("pages", { page: p.page, end: p.page_end }) : t("page", { page: p.page }));
     if (p.heading.length) place.push(p.heading.join(" › "));
+    place.push(t("passage_n", { n: p.index + 1 }));
     $("passage-where").textContent = place.join(" · ");
-    $("passage-text").replaceChildren(...highlighted(p.text, c.text));
+    $("passage-text").replaceChildren(...highlighted(p.text.trim(), c.text));
     $("passage-text").querySelector("mark")?.scrollIntoView({ block: "center" });
   } catch (e) {
     $("passage-text").textContent = t("passage_missing", { reason: e.message });
