@@ -68,6 +68,19 @@ def test_multi_hop_detection():
     assert not looks_multi_hop("卡尔沃角灯塔的看守人是谁？")
 
 
+def test_auto_goes_straight_to_level_3_for_a_possessive_chain(tmp_path):
+    corpus = _corpus(tmp_path)
+    moves = [
+        "Action: search\nAction Input: What is the capital of Veloria?",
+        "Action: search\nAction Input: Who is the mayor of Dunmarsh?",
+        "Final Answer: Ilse Quorn [2].",
+    ]
+    llm = ScriptedLLM(Oracle({"capital of Veloria": HOP1, "mayor of Dunmarsh": HOP2}, agent_moves=moves))
+    ans = ask_auto("Who is Veloria's capital's mayor?", Job(corpus, llm, 600, 80, read=ReadSettings(enough=1)))
+    assert ans.mode == "agent" and "Quorn" in ans.answer
+    assert "Level 3" in ans.notes[0]
+
+
 def test_auto_answers_with_level_1_when_it_can(tmp_path):
     corpus = _corpus(tmp_path)
     llm = ScriptedLLM(Oracle({"mayor of dunmarsh": HOP2}, keywords=["Dunmarsh", "mayor"]))

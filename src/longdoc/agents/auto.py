@@ -1,8 +1,9 @@
 """Mode `auto`: the cheapest level likely to answer, and why it was chosen.
 
-Questions that chain facts ("the mayor of X's capital") go to Level 3 at once.
-Otherwise Level 1 answers; when it finds nothing, or the model says the
-passages do not answer, Level 2 reads chunks with the same query plan.
+Questions that plainly chain facts ("X's capital's mayor") go to Level 3 at
+once. Otherwise Level 1 answers; when it finds nothing, or the model says the
+passages do not answer, Level 3 takes questions that may chain facts and
+Level 2 reads chunks (with the same query plan) for the rest.
 """
 
 from __future__ import annotations
@@ -18,24 +19,28 @@ from .context import Job
 from .rag import ask_rag, is_not_found, make_plan
 from .read import ask_read
 
-# Chains of relations: "the X of the Y of Z", "X's Y's", "the same century as",
-# "where was the person who ...", and Chinese chains of 的 or 同一/同样.
-_MULTI_HOP = [
-    re.compile(r"\b(?:of|in|by|for)\s+(?:the|a|an)\s+\w+(?:\s+\w+)?\s+(?:of|that|which|who|whose)\b", re.I),
+# Strong signs that facts must be chained: a possessive chain ("X's capital's
+# mayor"), a comparison across facts ("the same century as"), Chinese 同一.
+_CHAINED = [
     re.compile(r"'s\s+\w+(?:\s+\w+)?'s\b", re.I),
-    re.compile(r"\b(?:same|as)\s+\w+\s+as\b", re.I),
+    re.compile(r"\bsame\s+\w+\s+as\b", re.I),
+    re.compile(r"同一|同样的|相同的"),
+]
+# Weaker signs, also common in one-hop questions ("the name of the daughter
+# of Polonius"): Level 1 tries first, and Level 3 follows if it fails.
+_NESTED = [
+    re.compile(r"\b(?:of|in|by|for)\s+(?:the|a|an)\s+\w+(?:\s+\w+)?\s+(?:of|that|which|who|whose)\b", re.I),
     re.compile(r"\b(?:who|which|what|where)\b[^?]*\b(?:who|which|that)\b[^?]*\b(?:was|were|is|are|did)\b", re.I),
     re.compile(r"的[^，。？?]{1,12}的[^，。？?]{1,12}的"),
-    re.compile(r"同一|同样的|相同的"),
 ]
 
 
 def looks_multi_hop(question: str) -> bool:
-    return any(p.search(question) for p in _MULTI_HOP)
+    return any(p.search(question) for p in _CHAINED + _NESTED)
 
 
 def ask_auto(question: str, job: Job) -> Answer:
-    if looks_multi_hop(question):
+    if any(p.search(question) for p in _CHAINED):
         ans = ask_agent(question, job)
         ans.notes.insert(0, "auto: the question chains several facts, so Level 3 (agent) answered")
         return ans
@@ -52,9 +57,14 @@ def ask_auto(question: str, job: Job) -> Answer:
         level1.notes = notes + level1.notes + ["auto: Level 1 (keyword RAG) found an answer"]
         return level1
     why = "found no passages" if not level1.citations else "the passages it found did not answer"
-    ans = ask_read(question, job, plan)
+    if looks_multi_hop(question):
+        ans = ask_agent(question, job)
+        escalation = f"auto: Level 1 {why} and the question may chain facts, so Level 3 (agent) answered"
+    else:
+        ans = ask_read(question, job, plan)
+        escalation = f"auto: Level 1 {why}, so Level 2 read chunks"
     _merge_usage(ans, level1.usage)
-    ans.notes = notes + [f"auto: Level 1 {why}, so Level 2 read chunks"] + ans.notes
+    ans.notes = notes + [escalation] + ans.notes
     return ans
 
 
