@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from live_server import NEEDLE, QUESTION, haystack, reader_model, serve
 from playwright.sync_api import expect, sync_playwright
 
-from live_server import NEEDLE, QUESTION, haystack, reader_model, serve
 from longdoc.config import Settings
 from longdoc.llm.scripted import ScriptedLLM
 from longdoc.server import create_app

@@ -22,6 +22,7 @@ class PromptSet:
     reader_user: str  # {question} {passage}
     agent_system: str  # Level 3: the ReAct protocol
     agent_user: str  # {question}
+    agent_tools_system: str  # Level 3 with native function calling
     observation: str  # {answer}
 
 
@@ -95,6 +96,14 @@ EN = PromptSet(
         "Final Answer: Ida Sole founded Brann Works, which built the Orla bridge [1][2]."
     ),
     agent_user="Question: {question}",
+    agent_tools_system=(
+        "You answer a question about the user's documents. You cannot see them: ask them "
+        "simple, self-contained questions with the search tool. Questions that do not depend "
+        "on each other can be asked at once, in parallel; a question that needs an earlier "
+        "answer waits for it. Use think to plan before searching and to check what the answers "
+        "tell you. When you can answer, reply with the answer and cite the sources' numbers "
+        "like [1]. If the documents do not say, reply: The documents do not say."
+    ),
     observation="Observation: {answer}",
 )
 
@@ -157,6 +166,12 @@ ZH = PromptSet(
         "Final Answer: 伊达·索勒创办了建造奥拉桥的布兰工坊 [1][2]。"
     ),
     agent_user="问题：{question}",
+    agent_tools_system=(
+        "你要回答一个关于用户文档的问题。你看不到文档：用 search 工具向文档提出简单、完整的问题。"
+        "互不依赖的问题可以同时并行提问；依赖前一个答案的问题要等那个答案。"
+        "搜索前用 think 做计划，搜索后用 think 检查答案说明了什么。"
+        "能回答时，直接给出答案，并像 [1] 这样注明来源编号。如果文档中没有答案，回答：文档中没有提到。"
+    ),
     observation="Observation: {answer}",
 )
 

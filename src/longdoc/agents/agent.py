@@ -1,20 +1,25 @@
-"""Level 3: a ReAct loop that asks the documents one sub-question at a time.
+"""Level 3: an agent that asks the documents one sub-question at a time.
 
 The model never sees the documents: its tool `search` runs Level 2 on a
 sub-question and returns the answer with its citations, renumbered into one
 list for the whole conversation, so the final answer can cite every hop. A
 `think` tool lets it plan before and after searching. The text protocol
 (Thought / Action / Action Input, stopped at "Observation:") is one the
-0.5B/1.5B embedded models follow, and it works on any backend.
+0.5B/1.5B embedded models follow; backends with native function calling
+(OpenAI-compatible servers) get real tools instead, and the searches of one
+turn run in parallel.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from ..errors import BackendError
-from ..llm.base import GenerationOptions, Message
+from ..llm.base import GenerationOptions, Message, ToolCall
 from ..prompts import PromptSet, prompts_for
 from ..records import Answer, Citation, Usage
 from .context import Job
@@ -69,6 +74,22 @@ def ask_agent(question: str, job: Job) -> Answer:
     notes: list[str] = []
     hops: list[Hop] = []
     citations: list[Citation] = []
+    run = _native_loop if getattr(job.llm, "supports_tools", False) else _react_loop
+    final = run(question, job, prompts, usage, notes, hops, citations)
+    if final is None:
+        notes.append(f"no final answer within {job.max_steps} steps; answering from the sub-answers")
+        final = _fallback_answer(hops, prompts)
+    notes.append(f"{len(hops)} sub-question(s): " + "; ".join(h.question for h in hops))
+    if job.on_token:
+        job.on_token(final)
+    used = _cited(final, citations) or [c for h in hops for c in h.citations]
+    return Answer(final, "agent", used, usage, dict(job.tracker.timings), notes=notes)
+
+
+def _react_loop(
+    question: str, job: Job, prompts: PromptSet, usage: Usage, notes: list[str], hops: list[Hop], citations: list[Citation]
+) -> str | None:
+    """The text protocol: one tool call per turn, parsed from the reply."""
     messages = [Message("system", prompts.agent_system), Message("user", prompts.agent_user.format(question=question))]
     final: str | None = None
     for step in range(1, job.max_steps + 1):
@@ -103,19 +124,88 @@ def ask_agent(question: str, job: Job) -> Answer:
             Message("assistant", c.text.strip()),
             Message("user", prompts.observation.format(answer=observation)),
         ]
-    if final is None:
-        notes.append(f"no final answer within {job.max_steps} steps; answering from the sub-answers")
-        final = _fallback_answer(hops, prompts)
-    notes.append(f"{len(hops)} sub-question(s): " + "; ".join(h.question for h in hops))
-    if job.on_token:
-        job.on_token(final)
-    used = _cited(final, citations) or [c for h in hops for c in h.citations]
-    return Answer(final, "agent", used, usage, dict(job.tracker.timings), notes=notes)
+    return final
+
+
+TOOLS: list[dict[str, Any]] = [
+    {
+        "name": "search",
+        "description": (
+            "Ask the user's documents one simple, self-contained question. Returns a short "
+            "answer whose [n] markers are source numbers you can cite. Several searches that "
+            "do not depend on each other may be called at once."
+        ),
+        "parameters": {
+            "type": "object",
+            "properties": {"question": {"type": "string", "description": "The question, with names spelled out."}},
+            "required": ["question"],
+        },
+    },
+    {
+        "name": "think",
+        "description": "Write down a plan or what the answers so far show. Searches nothing; use it before and after searching.",
+        "parameters": {
+            "type": "object",
+            "properties": {"thought": {"type": "string"}},
+            "required": ["thought"],
+        },
+    },
+]
+
+
+def _native_loop(
+    question: str, job: Job, prompts: PromptSet, usage: Usage, notes: list[str], hops: list[Hop], citations: list[Citation]
+) -> str | None:
+    """Native function calling: independent searches of one turn run in parallel."""
+    messages = [Message("system", prompts.agent_tools_system), Message("user", question)]
+    for step in range(1, job.max_steps + 1):
+        job.tracker.progress("agent step", step, job.max_steps)
+        try:
+            with job.tracker.stage("agent"):
+                c = job.llm.complete(messages, GenerationOptions(max_tokens=_STEP_TOKENS * 2, temperature=0.0, tools=TOOLS))
+        except BackendError as e:
+            notes.append(f"agent step {step} failed: {e}")
+            return None
+        usage.add(c.prompt_tokens, c.completion_tokens)
+        if not c.tool_calls:
+            return c.text.strip()
+        messages.append(Message("assistant", c.text, tool_calls=tuple(c.tool_calls)))
+        searches = {call.id: q for call in c.tool_calls if call.name == "search" and (q := _argument(call, "question"))}
+        with ThreadPoolExecutor(max_workers=max(1, min(len(searches), job.read.concurrency))) as pool:
+            answers = dict(zip(searches, pool.map(lambda q: _sub_answer(q, job), searches.values())))
+        for call in c.tool_calls:
+            if call.id in answers:
+                hop = _register(searches[call.id], answers[call.id], usage, citations)
+                hops.append(hop)
+                result = hop.answer
+            elif call.name == "think":
+                result = "Noted."
+            else:
+                result = f"unknown tool or missing argument in {call.name}({call.arguments}); use search(question) or think(thought)"
+            messages.append(Message("tool", result, tool_call_id=call.id))
+    return None
+
+
+def _argument(call: ToolCall, name: str) -> str:
+    try:
+        value = json.loads(call.arguments or "{}").get(name, "")
+    except (ValueError, AttributeError):
+        return ""
+    return str(value).strip()
 
 
 def _search(sub_question: str, job: Job, usage: Usage, citations: list[Citation]) -> Hop:
-    """Level 2 on one sub-question; its [n] markers renumbered into the shared list."""
-    ans = ask_read(sub_question, replace(job, on_token=None))
+    return _register(sub_question, _sub_answer(sub_question, job), usage, citations)
+
+
+def _sub_answer(sub_question: str, job: Job) -> Answer:
+    """Level 2 on one sub-question (safe to run several at once)."""
+    return ask_read(sub_question, replace(job, on_token=None))
+
+
+def _register(sub_question: str, ans: Answer, usage: Usage, citations: list[Citation]) -> Hop:
+    """Add a sub-answer's usage and citations to the run; its [n] markers are
+    renumbered into the one list the final answer cites from."""
     usage.llm_calls += ans.usage.llm_calls
     usage.prompt_tokens += ans.usage.prompt_tokens
     usage.completion_tokens += ans.usage.completion_tokens

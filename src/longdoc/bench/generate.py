@@ -13,7 +13,7 @@ import os
 import random
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from ..llm.base import TokenCounter
 from . import haystack
@@ -72,7 +72,7 @@ class Item:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Item":
+    def from_dict(cls, d: dict[str, Any]) -> "Item":
         return cls(**d)
 
 

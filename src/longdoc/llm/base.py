@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Protocol, runtime_checkable
+from typing import Any, Callable, Protocol, runtime_checkable
 
 OnToken = Callable[[str], None]
 
 
 @dataclass(frozen=True)
+class ToolCall:
+    """A function call the model asked for (native tool calling)."""
+
+    id: str
+    name: str
+    arguments: str  # JSON text, as the model wrote it
+
+
+@dataclass(frozen=True)
 class Message:
-    role: str  # "system" | "user" | "assistant"
+    role: str  # "system" | "user" | "assistant" | "tool"
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()  # on an assistant turn that called tools
+    tool_call_id: str | None = None  # on a "tool" message: the call it answers
 
 
 @dataclass
@@ -23,6 +34,7 @@ class Completion:
     # With GenerationOptions.logprobs > 0 and a backend that supports it: for
     # each generated token, its top alternatives as {token text: log probability}.
     top_logprobs: list[dict[str, float]] | None = None
+    tool_calls: list[ToolCall] = field(default_factory=list)
 
 
 @dataclass
@@ -31,6 +43,9 @@ class GenerationOptions:
     temperature: float = 0.0
     stop: list[str] = field(default_factory=list)
     logprobs: int = 0  # how many top alternatives per token to return (0: none)
+    # OpenAI-style function schemas ({"name", "description", "parameters"}); only
+    # for backends whose `supports_tools` is true.
+    tools: list[dict[str, Any]] = field(default_factory=list)
 
 
 @runtime_checkable
@@ -47,6 +62,7 @@ class TokenCounter(Protocol):
 class LLM(Protocol):
     name: str
     context_window: int
+    supports_tools: bool  # native function calling (OpenAI-style `tools`)
 
     def complete(
         self,

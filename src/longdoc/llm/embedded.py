@@ -154,6 +154,8 @@ class EmbeddedLLM:
     """Runs the model in this process. The weights load on first use (or on
     `load()`), so building one is cheap for commands that never generate."""
 
+    supports_tools = False  # the ReAct text protocol stands in
+
     def __init__(
         self,
         model_path: Path,

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from longdoc.errors import ConfigError
-from longdoc.llm.base import Completion, GenerationOptions, Message, OnToken
+from longdoc.llm.base import Completion, GenerationOptions, Message, OnToken, ToolCall
 from longdoc.llm.estimate import estimate_prompt_tokens
 from longdoc.llm.retry import (
     FatalFailure,
@@ -99,7 +99,30 @@ def _finish_reason(raw: Any) -> str:
     return "length" if raw == "length" else "stop"
 
 
+def _wire_message(m: Message) -> dict[str, Any]:
+    out: dict[str, Any] = {"role": m.role, "content": m.content}
+    if m.tool_calls:
+        out["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in m.tool_calls
+        ]
+    if m.tool_call_id is not None:
+        out["tool_call_id"] = m.tool_call_id
+    return out
+
+
+def _tool_calls(message: dict[str, Any]) -> list[ToolCall]:
+    calls = []
+    for i, raw in enumerate(message.get("tool_calls") or []):
+        fn = raw["function"]
+        args = fn.get("arguments") or "{}"
+        calls.append(ToolCall(str(raw.get("id") or f"call_{i}"), str(fn["name"]), args if isinstance(args, str) else json.dumps(args)))
+    return calls
+
+
 class OpenAICompatLLM:
+    supports_tools = True
+
     def __init__(
         self,
         base_url: str,
@@ -156,7 +179,7 @@ class OpenAICompatLLM:
     ) -> Completion:
         payload: dict[str, Any] = {
             "model": self.model,
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "messages": [_wire_message(m) for m in messages],
             "max_tokens": options.max_tokens,
             "temperature": options.temperature,
         }
@@ -165,7 +188,9 @@ class OpenAICompatLLM:
         if options.logprobs > 0:
             payload["logprobs"] = True
             payload["top_logprobs"] = min(options.logprobs, _MAX_TOP_LOGPROBS)
-        if on_token is None:
+        if options.tools:
+            payload["tools"] = [{"type": "function", "function": t} for t in options.tools]
+        if on_token is None or options.tools:
             return with_retries(
                 lambda: self._post(messages, payload), target=self._target, policy=self._retry
             )
@@ -200,18 +225,21 @@ class OpenAICompatLLM:
         try:
             body = response.json()
             choice = body["choices"][0]
-            text = choice["message"]["content"] or ""
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            text = choice["message"].get("content") or ""
+            calls = _tool_calls(choice["message"])
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
             raise RetryableFailure(f"malformed reply ({type(exc).__name__})") from exc
         if not isinstance(text, str):
             raise RetryableFailure("malformed reply (content is not text)")
-        return self._completion(
+        completion = self._completion(
             messages,
             text,
             _usage(body.get("usage")),
             _finish_reason(choice.get("finish_reason")),
             _top_logprobs(choice),
         )
+        completion.tool_calls = calls
+        return completion
 
     def _stream(
         self, messages: list[Message], payload: dict[str, Any], on_token: OnToken

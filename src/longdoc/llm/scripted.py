@@ -45,6 +45,8 @@ class ScriptedLLM:
     such calls are recorded but do not use up a scripted reply.
     """
 
+    supports_tools = False  # the ReAct text protocol stands in
+
     def __init__(
         self,
         script: list[str] | Responder | None = None,

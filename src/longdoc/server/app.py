@@ -77,7 +77,7 @@ def _add_service_routes(app: FastAPI) -> None:
     async def ready(request: Request) -> JSONResponse:
         """Questions can be answered: the model is loaded."""
         state = state_of(request)
-        queued = sum(1 for f in state.files.list() if f.status in ("queued", "indexing"))
+        queued = sum(1 for f in state.files.all_files() if f.status in ("queued", "indexing"))
         body = {"status": state.model.status, "model": state.model.name, "reason": state.model.error,
                 "files_indexing": queued}
         return JSONResponse(body, status_code=200 if state.model.status == "ready" else 503)

@@ -27,7 +27,7 @@ from ..records import Answer
 from .asking import Event, Names, Question, as_api_error
 from .conversation import Turn, fold
 from .errors import ApiError, error_body
-from .state import state_of, read_json
+from .state import read_json, state_of
 
 router = APIRouter()
 

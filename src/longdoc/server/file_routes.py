@@ -43,7 +43,7 @@ async def upload(request: Request) -> dict[str, Any]:
 
 @router.get("/v1/files")
 async def list_files(request: Request) -> dict[str, Any]:
-    return {"object": "list", "data": [f.to_api() for f in state_of(request).files.list()], "has_more": False}
+    return {"object": "list", "data": [f.to_api() for f in state_of(request).files.all_files()], "has_more": False}
 
 
 @router.get("/v1/files/{file_id}")

@@ -20,9 +20,10 @@ import secrets
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePath
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO
 
 from ..api import open_store
 from ..config import Settings
@@ -158,7 +159,7 @@ class FileStore:
                 raise ApiError(404, f"no such file: {file_id}", code="file_not_found", param="file_id")
             return StoredFile(**asdict(f))  # a snapshot: the worker keeps updating the original
 
-    def list(self) -> list[StoredFile]:
+    def all_files(self) -> list[StoredFile]:
         with self._lock:
             return sorted((StoredFile(**asdict(f)) for f in self._files.values()), key=lambda f: (f.created_at, f.id))
 
@@ -172,7 +173,7 @@ class FileStore:
     def for_question(self, file_ids: list[str] | None) -> list[StoredFile]:
         """The files a question is asked over: those named, or every ready one."""
         if not file_ids:
-            ready = [f for f in self.list() if f.status == "ready"]
+            ready = [f for f in self.all_files() if f.status == "ready"]
             if not ready:
                 raise ApiError(400, "no documents to ask about: upload files (POST /v1/files) and wait until "
                                "their status is ready", code="no_documents", param="file_ids")

@@ -611,8 +611,12 @@ async function start() {
   }
   $("file-input").accept = state.info.file_types.join(",");
   fillModes(state.info.models, state.info.default_model);
-  if (state.info.auth_required && !state.token) $("token-form").hidden = false;
   applyLanguage();
+  if (state.info.auth_required && !state.token) {
+    $("token-form").hidden = false; // the list loads once the token is given
+    $("token-input").focus();
+    return;
+  }
   refreshFiles();
 }
 
