@@ -22,6 +22,7 @@ from longdoc.prompts import EN, ZH
 NEEDLE = "The lighthouse on Karvo Point is kept by Edda Marn, who first lit it in 1931."
 QUESTION = "Who keeps the lighthouse on Karvo Point?"
 FAIL_QUESTION = "Please crash the pipeline"  # the scripted model raises a non-backend error for it
+SLOW_QUESTION = "Take your time: who keeps the lighthouse on Karvo Point?"  # planning it takes 2 s
 
 
 def free_port() -> int:
@@ -54,11 +55,11 @@ def serve(app: FastAPI) -> Iterator[str]:
         thread.join(timeout=20)
 
 
-def wait_until_indexed(base: str, file_ids: list[str], headers: dict[str, str] | None = None, timeout: float = 30) -> dict[str, dict]:
+def wait_until_indexed(base: str, file_ids: list[str], timeout: float = 30) -> dict[str, dict]:
     """The file objects once none of them is queued or indexing."""
     deadline = time.monotonic() + timeout
     while True:
-        files = {f["id"]: f for f in httpx.get(f"{base}/v1/files", headers=headers).json()["data"]}
+        files = {f["id"]: f for f in httpx.get(f"{base}/v1/files").json()["data"]}
         mine = {i: files[i] for i in file_ids}
         if all(f["status"] in ("ready", "failed") for f in mine.values()):
             return mine
@@ -81,6 +82,8 @@ def reader_model(messages: list[Message]) -> str:
         question = user.rsplit("Question:", 1)[-1].removesuffix("Reply:").strip()
         if FAIL_QUESTION in question:
             raise RuntimeError("scripted crash")
+        if SLOW_QUESTION in question:
+            time.sleep(2)
         words = [w for w in re.findall(r"\w+", question) if len(w) > 3]
         return json.dumps({"information": question, "instruction": "", "keywords_en": words, "keywords_zh": []})
     if system in (EN.reader_system, ZH.reader_system):

@@ -123,7 +123,12 @@ def test_cli_generate_run_report(tmp_path):
     assert "8 new results" in r.output and "| single_needle | zh | 1500 |" in r.output
     # the baseline hands the whole short document to the model
     assert all(rec.prompt_tokens > 1500 for rec in load_records(out) if rec.system == FULL)
-    r = cli.invoke(main, ["bench", "report", "--out", str(out)])
+    # a scorer change: rescoring rewrites the cached scores from the cached answers, no model needed
+    path = cache_path(out, "rag", "single_needle-en-1500-d000")
+    tampered = {**json.loads(path.read_text(encoding="utf-8")), "recall": 0.123}
+    path.write_text(json.dumps(tampered), encoding="utf-8")
+    r = cli.invoke(main, ["bench", "report", "--out", str(out), "--rescore", "--items", str(items)])
     assert r.exit_code == 0 and (out / "heatmap-rag.png").is_file()
+    assert json.loads(path.read_text(encoding="utf-8"))["recall"] != 0.123
     r = cli.invoke(main, ["bench", "run", "--out", str(out), "--items", str(items), "--systems", "bogus", *common])
     assert r.exit_code == 2 and "unknown system" in r.output

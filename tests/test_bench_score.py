@@ -53,6 +53,14 @@ def test_lveval_gate_blocks_answers_without_the_keyword():
     assert lveval("keeper of the archive", "the keeper Nes", ["Nes"], "en") == 0.0
 
 
+def test_lveval_keeps_answers_apart_across_punctuation():
+    # pred tokens [密码, 是, z, 499, k, 906]: all keyword tokens but t/378 -> recall 4/6 passes 0.4
+    # gold tokens [z, 499, t, 378, k, 906]; common 4 -> P 4/6, R 4/6 -> F1 2/3
+    got = lveval("密码是Z-499，K-906", "Z-499；T-378；K-906", ["Z-499", "T-378", "K-906"], "zh")
+    assert tokens("密码是Z-499，K-906", "zh") == ["密码", "是", "z", "499", "k", "906"]
+    assert got == pytest.approx(2 / 3)
+
+
 def test_lveval_chinese_threshold_is_higher():
     # keyword "北京大学" -> jieba ["北京大学"]; prediction "北京" -> ["北京"]: recall 0 < 0.4 -> 0
     assert lveval("北京", "北京大学", ["北京大学"], "zh") == 0.0

@@ -25,7 +25,7 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
 def test_upload_ask_stream_and_open_a_citation(tmp_path):
-    assert CHROMIUM.is_file(), f"{CHROMIUM} is missing: run scripts/setup with the dev extras (apt-get install chromium)"
+    assert CHROMIUM.is_file(), f"{CHROMIUM} is missing: scripts/setup installs it with the dev extras"
     ARTIFACTS.mkdir(exist_ok=True)
     doc = tmp_path / "coast.txt"
     doc.write_text(haystack(), encoding="utf-8")

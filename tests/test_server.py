@@ -3,19 +3,33 @@ and the scripted model (tests/live_server.py) in place of an LLM."""
 
 from __future__ import annotations
 
+import os
+import socket
 import subprocess
 import sys
 import threading
+import time
 
 import httpx
 import openai
 import pytest
-from live_server import FAIL_QUESTION, NEEDLE, QUESTION, haystack, reader_model, serve, wait_until_indexed
+from live_server import (
+    FAIL_QUESTION,
+    NEEDLE,
+    QUESTION,
+    SLOW_QUESTION,
+    free_port,
+    haystack,
+    reader_model,
+    serve,
+    wait_until_indexed,
+)
 
 from longdoc import api
 from longdoc.config import Settings
 from longdoc.errors import ConfigError
 from longdoc.llm.scripted import ScriptedLLM
+from longdoc.prompts import EN
 from longdoc.server import ServerOptions, check_bind, create_app
 
 LIMITS = ServerOptions(max_upload_bytes=256 * 1024, max_json_bytes=64 * 1024, keepalive_seconds=1)
@@ -109,6 +123,20 @@ def test_upload_several_then_list_get_delete(base):
     assert deleted.status_code == 200 and deleted.json()["deleted"] is True
     assert httpx.get(f"{base}/v1/files/{md['id']}").status_code == 404
     assert md["id"] not in {f["id"] for f in httpx.get(f"{base}/v1/files").json()["data"]}
+
+
+def test_files_survive_a_restart(tmp_path):
+    settings = Settings(backend="scripted", home=tmp_path)
+    with serve(create_app(settings, llm=ScriptedLLM(reader_model))) as base:
+        files = [("file", ("a.txt", b"Alpha harbour notes.")), ("file", ("b.md", b"# Beta\n\nTides."))]
+        ids = [f["id"] for f in httpx.post(f"{base}/v1/files", files=files).json()["data"]]
+        wait_until_indexed(base, ids)
+    with serve(create_app(settings, llm=ScriptedLLM(reader_model))) as base:
+        listed = httpx.get(f"{base}/v1/files").json()["data"]
+    assert [(f["id"], f["filename"], f["status"]) for f in listed] == [
+        (ids[0], "a.txt", "ready"),
+        (ids[1], "b.md", "ready"),
+    ]
 
 
 def test_openai_files_api_and_download(base, client):
@@ -215,16 +243,45 @@ def test_token_is_required_when_set(tmp_path):
         assert httpx.get(f"{base}/v1/info").json()["auth_required"] is True
 
 
-def test_no_public_bind_without_a_token(isolated_home):
+def test_no_public_bind_without_a_token_nor_on_a_busy_port(isolated_home):
     for host in ("0.0.0.0", "::", "192.168.1.20", "example.com"):
         with pytest.raises(ConfigError, match="without a token"):
             check_bind(host, None)
     for host in ("127.0.0.1", "localhost", "::1", "127.0.0.2"):
         check_bind(host, None)
     check_bind("0.0.0.0", "s3cret")
-    r = subprocess.run([sys.executable, "-m", "longdoc", "serve", "--backend", "scripted", "--host", "0.0.0.0"],
-                       capture_output=True, text=True, timeout=60, check=False)
+    serve_cmd = [sys.executable, "-m", "longdoc", "serve", "--backend", "scripted"]
+    r = subprocess.run([*serve_cmd, "--host", "0.0.0.0"], capture_output=True, text=True, timeout=60, check=False)
     assert r.returncode == 2 and "without a token" in r.stderr
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = str(busy.getsockname()[1])
+        r = subprocess.run([*serve_cmd, "--port", port], capture_output=True, text=True, timeout=60, check=False)
+    assert r.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in r.stderr
+
+
+def test_longdoc_serve_runs_with_the_token_from_the_environment(isolated_home):
+    port = free_port()
+    env = {**os.environ, "LONGDOC_TOKEN": "from-env"}
+    proc = subprocess.Popen([sys.executable, "-m", "longdoc", "serve", "--backend", "scripted", "--port", str(port)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/ready").status_code == 200:
+                    break
+            except httpx.ConnectError:
+                pass
+            assert proc.poll() is None, "longdoc serve exited early"
+            assert time.monotonic() < deadline, "longdoc serve did not become ready"
+            time.sleep(0.1)
+        assert httpx.get(f"{url}/v1/models").status_code == 401
+        assert httpx.get(f"{url}/v1/models", headers={"Authorization": "Bearer from-env"}).status_code == 200
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert "Application shutdown complete" in err  # a clean stop on SIGTERM
 
 
 def test_foreign_hosts_and_cross_site_posts_are_refused(base):
@@ -245,7 +302,8 @@ def test_chat_answers_with_citations_and_usage(client, coast):
     c = resp.citations[0]
     assert c["file"] == "coast.txt" and c["file_id"] == coast["id"] and c["n"] == 1
     assert "Edda Marn" in c["text"] and c["page"] is None
-    assert resp.usage.prompt_tokens > 0 and resp.usage.total_tokens == resp.usage.prompt_tokens + resp.usage.completion_tokens
+    u = resp.usage
+    assert u.prompt_tokens > 0 and u.total_tokens == u.prompt_tokens + u.completion_tokens
     extra = resp.longdoc
     assert extra["mode"] == "rag" and extra["usage"]["llm_calls"] == 2 and extra["errors"] == []
     assert {"plan", "retrieve", "generate"} <= set(extra["timings"])
@@ -268,6 +326,25 @@ def test_chat_streams_tokens_progress_and_citations(client, coast):
     assert final.choices[0].finish_reason == "stop"
     assert final.citations[0]["file_id"] == coast["id"] and final.usage.prompt_tokens > 0
     assert final.longdoc["mode"] == "rag"
+
+
+def test_a_quiet_stream_sends_keepalive_comments(base, coast):
+    body = {"model": "longdoc-rag", "stream": True, "file_ids": [coast["id"]],
+            "messages": [{"role": "user", "content": SLOW_QUESTION}]}
+    with httpx.stream("POST", f"{base}/v1/chat/completions", json=body, timeout=30) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        lines = [line for line in r.iter_lines() if line]
+    assert ": keepalive" in lines  # sent after keepalive_seconds (1 s here) of silence
+    assert lines[-1] == "data: [DONE]" and "Edda Marn" in "".join(lines)
+
+
+def test_a_client_that_leaves_stops_its_question(base, coast, llm):
+    before = len(llm.calls)
+    body = {"model": "longdoc-rag", "file_ids": [coast["id"]], "messages": [{"role": "user", "content": SLOW_QUESTION}]}
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(f"{base}/v1/chat/completions", json=body, timeout=httpx.Timeout(30, read=0.5))
+    time.sleep(3)  # the plan call (2 s) ends; the pipeline then sees that nobody waits
+    assert [c.messages[0].content for c in llm.calls[before:]] == [EN.query_system]  # planned, never answered
 
 
 def test_level_2_reading_progress_reaches_the_stream(client, coast):
@@ -318,7 +395,8 @@ def test_concurrent_uploads_and_questions_do_not_interfere(base, coast):
         c = openai.OpenAI(base_url=f"{base}/v1", api_key="unused", max_retries=0)
         try:
             if i % 2:
-                results[f"a{i}"] = "".join(ch.choices[0].delta.content or "" for ch in _ask(c, coast["id"], stream=True))
+                stream = _ask(c, coast["id"], stream=True)
+                results[f"a{i}"] = "".join(ch.choices[0].delta.content or "" for ch in stream)
             else:
                 results[f"a{i}"] = _ask(c, coast["id"]).choices[0].message.content
         except Exception as e:  # collected: the assertion below shows it

@@ -437,9 +437,17 @@ def _write_bench_report(out_dir: Path) -> None:
 
 @bench.command("report")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, exists=True), required=True, help="The results folder of a run.")
+@click.option("--rescore", is_flag=True, help="Score the cached answers again with the current scorers first.")
+@click.option("--items", "items_dir", type=click.Path(path_type=Path), help="The items the run answered (for --rescore) [default: OUT/items].")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
 @_handle_errors
-def bench_report(out_dir: Path, debug: bool = False) -> None:
+def bench_report(out_dir: Path, rescore: bool, items_dir: Path | None, debug: bool) -> None:
     """Write report.md and PNG plots from a results folder."""
+    if rescore:
+        from .bench.run import rescore as rescore_records
+
+        n = rescore_records(out_dir, items_dir or out_dir / "items")
+        click.echo(f"rescored {n} results", err=True)
     _write_bench_report(out_dir)
 
 
@@ -465,17 +473,10 @@ def show_config(debug: bool, **kwargs: Any) -> None:
 @_handle_errors
 def serve(host: str, port: int, token: str | None, max_upload_mb: int, debug: bool, **kwargs: Any) -> None:
     """Serve the OpenAI-compatible API and the web page (see docs/server.md)."""
-    import uvicorn
+    from .server import ServerOptions, run
 
-    from .server import ServerOptions, check_bind, create_app
-
-    settings = _resolve(kwargs)
-    check_bind(host, token)
     options = ServerOptions(token=token or None, max_upload_bytes=max_upload_mb * 1024 * 1024)
-    shown = f"[{host}]" if ":" in host else host
-    click.echo(f"longdoc {__version__}: http://{shown}:{port}/  (API: http://{shown}:{port}/v1)", err=True)
-    uvicorn.run(create_app(settings, options=options), host=host, port=port,
-                log_level="debug" if debug else "info", timeout_graceful_shutdown=5)
+    run(_resolve(kwargs), host, port, options, debug=debug)
 
 
 if __name__ == "__main__":

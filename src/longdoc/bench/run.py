@@ -181,6 +181,22 @@ def evaluate(item: Item, system: str, model: str, outcome: Outcome, wall: float)
     )
 
 
+def rescore(out: Path, items_dir: Path) -> int:
+    """Score the cached predictions again with the current scorers (after a
+    scorer fix, without asking any model again). Returns the records rewritten."""
+    items = {i.id: i for i in load_items(items_dir)}
+    n = 0
+    for path in sorted((out / RAW_DIR).glob("*/*.json")):
+        record = Record(**json.loads(path.read_text(encoding="utf-8")))
+        item = items.get(record.item)
+        if item is None:
+            continue
+        s = score(record.prediction, item.answer, item.keywords, item.lang, item.decoy_values)
+        _save(path, replace(record, needlebench=s.needlebench, lveval=s.lveval, recall=s.recall, decoy_hit=s.decoy_hit))
+        n += 1
+    return n
+
+
 Progress = Callable[[str, Item], None]  # called before each item is answered
 
 

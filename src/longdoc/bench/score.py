@@ -58,13 +58,13 @@ def needlebench(prediction: str, answer: str, keywords: list[str]) -> float:
 
 
 def tokens(text: str, lang: str) -> list[str]:
+    # Punctuation becomes a space, not nothing: "Z-499；T-378" must stay two answers.
+    text = "".join(" " if ch in _PUNCT else ch for ch in text.lower())
     if lang == "zh":
         import jieba
 
         jieba.setLogLevel(60)  # silence its "building prefix dict" chatter
-        text = "".join(ch for ch in text.lower() if ch not in _PUNCT)
         return [t for t in jieba.lcut(text) if t.strip()]
-    text = "".join(ch for ch in text.lower() if ch not in _PUNCT)
     return _ARTICLES.sub(" ", text).split()
 
 

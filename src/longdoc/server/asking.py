@@ -76,7 +76,9 @@ class Asker:
         self._pending = 0
         self._lock = threading.Lock()
 
-    def submit(self, q: Question, emit: Emit | None = None, cancelled: threading.Event | None = None) -> asyncio.Future[Answer]:
+    def submit(
+        self, q: Question, emit: Emit | None = None, cancelled: threading.Event | None = None
+    ) -> asyncio.Future[Answer]:
         """Queue a question; 503 when too many are already waiting."""
         llm = self._model.get()
         with self._lock:

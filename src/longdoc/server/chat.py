@@ -33,12 +33,14 @@ router = APIRouter()
 
 MODEL_PREFIX = "longdoc-"
 _DESCRIPTIONS = {
-    "auto": "picks the cheapest level that answers: keyword RAG, then chunk reading; the agent for multi-step questions",
+    "auto": "picks the cheapest level that answers: keyword RAG, then chunk reading; "
+    "the agent for multi-step questions",
     "rag": "Level 1: keyword retrieval (BM25), then one answer from the best passages",
     "read": "Level 2: the model reads the most promising chunks one by one, then answers",
     "agent": "Level 3: step-by-step sub-questions for questions that chain several facts",
 }
 _STARTED = int(time.time())
+_DISCONNECT_POLL = 1.0  # seconds between checks that a non-streaming client is still there
 
 
 class ContentPart(BaseModel):
@@ -100,7 +102,8 @@ def _text_of(m: ChatMessage) -> str:
     texts = []
     for part in m.content:
         if part.type != "text":
-            raise ApiError(400, f"only text content is supported (got a '{part.type}' part)", code="unsupported_content")
+            message = f"only text content is supported (got a '{part.type}' part)"
+            raise ApiError(400, message, code="unsupported_content")
         texts.append(part.text or "")
     return "\n".join(texts)
 
@@ -130,9 +133,14 @@ async def chat_completions(request: Request) -> Response:
     reply = _Reply(req.model, names)
     if req.stream:
         return _stream(request, q, reply)
-    future = state.asker.submit(q)
+    cancelled = threading.Event()
+    future = state.asker.submit(q, cancelled=cancelled)
+    while not future.done():
+        await asyncio.wait({future}, timeout=_DISCONNECT_POLL)
+        if not future.done() and await request.is_disconnected():
+            cancelled.set()  # nobody will read the answer: free the model at its next token
     try:
-        answer = await future
+        answer = future.result()
     except Exception as e:
         raise as_api_error(e, names) from None
     return JSONResponse(reply.completion(answer))

@@ -22,8 +22,8 @@ TURN_CHARS = 400  # of each earlier turn
 _MARKERS = re.compile(r"\s*\[\d{1,3}(?:\s*[,，]\s*\d{1,3})*\]")
 
 _FOLD = {
-    "en": ("Earlier in this conversation:", "User", "Assistant", "Follow-up question (answer this one): "),
-    "zh": ("此前的对话：", "用户", "助手", "后续问题（请回答这个问题）："),
+    "en": ("Earlier in this conversation:", "User: ", "Assistant: ", "Follow-up question (answer this one): "),
+    "zh": ("此前的对话：", "用户：", "助手：", "后续问题（请回答这个问题）："),
 }
 
 
@@ -42,7 +42,7 @@ def fold(history: list[Turn], question: str) -> str:
         text = _shorten(_MARKERS.sub("", turn.text))
         if not text:
             continue
-        line = f"{user if turn.role == 'user' else assistant}: {text}"
+        line = (user if turn.role == "user" else assistant) + text
         if len(line) > room:
             break
         kept.append(line)

@@ -50,6 +50,7 @@ class StoredFile:
     reason: str | None = None  # why it failed
     chunks: int = 0
     tokens: int = 0
+    uploaded_ns: int = 0  # orders uploads within one second (created_at has whole seconds)
 
     @property
     def stored_name(self) -> str:
@@ -108,14 +109,16 @@ class FileStore:
 
     def start(self) -> None:
         """Load what earlier runs stored; index again what they left unfinished."""
-        for meta in sorted(self.root.glob("file-*.json")):
+        found = []
+        for meta in self.root.glob("file-*.json"):
             try:
                 f = StoredFile(**json.loads(meta.read_text(encoding="utf-8")))
             except (OSError, ValueError, TypeError) as e:
                 log.warning("ignoring unreadable file record %s: %s", meta.name, e)
                 continue
-            if not _ID.fullmatch(f.id) or not self.path(f).is_file():
-                continue
+            if _ID.fullmatch(f.id) and self.path(f).is_file():
+                found.append(f)
+        for f in sorted(found, key=lambda f: f.uploaded_ns):
             self._files[f.id] = f
             if f.status in ("queued", "indexing"):
                 f.status = "queued"
@@ -137,7 +140,8 @@ class FileStore:
     def add(self, filename: str, data: BinaryIO) -> StoredFile:
         """Store an upload (its type already checked) and queue it for indexing."""
         suffix = allowed_suffix(filename)
-        f = StoredFile(f"file-{secrets.token_hex(12)}", filename, suffix, 0, int(time.time()))
+        now = time.time_ns()
+        f = StoredFile(f"file-{secrets.token_hex(12)}", filename, suffix, 0, now // 10**9, uploaded_ns=now)
         tmp = self.root / f".tmp-{f.id}"
         try:
             with open(tmp, "wb") as out:
@@ -161,7 +165,7 @@ class FileStore:
 
     def all_files(self) -> list[StoredFile]:
         with self._lock:
-            return sorted((StoredFile(**asdict(f)) for f in self._files.values()), key=lambda f: (f.created_at, f.id))
+            return [StoredFile(**asdict(f)) for f in self._files.values()]  # in upload order
 
     def delete(self, file_id: str) -> None:
         f = self.get(file_id)

@@ -42,7 +42,8 @@ async def read_json(request: Request, model: type[M]) -> M:
     except UnicodeDecodeError:
         raise ApiError(400, "malformed JSON: the body is not UTF-8", code="invalid_json") from None
     except json.JSONDecodeError as e:
-        raise ApiError(400, f"malformed JSON: {e.msg} at line {e.lineno} column {e.colno}", code="invalid_json") from None
+        reason = f"malformed JSON: {e.msg} at line {e.lineno} column {e.colno}"
+        raise ApiError(400, reason, code="invalid_json") from None
     if not isinstance(data, dict):
         raise ApiError(400, "the body must be a JSON object", code="invalid_json")
     try:

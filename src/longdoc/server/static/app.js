@@ -39,6 +39,7 @@ const STRINGS = {
     upload_failed: "{name}: upload failed: {reason}",
     network: "Cannot reach the server: {reason}",
     stopped: "(stopped)",
+    interrupted: "The answer was interrupted: the connection closed early.",
     page: "page {page}",
     pages: "pages {page}–{end}",
     elapsed: "{s} s",
@@ -92,6 +93,7 @@ const STRINGS = {
     upload_failed: "{name}：上传失败：{reason}",
     network: "无法连接服务器：{reason}",
     stopped: "（已停止）",
+    interrupted: "回答中断：连接提前关闭。",
     page: "第 {page} 页",
     pages: "第 {page}–{end} 页",
     elapsed: "{s} 秒",
@@ -164,13 +166,6 @@ function clearError() {
   $("error").hidden = true;
 }
 
-class ApiError extends Error {
-  constructor(status, message) {
-    super(message);
-    this.status = status;
-  }
-}
-
 function authHeaders() {
   return state.token ? { Authorization: `Bearer ${state.token}` } : {};
 }
@@ -182,7 +177,7 @@ async function errorFrom(response) {
     message = body.error?.message || message;
   } catch (_) { /* not JSON: keep the status line */ }
   if (response.status === 401) $("token-form").hidden = false;
-  return new ApiError(response.status, message);
+  return new Error(message);
 }
 
 async function api(path, options = {}) {
@@ -190,7 +185,7 @@ async function api(path, options = {}) {
   try {
     response = await fetch(path, { ...options, headers: { ...authHeaders(), ...(options.headers || {}) } });
   } catch (e) {
-    throw new ApiError(0, t("network", { reason: e.message }));
+    throw new Error(t("network", { reason: e.message }));
   }
   if (!response.ok) throw await errorFrom(response);
   return response.json();
@@ -205,7 +200,10 @@ function applyLanguage() {
   $("lang").textContent = state.lang === "zh" ? "English" : "中文";
   if (state.info) {
     $("types").textContent = t("types", { types: state.info.file_types.join(" "), size: formatSize(state.info.max_upload_bytes) });
-    for (const option of $("mode").options) option.textContent = t(`mode_${option.value.replace(/^longdoc-/, "")}`);
+    for (const option of $("mode").options) {
+      const key = `mode_${option.value.replace(/^longdoc-/, "")}`;
+      option.textContent = STRINGS.en[key] ? t(key) : option.value;
+    }
   }
   renderFiles();
 }
@@ -415,8 +413,9 @@ async function ask(question) {
   const fileIds = readyIds();
   if (!fileIds.length) {
     showError(state.files.length ? t("no_selection") : t("no_documents"));
-    return;
+    return; // the question stays in the box
   }
+  $("question").value = "";
   const messages = [...state.history, { role: "user", content: question }];
   addMessage("user", question);
   const { msg, body } = addMessage("assistant", "");
@@ -425,7 +424,10 @@ async function ask(question) {
   const started = Date.now();
   let stage = t("stage_start");
   let counts = [null, null];
-  const tick = setInterval(() => showProgress(`${stage} · ${t("elapsed", { s: Math.round((Date.now() - started) / 1000) })}`, ...counts), 500);
+  const tick = setInterval(() => {
+    const seconds = Math.round((Date.now() - started) / 1000);
+    showProgress(`${stage} · ${t("elapsed", { s: seconds })}`, ...counts);
+  }, 500);
   showProgress(stage);
   state.controller = new AbortController();
   let answer = "";
@@ -439,7 +441,7 @@ async function ask(question) {
     });
     if (!response.ok) throw await errorFrom(response);
     for await (const chunk of sseEvents(response)) {
-      if (chunk.error) throw new ApiError(500, chunk.error.message);
+      if (chunk.error) throw new Error(chunk.error.message);
       const choice = chunk.choices?.[0];
       if (choice?.delta?.content) {
         answer += choice.delta.content;
@@ -456,13 +458,12 @@ async function ask(question) {
       }
       if (choice?.finish_reason) final = chunk;
     }
-    if (final) {
-      renderAnswer(body, answer, final.citations || []);
-      msg.append(citationList(final.citations || []));
-      const notes = final.longdoc?.errors || [];
-      if (notes.length) showError(notes.join("\n"));
-      state.history.push({ role: "user", content: question }, { role: "assistant", content: answer });
-    }
+    if (!final) throw new Error(t("interrupted"));
+    renderAnswer(body, answer, final.citations || []);
+    msg.append(citationList(final.citations || []));
+    const skipped = final.longdoc?.errors || []; // documents that could not be used
+    if (skipped.length) showError(skipped.join("\n"));
+    state.history.push({ role: "user", content: question }, { role: "assistant", content: answer });
   } catch (e) {
     if (e.name === "AbortError") {
       body.textContent = `${answer} ${t("stopped")}`;
@@ -561,6 +562,7 @@ function highlighted(passage, quote) {
 // ---- start -------------------------------------------------------------------------------
 
 function newConversation() {
+  state.controller?.abort();
   state.history = [];
   $("conversation").replaceChildren($("hint"));
   $("hint").hidden = false;
@@ -583,9 +585,7 @@ async function start() {
   $("ask-form").addEventListener("submit", (e) => {
     e.preventDefault();
     const question = $("question").value.trim();
-    if (!question || state.controller) return;
-    $("question").value = "";
-    ask(question);
+    if (question && !state.controller) ask(question);
   });
   $("question").addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { // isComposing: Chinese input methods use Enter

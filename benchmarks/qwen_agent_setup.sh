@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Create the virtual env the Qwen-Agent side-by-side runs in (its pins clash with longdoc's).
+# Usage: benchmarks/qwen_agent_setup.sh [VENV]   default: ${LONGDOC_HOME:-~/.longdoc}/qwen-agent-venv
+set -euo pipefail
+venv=${1:-${LONGDOC_HOME:-$HOME/.longdoc}/qwen-agent-venv}
+python=${PYTHON:-python3}
+[ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
+"$venv/bin/python" -m pip install -q --disable-pip-version-check \
+  "qwen-agent[rag,python-executor]==0.0.34" soundfile tqdm "llama-cpp-python[server]==0.3.36"
+echo "Qwen-Agent environment ready: $venv"
