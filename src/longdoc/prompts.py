@@ -31,7 +31,8 @@ EN = PromptSet(
         "You prepare searches over a long document. Split the user's question into the "
         "information it asks for and any instructions about the answer (length, language, "
         "format). Then write search keywords for the information: names, places, numbers, "
-        "key terms, each in English and in Chinese, plus a few closely related terms. "
+        "key terms, each in English and in Chinese, plus synonyms: other words a passage "
+        "with the answer might use instead of the question's words. "
         "Reply with JSON only, no other text."
     ),
     query_user=(
@@ -39,8 +40,8 @@ EN = PromptSet(
         'Corp\'s water use?"\n'
         'Example reply: {{"information": "What did the 2019 audit say about Lumen Corp\'s '
         'water use?", "instruction": "Answer in about 100 words.", "keywords_en": ["2019 '
-        'audit", "Lumen Corp", "water use", "water consumption"], "keywords_zh": ["2019年审计", '
-        '"Lumen公司", "用水", "水资源消耗"]}}\n\n'
+        'audit", "Lumen Corp", "water use", "water consumption", "inspection", "review"], '
+        '"keywords_zh": ["2019年审计", "Lumen公司", "用水", "水资源消耗", "检查"]}}\n\n'
         "Question: {question}\nReply:"
     ),
     answer_system=(
@@ -110,14 +111,15 @@ EN = PromptSet(
 ZH = PromptSet(
     query_system=(
         "你负责在长文档中检索。把用户的问题拆成两部分：要查找的信息，以及对回答的要求（长度、语言、格式）。"
-        "然后为要查找的信息写检索关键词：人名、地名、数字、关键术语，每个都给出中文和英文，再加几个相关词。"
+        "然后为要查找的信息写检索关键词：人名、地名、数字、关键术语，每个都给出中文和英文，"
+        "再加上同义词：含有答案的段落可能用来代替问题中词语的其他说法。"
         "只输出 JSON，不要输出其他文字。"
     ),
     query_user=(
         '示例问题："用100字左右说明，2019年审计对绿源公司的用水有什么结论？"\n'
         '示例回答：{{"information": "2019年审计对绿源公司的用水有什么结论？", "instruction": '
         '"用100字左右回答。", "keywords_en": ["2019 audit", "Lvyuan company", "water use"], '
-        '"keywords_zh": ["2019年审计", "绿源公司", "用水", "水资源消耗"]}}\n\n'
+        '"keywords_zh": ["2019年审计", "绿源公司", "用水", "水资源消耗", "检查"]}}\n\n'
         "问题：{question}\n回答："
     ),
     answer_system=(
