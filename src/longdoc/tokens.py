@@ -30,8 +30,13 @@ def count_many(counter: _Counter, texts: Sequence[str]) -> list[int]:
     if len(texts) < 64 or isinstance(counter, EstimateCounter):
         return [counter.count(t) for t in texts]
     workers = min(4, os.cpu_count() or 1)
+    # One task per slice: a future per text would cost more than the counting.
+    step = -(-len(texts) // (workers * 4))
+    slices = [texts[i : i + step] for i in range(0, len(texts), step)]
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(counter.count, texts, chunksize=max(16, len(texts) // (workers * 8))))
+        parts = pool.map(lambda part: [counter.count(t) for t in part], slices)
+        return [n for part in parts for n in part]
+
 
 _LATIN_RUN = re.compile(r"[A-Za-z\u00c0-\u024f]+")
 _SPACES = (" ", "\t", "\r", "\f", "\v", "\u3000", "\xa0")
