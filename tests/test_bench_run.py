@@ -132,3 +132,12 @@ def test_cli_generate_run_report(tmp_path):
     assert json.loads(path.read_text(encoding="utf-8"))["recall"] != 0.123
     r = cli.invoke(main, ["bench", "run", "--out", str(out), "--items", str(items), "--systems", "bogus", *common])
     assert r.exit_code == 2 and "unknown system" in r.output
+
+
+def test_failed_items_are_recorded_then_retried(items_dir, tmp_path):
+    out = tmp_path / "results"
+    settings = _settings(tmp_path)
+    first = run(items_dir, [FULL], out, settings, llm=ScriptedLLM(Reader(_needles(items_dir)), fail_on=[1]))
+    assert [r.error is not None for r in first] == [True, False, False, False]
+    again = run(items_dir, [FULL], out, settings, llm=ScriptedLLM(Reader(_needles(items_dir))))
+    assert [r.item for r in again] == [first[0].item] and again[0].error is None

@@ -41,7 +41,8 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {
-    # Sized for 2 CPU cores and the 0.5B model: 10 items x 2 modes in < 15 min.
+    # 10 items x 2 systems, aimed at < 15 min with the 0.5B model on 2 idle
+    # cores; on a shared machine it took longer (docs/benchmarks.md).
     "smoke": Preset(GenConfig(lengths=[16_000], depths=[50]), modes=["rag", "full"]),
     "full": Preset(
         GenConfig(lengths=[4_000, 8_000, 32_000, 128_000, 256_000, 1_000_000], depths=[0, 25, 50, 75, 100]),

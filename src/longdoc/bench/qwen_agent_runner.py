@@ -43,6 +43,7 @@ class QwenAgentConfig:
     context_window: int = 8192
     threads: int = 1
     max_tokens: int = 512  # the same answer cap longdoc gets; the reference has none by default
+    max_ref_tokens: int = 4000  # Assistant's evidence budget: the value Qwen-Agent's own docs use (ParallelDocQA fixes 4500)
     timeout: float = 1800.0  # seconds per question
 
 
@@ -171,7 +172,7 @@ class QwenAgentAnswerer:
         self.usage.reset()
         job = {
             "agent": self.agent, "question": item.question, "file": str(doc.resolve()), "base_url": self.base_url,
-            "model": MODEL_ALIAS, "max_tokens": self.config.max_tokens,
+            "model": MODEL_ALIAS, "max_tokens": self.config.max_tokens, "max_ref_tokens": self.config.max_ref_tokens,
             # Qwen-Agent's default input limit assumes a 32k model: keep prompts inside our window.
             "max_input_tokens": self.config.context_window - self.config.max_tokens - 256,
         }

@@ -4,7 +4,7 @@ nothing from longdoc.
 
 Usage: python qwen_agent_worker.py '<json job>'
   job: {"agent": "assistant"|"parallel", "question", "file", "base_url", "model",
-        "max_input_tokens", "max_tokens"}
+        "max_input_tokens", "max_tokens", "max_ref_tokens"}
 Prints one JSON line last: {"answer": ...} or {"error": ...}.
 """
 
@@ -27,7 +27,8 @@ def main() -> None:
     else:
         from qwen_agent.agents import Assistant
 
-        bot = Assistant(llm=llm)
+        # Its default RAG budget (20,000 tokens) assumes a 32k model.
+        bot = Assistant(llm=llm, rag_cfg={"max_ref_token": job["max_ref_tokens"]})
     messages = [{"role": "user", "content": [{"text": job["question"]}, {"file": job["file"]}]}]
     last = []
     for last in bot.run(messages):

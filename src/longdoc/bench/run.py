@@ -13,6 +13,7 @@ import json
 import os
 import time
 from contextlib import ExitStack
+from itertools import groupby
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator, Protocol
@@ -201,7 +202,12 @@ Progress = Callable[[str, Item], None]  # called before each item is answered
 
 
 def pending(items: list[Item], systems: list[str], out: Path) -> list[tuple[str, Item]]:
-    return [(s, i) for s in systems for i in items if not cache_path(out, s, i.id).is_file()]
+    """What has no result yet. A cached error counts as none: it is retried."""
+    return [(s, i) for s in systems for i in items if not _done(cache_path(out, s, i.id))]
+
+
+def _done(path: Path) -> bool:
+    return path.is_file() and json.loads(path.read_text(encoding="utf-8")).get("error") is None
 
 
 def run(
@@ -220,32 +226,28 @@ def run(
     for s in systems:
         check_system(s)
     items = load_items(items_dir)
-    todo = pending(items, systems, out)
     new: list[Record] = []
-    with ExitStack() as stack:
-        answerers: dict[str, Answerer] = {}
-        model_name = ""
-        for system, item in todo:
-            if system not in answerers:
-                if system.startswith(QWEN_AGENT):
-                    if make_answerer is None:
-                        raise ConfigError(f"{system} needs the Qwen-Agent runner (longdoc bench run does this)")
-                    answerers[system] = stack.enter_context(_managed(make_answerer(system)))
-                    model_name = f"{QWEN_AGENT}/{settings.model}"
-                else:
-                    if llm is None:
-                        llm = api.llm_from_settings(settings)
-                    answerers[system] = (full_context_answerer(settings, llm) if system == FULL
-                                         else longdoc_answerer(system, settings, llm))
-            if progress:
-                progress(system, item)
-            t0 = time.perf_counter()
-            outcome = answerers[system](item, items_dir / item.doc)
-            wall = time.perf_counter() - t0
-            name = model_name if system.startswith(QWEN_AGENT) else (llm.name if llm else settings.model)
-            record = evaluate(item, system, name, outcome, wall)
-            _save(cache_path(out, system, item.id), record)
-            new.append(record)
+    # One system at a time, so a Qwen-Agent server is stopped before the next starts.
+    for system, group in groupby(pending(items, systems, out), key=lambda t: t[0]):
+        with ExitStack() as stack:
+            if system.startswith(QWEN_AGENT):
+                if make_answerer is None:
+                    raise ConfigError(f"{system} needs the Qwen-Agent runner (longdoc bench run does this)")
+                answer = stack.enter_context(_managed(make_answerer(system)))
+                model_name = f"{QWEN_AGENT}/{settings.model}"
+            else:
+                if llm is None:
+                    llm = api.llm_from_settings(settings)
+                answer = full_context_answerer(settings, llm) if system == FULL else longdoc_answerer(system, settings, llm)
+                model_name = llm.name
+            for _, item in group:
+                if progress:
+                    progress(system, item)
+                t0 = time.perf_counter()
+                outcome = answer(item, items_dir / item.doc)
+                record = evaluate(item, system, model_name, outcome, time.perf_counter() - t0)
+                _save(cache_path(out, system, item.id), record)
+                new.append(record)
     return new
 
 
