@@ -1,9 +1,8 @@
 import json
 
-import pytest
 
 from longdoc.agents.context import Job
-from longdoc.agents.rag import ask_rag, cite, is_not_found
+from longdoc.agents.rag import ask_rag, is_not_found
 from longdoc.chunk import ChunkSettings
 from longdoc.index.store import IndexStore
 from longdoc.llm.scripted import ScriptedLLM

@@ -1,4 +1,3 @@
-import pytest
 
 from longdoc.agents.context import Job, ReadSettings
 from longdoc.agents.read import ask_read, judge, verified_quotes
