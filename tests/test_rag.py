@@ -58,7 +58,7 @@ def test_exact_name_beats_a_look_alike(tmp_path):
     paras.insert(40, NEEDLE)
     corpus = _corpus(tmp_path, paras)
     llm = ScriptedLLM([_plan("Who keeps the lighthouse on Karvo Point?", "Karvo Point"), "Edda Marn [1]"])
-    ans = ask_rag("Who keeps the lighthouse on Karvo Point?", Job(corpus, llm, 1000, 50))
+    ask_rag("Who keeps the lighthouse on Karvo Point?", Job(corpus, llm, 1000, 50))
     assert NEEDLE in _passage_1(llm)
     assert "[2]" in llm.calls[1].messages[-1].content  # the look-alike is there too, ranked below
 
