@@ -81,6 +81,14 @@ class Usage:
         self.prompt_tokens += prompt_tokens
         self.completion_tokens += completion_tokens
 
+    def absorb(self, other: "Usage", chunks: bool = True) -> None:
+        """Add the work of a step run on this answer's behalf (a sub-question, an earlier level)."""
+        self.llm_calls += other.llm_calls
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        if chunks:
+            self.chunks_read += other.chunks_read
+
 
 @dataclass
 class Answer:

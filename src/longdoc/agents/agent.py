@@ -23,7 +23,7 @@ from ..llm.base import GenerationOptions, Message, ToolCall
 from ..prompts import PromptSet, prompts_for
 from ..records import Answer, Citation, Usage
 from .context import Job
-from .rag import _MARKER
+from .rag import MARKER, marker_numbers
 from .read import ask_read
 
 _FIELD = re.compile(r"^\s*(Thought|Action|Action Input|Final Answer)\s*[:：]\s*(.*)$", re.IGNORECASE)
@@ -206,10 +206,7 @@ def _sub_answer(sub_question: str, job: Job) -> Answer:
 def _register(sub_question: str, ans: Answer, usage: Usage, citations: list[Citation]) -> Hop:
     """Add a sub-answer's usage and citations to the run; its [n] markers are
     renumbered into the one list the final answer cites from."""
-    usage.llm_calls += ans.usage.llm_calls
-    usage.prompt_tokens += ans.usage.prompt_tokens
-    usage.completion_tokens += ans.usage.completion_tokens
-    usage.chunks_read += ans.usage.chunks_read
+    usage.absorb(ans.usage)
     local_to_global: dict[int, int] = {}
     for c in ans.citations:
         known = next((j for j, g in enumerate(citations, 1) if g.chunk_id == c.chunk_id), None)
@@ -217,17 +214,12 @@ def _register(sub_question: str, ans: Answer, usage: Usage, citations: list[Cita
             citations.append(replace(c, n=len(citations) + 1))
             known = len(citations)
         local_to_global[c.n] = known
-    text = _MARKER.sub(lambda m: "".join(f"[{local_to_global[int(g)]}]" for g in m.groups() if g and int(g) in local_to_global), ans.answer)
+    text = MARKER.sub(lambda m: "".join(f"[{local_to_global[int(g)]}]" for g in m.groups() if g and int(g) in local_to_global), ans.answer)
     return Hop(sub_question, text, [citations[g - 1] for g in local_to_global.values()])
 
 
 def _cited(text: str, citations: list[Citation]) -> list[Citation]:
-    out: list[Citation] = []
-    for m in _MARKER.finditer(text):
-        for g in m.groups():
-            if g and 1 <= int(g) <= len(citations) and citations[int(g) - 1] not in out:
-                out.append(citations[int(g) - 1])
-    return out
+    return [citations[n - 1] for n in marker_numbers(text, len(citations))]
 
 
 def _fallback_answer(hops: list[Hop], prompts: PromptSet) -> str:

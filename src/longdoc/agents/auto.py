@@ -50,7 +50,7 @@ def ask_auto(question: str, job: Job) -> Answer:
     plan = make_plan(question, job, prompts, usage, notes)
     gate = _NotFoundGate(job.on_token, prompts.not_found)
     level1 = ask_rag(question, replace(job, on_token=gate), plan)
-    _merge_usage(level1, usage)
+    level1.usage.absorb(usage)
     if level1.backend_failure is not None or not is_not_found(level1.answer, prompts):
         # A failing backend would fail Level 2 as well: report it instead of retrying everything.
         gate.flush()
@@ -63,7 +63,8 @@ def ask_auto(question: str, job: Job) -> Answer:
     else:
         ans = ask_read(question, job, plan)
         escalation = f"auto: Level 1 {why}, so Level 2 read chunks"
-    _merge_usage(ans, level1.usage)
+    # Level 1's passages are not counted as read again: Level 2 reports its own reading.
+    ans.usage.absorb(level1.usage, chunks=False)
     ans.notes = notes + [escalation] + ans.notes
     return ans
 
@@ -97,9 +98,3 @@ class _NotFoundGate:
             self.open = True
             if self.held:
                 self.on_token(self.held)
-
-
-def _merge_usage(ans: Answer, earlier: Usage) -> None:
-    ans.usage.llm_calls += earlier.llm_calls
-    ans.usage.prompt_tokens += earlier.prompt_tokens
-    ans.usage.completion_tokens += earlier.completion_tokens

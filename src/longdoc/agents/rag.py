@@ -14,7 +14,7 @@ from ..retrieve import Evidence, rank, select_evidence
 from .context import Job
 from .query import QueryPlan, plan_query
 
-_MARKER = re.compile(r"\[(\d{1,3})(?:\s*[,，]\s*(\d{1,3}))*\]")
+MARKER = re.compile(r"\[(\d{1,3})(?:\s*[,，]\s*(\d{1,3}))*\]")
 _QUOTE_CHARS = 240
 
 
@@ -128,12 +128,8 @@ def cite(
     `cite_top`, the three best passages (used when there is no answer)."""
     if is_not_found(text, prompts) and "[" not in text:
         return []
-    numbers: list[int] = []
-    for m in _MARKER.finditer(text):
-        for g in m.groups():
-            if g and 1 <= int(g) <= len(evidence) and int(g) not in numbers:
-                numbers.append(int(g))
-    answer_terms = set(analyzer.terms(_MARKER.sub(" ", text)))
+    numbers = marker_numbers(text, len(evidence))
+    answer_terms = set(analyzer.terms(MARKER.sub(" ", text)))
     if cite_top:
         numbers = list(range(1, min(3, len(evidence)) + 1))
     if not numbers and answer_terms:
@@ -151,6 +147,16 @@ def cite(
         )
         for n in numbers
     ]
+
+
+def marker_numbers(text: str, limit: int) -> list[int]:
+    """The [n] numbers the text cites, first mention first, those in 1..limit."""
+    numbers: list[int] = []
+    for m in MARKER.finditer(text):
+        for g in m.groups():
+            if g and 1 <= int(g) <= limit and int(g) not in numbers:
+                numbers.append(int(g))
+    return numbers
 
 
 def best_quote(passage: str, answer_terms: set[str], analyzer: Analyzer) -> str:

@@ -14,12 +14,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..agents.rag import MARKER
 from ..prompts import language_of
 
 HISTORY_CHARS = 1200  # earlier turns kept, newest first
 TURN_CHARS = 400  # of each earlier turn
 # The [n] markers of earlier answers point at passages of that answer, not this one.
-_MARKERS = re.compile(r"\s*\[\d{1,3}(?:\s*[,，]\s*\d{1,3})*\]")
+_MARKERS = re.compile(r"\s*" + MARKER.pattern)  # the answer's [n] citation markers
 
 _FOLD = {
     "en": ("Earlier in this conversation:", "User: ", "Assistant: ", "Follow-up question (answer this one): "),
