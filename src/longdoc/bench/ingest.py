@@ -101,7 +101,7 @@ def run(work: Path, counter: TokenCounter, target_tokens: int = 1_000_000, queri
         t = time.perf_counter()
         r = bm25s.BM25()
         r.index([analyzer.terms(c.text) for c in doc.chunks], show_progress=False)
-        qt = [t for t in analyzer.terms(q) if t in r.vocab_dict]
+        qt = [term for term in analyzer.terms(q) if term in r.vocab_dict]
         r.get_scores(qt) if qt else None
         base.append(time.perf_counter() - t)
 
