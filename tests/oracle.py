@@ -11,10 +11,17 @@ from longdoc.prompts import EN, ZH
 
 
 class Oracle:
-    def __init__(self, facts: dict[str, str], agent_moves: list[str] | None = None, keywords: list[str] | None = None):
+    def __init__(
+        self,
+        facts: dict[str, str],
+        agent_moves: list[str] | None = None,
+        keywords: list[str] | None = None,
+        expansions: dict[str, list[str]] | None = None,
+    ):
         self.facts = facts  # sub-question keyword -> fact sentence planted in the documents
         self.agent_moves = list(agent_moves or [])
         self.keywords = keywords or []
+        self.expansions = expansions or {}  # Level 2: question phrase -> other words for it
         self.reads = 0
 
     def __call__(self, messages) -> str:
@@ -22,6 +29,8 @@ class Oracle:
         if system in (EN.query_system, ZH.query_system):
             q = user.rsplit("Question:", 1)[-1].rsplit("问题：", 1)[-1].replace("Reply:", "").strip()
             return json.dumps({"information": q, "instruction": "", "keywords_en": self.keywords, "keywords_zh": []})
+        if system in (EN.expand_system, ZH.expand_system):
+            return "\n".join(f"{phrase}: {', '.join(words)}" for phrase, words in self.expansions.items())
         if system in (EN.reader_system, ZH.reader_system):
             self.reads += 1
             passage = user.split("Passage:\n", 1)[-1].split("段落：\n", 1)[-1].rsplit("\n\n", 1)[0]

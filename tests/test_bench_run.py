@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+import longdoc
 from longdoc.bench.generate import GenConfig, generate, load_items
 from longdoc.bench.report import write_report
 from longdoc.bench.run import FULL, cache_path, check_system, fit_middle_out, load_records, run
@@ -86,6 +87,7 @@ def test_run_scores_and_resumes_after_interrupt(items_dir, tmp_path):
     assert by[(FULL, "single_needle-en-12k-d050")].prompt_tokens > 5000
     for r in records:
         assert r.llm_calls >= 1 and r.wall_s >= 0 and r.model
+        assert r.version.startswith(longdoc.__version__)  # in a checkout, also "+g<commit>"
     rag = by[("rag", "single_needle-en-12k-d050")]
     assert rag.chunks_total and rag.chunks_total > 1
     saved = json.loads(cache_path(out, "rag", "single_needle-en-12k-d050").read_text(encoding="utf-8"))

@@ -793,3 +793,12 @@ def test_make_llm_embedded(llm_small_path: Path) -> None:
     home = llm_small_path.parent.parent
     llm = make_llm("embedded", SMALL.name, home=home, threads=1)
     assert llm.name == SMALL.name and llm.context_window == 8192
+
+
+def test_repeat_penalty_becomes_a_frequency_penalty(server: FakeServer) -> None:
+    server.replies = [json_reply(chat_body("a")), json_reply(chat_body("b"))]
+    llm = client(server, SleepLog())
+    llm.complete(QUESTION, GenerationOptions(repeat_penalty=1.3))
+    llm.complete(QUESTION, GenerationOptions())
+    assert server.requests[0]["json"]["frequency_penalty"] == 0.3
+    assert "frequency_penalty" not in server.requests[1]["json"]  # the server's default stays

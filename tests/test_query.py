@@ -1,4 +1,4 @@
-from longdoc.agents.query import parse_plan, plan_query
+from longdoc.agents.query import parse_plan, parse_expansions, plan_query
 from longdoc.llm.scripted import ScriptedLLM
 from longdoc.prompts import EN, language_of
 from longdoc.records import Usage
@@ -12,6 +12,14 @@ def test_plain_json():
     assert p.from_llm and p.information == "Who runs the Karvo Point lighthouse?"
     assert p.instruction == "In 50 words."
     assert p.keywords == ["Karvo Point", "lighthouse keeper", "卡尔沃角", "灯塔"]
+
+
+def test_an_instruction_the_question_does_not_hold_is_dropped():
+    # The 0.5B model copies the prompt example's instruction into plain questions.
+    q = "Who runs the Karvo Point lighthouse?"
+    p = parse_plan('{"information": "Who runs the Karvo Point lighthouse?", "instruction": "Answer in about 100 words.", '
+                   '"keywords_en": ["lighthouse", "lighthouse", "Karvo"]}', q)
+    assert p.instruction == "" and p.keywords == ["lighthouse", "Karvo"]
 
 
 def test_code_fence_trailing_comma_and_prose():
@@ -41,3 +49,8 @@ def test_language_detection():
     assert language_of("长城有多长？") == "zh"
     assert language_of("How long is the wall?") == "en"
     assert language_of("What does 长城 mean?") == "en"
+
+
+def test_expansions_are_the_words_after_each_phrase():
+    reply = "lighthouse: beacon, light tower, Beacon\n1. keeps: tends, minds.\nThe keeper of it.\n守塔人：看守、灯塔看守人；守护"
+    assert parse_expansions(reply) == ["beacon", "light tower", "tends", "minds", "看守", "灯塔看守人", "守护"]

@@ -2,7 +2,7 @@ import json
 
 
 from longdoc.agents.context import Job
-from longdoc.agents.rag import ask_rag, is_not_found
+from longdoc.agents.rag import ask_rag, is_not_found, marker_numbers
 from longdoc.chunk import ChunkSettings
 from longdoc.index.store import IndexStore
 from longdoc.llm.scripted import ScriptedLLM
@@ -114,3 +114,7 @@ def test_not_found_detection():
     assert is_not_found("The documents do not say.", EN)
     assert is_not_found("文档中没有提到。", ZH)
     assert not is_not_found("Edda Marn keeps it [1].", EN)
+
+
+def test_marker_numbers_reads_every_number_of_a_list():
+    assert marker_numbers("A [2][1, 3] and [3，4] but not [9] or [x].", limit=5) == [2, 1, 3, 4]

@@ -35,6 +35,24 @@ def test_ranked_finds_a_paraphrase_that_keywords_alone_rank_first(tmp_path):
     assert ans.usage.chunks_read == oracle.reads and ans.usage.chunks_total == len(corpus.chunks)
 
 
+def test_ranked_reads_first_what_other_words_for_the_question_find(tmp_path):
+    corpus = _corpus(tmp_path, n=400, at=300)
+    # The keywords only match the filler; one of the other words for "lighthouse" is "beacon".
+    oracle = Oracle({"lighthouse": FACT}, keywords=["harbour", "coast"], expansions={"lighthouse": ["beacon", "light tower"]})
+    llm = ScriptedLLM(oracle)
+    ans = ask_read(QUESTION, _job(corpus, llm, enough=1))
+    assert FACT in ans.answer
+    assert oracle.reads <= 4  # the first batch: fusion gives the expansion's best chunk an early turn
+
+
+def test_without_other_words_a_paraphrase_is_out_of_reach_of_ranked_reading(tmp_path):
+    corpus = _corpus(tmp_path, n=400, at=300)
+    oracle = Oracle({"lighthouse": FACT}, keywords=["harbour", "coast"])
+    ans = ask_read(QUESTION, _job(corpus, ScriptedLLM(oracle), enough=1))
+    assert FACT not in ans.answer
+    assert any("expansion reply was empty" in n for n in ans.notes)
+
+
 def test_all_reads_every_chunk_and_finds_what_bm25_cannot(tmp_path):
     corpus = _corpus(tmp_path, n=60, at=40)
     oracle = Oracle({"lighthouse": FACT})  # no helpful keywords: BM25 scores the fact 0
@@ -94,3 +112,15 @@ def test_chunk_limit_defaults():
     assert ReadSettings().chunk_limit(300) == 30
     assert ReadSettings().chunk_limit(5000) == 64
     assert ReadSettings(strategy="all").chunk_limit(5000) == 5000
+
+
+def test_fusion_interleaves_the_best_of_each_ranking(tmp_path):
+    from longdoc.index.store import Hit
+    from longdoc.retrieve import fuse
+
+    chunks = _corpus(tmp_path, n=200, at=10).chunks
+    a = [Hit(c, 1.0) for c in chunks[:6]]
+    b = [Hit(c, 1.0) for c in chunks[10:16]]
+    order = [h.chunk.id for h in fuse([a, b])]
+    assert order[:2] == [chunks[0].id, chunks[10].id] or order[:2] == [chunks[10].id, chunks[0].id]
+    assert set(order) == {c.id for c in chunks[:6] + chunks[10:16]}

@@ -18,6 +18,8 @@ class PromptSet:
     passage_label: str  # {n} {source}
     not_found: str  # what to say when the documents do not contain the answer
     default_instruction: str
+    expand_system: str  # Level 2: other words for the question's phrases (to rank chunks)
+    expand_user: str  # {question}
     reader_system: str  # Level 2: judge one chunk
     reader_user: str  # {question} {passage}
     agent_system: str  # Level 3: the ReAct protocol
@@ -59,6 +61,24 @@ EN = PromptSet(
     passage_label="[{n}] ({source})",
     not_found="The documents do not say.",
     default_instruction="Answer in English, briefly, citing passage numbers.",
+    # Keyword search cannot find a passage that shares no words with the
+    # question. Other words for each of its phrases give it words to find. One
+    # short line per phrase, because small models loop on long lists and fail
+    # to vary whole sentences (docs/benchmarks.md).
+    expand_system=(
+        "A search engine only finds the exact words a document uses, and the document words "
+        "things differently from the question. For each key phrase of the question, write one "
+        "line: the phrase, a colon, then six other words or short phrases a document might use "
+        "for it: synonyms, the usual name of the job, object or thing, more specific kinds, "
+        "plain everyday words. Nothing else."
+    ),
+    expand_user=(
+        "Question: Which vehicle carries the post between villages?\n"
+        "vehicle: cart, wagon, coach, van, carriage, lorry\n"
+        "carries the post: delivers mail, brings letters, mail round, postman, courier, parcels\n"
+        "villages: hamlets, towns, parishes, settlements, farms, valley\n\n"
+        "Question: {question}\n"
+    ),
     reader_system=(
         "You read one passage of a long document and copy the sentences that help answer a "
         "question, word for word. Sentences that answer it in other words (synonyms, "
@@ -135,6 +155,18 @@ ZH = PromptSet(
     passage_label="[{n}]（{source}）",
     not_found="文档中没有提到。",
     default_instruction="用中文简要回答，并注明段落编号。",
+    expand_system=(
+        "搜索引擎只能找到文档中原样出现的词，而文档的说法和问题不同。对问题中的每个关键短语写一行："
+        "短语、冒号，然后是文档可能用来表达它的六个其他词语：同义词、这种职业或事物的通常名称、"
+        "更具体的种类、日常说法。不要写其他内容。"
+    ),
+    expand_user=(
+        "问题：哪种车辆在村庄之间运送邮件？\n"
+        "车辆：马车、货车、卡车、客车、大车、面包车\n"
+        "运送邮件：送信、邮递、投递、邮差、信件、包裹\n"
+        "村庄：村子、乡村、小镇、屯子、乡里、村落\n\n"
+        "问题：{question}\n"
+    ),
     reader_system=(
         "你阅读长文档中的一个段落，逐字照抄有助于回答问题的句子。用别的说法（同义词、换一种说法）"
         "回答了问题的句子也有帮助。讲的是名字相近但不同的人、地点或事物的句子没有帮助。"

@@ -59,6 +59,19 @@ def rank(corpus: Corpus, plan: QueryPlan, k: int = 40) -> list[Hit]:
     return hits
 
 
+def fuse(rankings: list[list[Hit]], k: float = 2.0) -> list[Hit]:
+    """Reciprocal rank fusion. A small `k` interleaves the lists' best entries,
+    so each way of searching gets its first picks read early."""
+    scores: dict[str, float] = {}
+    chunk_of: dict[str, Hit] = {}
+    for hits in rankings:
+        for i, h in enumerate(hits):
+            scores[h.chunk.id] = scores.get(h.chunk.id, 0.0) + 1.0 / (k + i + 1)
+            chunk_of.setdefault(h.chunk.id, h)
+    order = sorted(scores, key=lambda cid: -scores[cid])
+    return [Hit(chunk_of[cid].chunk, scores[cid]) for cid in order]
+
+
 def select_evidence(hits: list[Hit], budget: int, counter: TokenCounter, label_tokens: int = 16) -> list[Evidence]:
     """Best hits first until the budget is spent; a chunk mostly repeated by an
     already chosen neighbour (chunk overlap) is skipped."""

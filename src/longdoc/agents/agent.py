@@ -23,7 +23,7 @@ from ..llm.base import GenerationOptions, Message, ToolCall
 from ..prompts import PromptSet, prompts_for
 from ..records import Answer, Citation, Usage
 from .context import Job
-from .rag import MARKER, marker_numbers
+from .rag import MARKER, cited_in, marker_numbers
 from .read import ask_read
 
 _FIELD = re.compile(r"^\s*(Thought|Action|Action Input|Final Answer)\s*[:：]\s*(.*)$", re.IGNORECASE)
@@ -214,7 +214,7 @@ def _register(sub_question: str, ans: Answer, usage: Usage, citations: list[Cita
             citations.append(replace(c, n=len(citations) + 1))
             known = len(citations)
         local_to_global[c.n] = known
-    text = MARKER.sub(lambda m: "".join(f"[{local_to_global[int(g)]}]" for g in m.groups() if g and int(g) in local_to_global), ans.answer)
+    text = MARKER.sub(lambda m: "".join(f"[{local_to_global[n]}]" for n in cited_in(m) if n in local_to_global), ans.answer)
     return Hop(sub_question, text, [citations[g - 1] for g in local_to_global.values()])
 
 

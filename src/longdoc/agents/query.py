@@ -19,6 +19,8 @@ class QueryPlan:
     information: str
     instruction: str = ""
     keywords: list[str] = field(default_factory=list)
+    # Other words for the question's phrases (Level 2 ranks chunks with them too).
+    expansions: list[str] = field(default_factory=list)
     from_llm: bool = True  # False when the LLM's reply was unusable and we fell back
 
     def search_texts(self) -> list[str]:
@@ -43,13 +45,47 @@ def plan_query(question: str, llm: LLM, prompts: PromptSet, usage: Usage) -> tup
         Message("user", prompts.query_user.format(question=question)),
     ]
     try:
-        c = llm.complete(messages, GenerationOptions(max_tokens=200, temperature=0.0))
+        c = llm.complete(messages, GenerationOptions(max_tokens=200, temperature=0.0, repeat_penalty=1.15))
     except BackendError as e:
         return QueryPlan(question, question, from_llm=False), f"keyword step skipped ({e}); searched with the question's words"
     usage.add(c.prompt_tokens, c.completion_tokens)
     plan = parse_plan(c.text, question)
     note = None if plan.from_llm else "keyword reply was not valid JSON; searched with the question's words"
     return plan, note
+
+
+def expand_query(plan: QueryPlan, llm: LLM, prompts: PromptSet, usage: Usage) -> str | None:
+    """Fill `plan.expansions` with other words a passage might use for the
+    question's phrases. Returns a note when the step failed; the plan then
+    keeps its keywords only."""
+    messages = [
+        Message("system", prompts.expand_system),
+        Message("user", prompts.expand_user.format(question=plan.information)),
+    ]
+    try:
+        c = llm.complete(messages, GenerationOptions(max_tokens=120, temperature=0.0, repeat_penalty=1.3))
+    except BackendError as e:
+        return f"expansion step skipped ({e}); ranked chunks by keywords only"
+    usage.add(c.prompt_tokens, c.completion_tokens)
+    plan.expansions = parse_expansions(c.text)
+    return None if plan.expansions else "expansion reply was empty; ranked chunks by keywords only"
+
+
+def parse_expansions(text: str, limit: int = 40) -> list[str]:
+    """The words after "phrase:" on each line, split at commas; lines without
+    a colon are the model talking, not a list."""
+    out: list[str] = []
+    for line in text.splitlines():
+        _, colon, words = re.sub(r"^\s*(?:[-*•]|\d+[.)、])\s*", "", line).partition(":")
+        if not colon:
+            _, colon, words = line.partition("：")
+        if not colon:
+            continue
+        for w in re.split(r"[,，、;；/]", words):
+            w = w.strip().strip("\"“”'.。")
+            if w and len(w) <= 40 and w.lower() not in (o.lower() for o in out):
+                out.append(w)
+    return out[:limit]
 
 
 def parse_plan(text: str, question: str) -> QueryPlan:
@@ -68,7 +104,17 @@ def parse_plan(text: str, question: str) -> QueryPlan:
             keywords += [str(x).strip() for x in v if isinstance(x, (str, int, float)) and str(x).strip()]
         elif k.startswith("keyword") and isinstance(v, str):
             keywords += [x.strip() for x in re.split(r"[,，;；]", v) if x.strip()]
-    return QueryPlan(question, info, instr.strip() if isinstance(instr, str) else "", keywords[:24])
+    instr = instr.strip() if isinstance(instr, str) else ""
+    if _bare(info) == _bare(question):
+        # Nothing was split off the question, so there was no instruction to
+        # find: small models copy the prompt example's ("Answer in about 100
+        # words") and then answer at length.
+        instr = ""
+    return QueryPlan(question, info, instr, list(dict.fromkeys(keywords))[:24])
+
+
+def _bare(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text).lower()
 
 
 def _loose_json(text: str) -> object:

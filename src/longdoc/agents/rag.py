@@ -14,7 +14,7 @@ from ..retrieve import Evidence, rank, select_evidence
 from .context import Job
 from .query import QueryPlan, plan_query
 
-MARKER = re.compile(r"\[(\d{1,3})(?:\s*[,，]\s*(\d{1,3}))*\]")
+MARKER = re.compile(r"\[\d{1,3}(?:\s*[,，]\s*\d{1,3})*\]")
 _QUOTE_CHARS = 240
 
 
@@ -153,10 +153,15 @@ def marker_numbers(text: str, limit: int) -> list[int]:
     """The [n] numbers the text cites, first mention first, those in 1..limit."""
     numbers: list[int] = []
     for m in MARKER.finditer(text):
-        for g in m.groups():
-            if g and 1 <= int(g) <= limit and int(g) not in numbers:
-                numbers.append(int(g))
+        for n in cited_in(m):
+            if 1 <= n <= limit and n not in numbers:
+                numbers.append(n)
     return numbers
+
+
+def cited_in(marker: re.Match[str]) -> list[int]:
+    """Every number of one marker: "[1, 2, 3]" gives [1, 2, 3]."""
+    return [int(d) for d in re.findall(r"\d+", marker.group())]
 
 
 def best_quote(passage: str, answer_terms: set[str], analyzer: Analyzer) -> str:

@@ -26,9 +26,9 @@ from ..index.store import Hit
 from ..llm.base import GenerationOptions, Message
 from ..prompts import PromptSet, prompts_for
 from ..records import Answer, Chunk, Usage
-from ..retrieve import Evidence, rank, select_evidence
+from ..retrieve import Evidence, fuse, rank, select_evidence
 from .context import Job
-from .query import QueryPlan
+from .query import QueryPlan, expand_query
 from .rag import answer_from_evidence, make_plan
 
 _NONE_WORDS = ("none", "无", "没有", "不相关", "no")
@@ -51,6 +51,11 @@ def ask_read(question: str, job: Job, plan: QueryPlan | None = None) -> Answer:
     notes: list[str] = []
     if plan is None:
         plan = make_plan(question, job, prompts, usage, notes)
+    if job.read.strategy == "ranked" and not plan.expansions:
+        with job.tracker.stage("plan"):
+            note = expand_query(plan, job.llm, prompts, usage)
+        if note:
+            notes.append(note)
     with job.tracker.stage("retrieve"):
         order = reading_order(job, plan)
     limit = job.read.chunk_limit(len(order))
@@ -111,11 +116,15 @@ def gather_evidence(relevant: list[Reading], job: Job) -> list[Evidence]:
 
 
 def reading_order(job: Job, plan: QueryPlan) -> list[Hit]:
-    """`all`: document order. `ranked`: BM25 best first, then the unmatched rest."""
+    """`all`: document order. `ranked`: the keyword ranking fused with the
+    ranking by the question's other words, then the unmatched rest."""
     chunks = job.corpus.chunks
     if job.read.strategy == "all":
         return [Hit(c, 0.0) for c in chunks]
-    hits = rank(job.corpus, plan, k=len(chunks))
+    rankings = [rank(job.corpus, plan, k=len(chunks))]
+    if plan.expansions:
+        rankings.append(job.corpus.search(" ".join(plan.expansions), k=len(chunks)))
+    hits = fuse(rankings)
     seen = {h.chunk.id for h in hits}
     return hits + [Hit(c, 0.0) for c in chunks if c.id not in seen]
 

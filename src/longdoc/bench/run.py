@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 from contextlib import ExitStack
+from functools import cache
 from itertools import groupby
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator, Protocol
 
-from .. import api
+from .. import __version__, api
 from ..config import Settings
 from ..errors import ConfigError, LongdocError
 from ..llm.base import LLM, GenerationOptions, Message, TokenCounter
@@ -69,6 +71,7 @@ class Record:
     wall_s: float
     timings: dict[str, float] = field(default_factory=dict)
     error: str | None = None
+    version: str = ""  # longdoc's version (and git commit) that produced the record
 
 
 class Answerer(Protocol):
@@ -179,7 +182,23 @@ def evaluate(item: Item, system: str, model: str, outcome: Outcome, wall: float)
         completion_tokens=outcome.completion_tokens, chunks_read=outcome.chunks_read,
         chunks_total=outcome.chunks_total, wall_s=round(wall, 3),
         timings={k: round(v, 4) for k, v in outcome.timings.items()}, error=outcome.error,
+        version=code_version(),
     )
+
+
+@cache
+def code_version() -> str:
+    """The package version, plus the git commit when run from a checkout ("0.1.0+g1a2b3c4",
+    "+dirty" with uncommitted changes), so results can be tied to the code behind them."""
+    here = Path(__file__).resolve().parent
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return __version__
+    if sha.returncode != 0:
+        return __version__
+    return f"{__version__}+g{sha.stdout.strip()}" + (".dirty" if dirty.stdout.strip() else "")
 
 
 def rescore(out: Path, items_dir: Path) -> int:

@@ -43,6 +43,8 @@ class GenerationOptions:
     temperature: float = 0.0
     stop: list[str] = field(default_factory=list)
     logprobs: int = 0  # how many top alternatives per token to return (0: none)
+    # Above 1 discourages tokens already generated: stops small models looping in lists.
+    repeat_penalty: float = 1.0
     # OpenAI-style function schemas ({"name", "description", "parameters"}); only
     # for backends whose `supports_tools` is true.
     tools: list[dict[str, Any]] = field(default_factory=list)

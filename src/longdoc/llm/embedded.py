@@ -259,6 +259,7 @@ class EmbeddedLLM:
             prompt=prompt,
             max_tokens=options.max_tokens,
             temperature=options.temperature,
+            repeat_penalty=options.repeat_penalty,
             stop=list(options.stop) + list(rendered.stop or []),
             stopping_criteria=rendered.stopping_criteria,
             logits_processor=processors,

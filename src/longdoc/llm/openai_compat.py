@@ -185,6 +185,10 @@ class OpenAICompatLLM:
         }
         if options.stop:
             payload["stop"] = list(options.stop)
+        if options.repeat_penalty > 1.0:
+            # The OpenAI API has no multiplicative repeat penalty; its frequency
+            # penalty (0..2, additive) is the nearest standard knob.
+            payload["frequency_penalty"] = min(2.0, round(options.repeat_penalty - 1.0, 2))
         if options.logprobs > 0:
             payload["logprobs"] = True
             payload["top_logprobs"] = min(options.logprobs, _MAX_TOP_LOGPROBS)

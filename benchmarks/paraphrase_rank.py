@@ -1,0 +1,104 @@
+"""Where does Level 2's ranked reading order put a paraphrased fact?
+
+For each fact below (the bench generator's paraphrase facts, used to tune the
+expansion prompt, plus held-out ones never used to tune it), build a haystack
+of `--tokens` tokens with the fact at 60% depth, plan the question with the
+real model, and report the rank of the fact's chunk: by keywords alone
+(Level 1's ranking) and fused with the ranking by the model's other words for
+the question's phrases (what `--mode read` reads first). Ranked reading reads at most 10% of the chunks, so a rank inside that
+share means the reader sees the fact. No chunk is read here: it measures the
+ranking, not the reader.
+
+    .venv/bin/python benchmarks/paraphrase_rank.py [--model qwen2.5-coder-1.5b] [--tokens 128000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+import time
+from pathlib import Path
+
+from longdoc.agents.context import ReadSettings
+from longdoc.agents.query import expand_query, plan_query
+from longdoc.api import build_corpus, llm_from_settings
+from longdoc.bench.generate import build_document
+from longdoc.bench.tasks import _PARAPHRASE
+from longdoc.config import load_settings
+from longdoc.progress import Tracker
+from longdoc.prompts import prompts_for
+from longdoc.records import Usage
+from longdoc.retrieve import fuse, rank
+
+# Never used to tune the expansion prompt: (fact, question).
+HELD_OUT = {
+    "en": [
+        ("Edda Marn tends the beacon that guards the northern cape.", "Who keeps the lighthouse?"),
+        ("The ferryman Osric Vell rows travellers across the Tamsin river at dawn.",
+         "Who takes people over the water by boat in the early morning?"),
+        ("Physician Lira Quade cured the fever that swept Dunmore in the year of the flood.",
+         "Which doctor healed the sickness that spread through the town?"),
+        ("Captain Idris Tolle sank the pirate galley off the Sorrel coast.",
+         "Which naval commander destroyed the raiders' vessel?"),
+    ],
+    "zh": [
+        ("艾达·马恩看守着北岬角上的航标灯。", "谁负责照看海边的指路明灯？"),
+        ("摆渡人韦尔每天清晨载着旅客渡过塔姆河。", "谁一大早用船把行人送到对岸？"),
+        ("医师奎德治好了在洪水那年席卷邓莫尔的热病。", "哪位大夫治愈了那场流行的疾病？"),
+        ("船长托勒在索雷尔海岸击沉了海盗的战船。", "哪位航海指挥官摧毁了强盗的船只？"),
+    ],
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="qwen2.5-coder-1.5b")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--tokens", type=int, default=128_000)
+    args = ap.parse_args()
+    settings = load_settings({"model": args.model, "threads": args.threads})[0]
+    llm = llm_from_settings(settings)
+    counter = llm.token_counter()
+    work = Path(tempfile.mkdtemp(prefix="longdoc-prank-"))
+    facts = [(lang, f.format(v="Varnholt" if lang == "en" else "瓦恩霍尔特"), q, "bench") for lang in ("en", "zh") for f, q in _PARAPHRASE[lang]]
+    facts += [(lang, f, q, "held out") for lang in ("en", "zh") for f, q in HELD_OUT[lang]]
+    print(f"model {args.model}; haystacks of {args.tokens:,} tokens, fact at 60% depth\n")
+    print("| lang | set | question | chunks | rank by keywords | rank with expansions | expansions |")
+    print("|---|---|---|---|---|---|---|")
+    inside = {"keywords": 0, "fused": 0}
+    for i, (lang, fact, question, source) in enumerate(facts):
+        text, _ = build_document(lang, args.tokens, [(fact, 0.6)], counter, random.Random(i))
+        doc = work / f"doc-{i}.txt"
+        doc.write_text(text, encoding="utf-8")
+        corpus, _ = build_corpus([doc], settings, Tracker(), counter)
+        prompts = prompts_for(question)
+        usage = Usage()
+        t0 = time.perf_counter()
+        plan, _ = plan_query(question, llm, prompts, usage)
+        expand_query(plan, llm, prompts, usage)
+        seconds = time.perf_counter() - t0
+        total = len(corpus.chunks)
+        by_keywords = rank(corpus, plan, k=total)
+        fused = fuse([by_keywords] + ([corpus.search(" ".join(plan.expansions), k=total)] if plan.expansions else []))
+        target = {c.id for c in corpus.chunks if fact in c.text}
+        r_kw = _position(by_keywords, target)
+        r_fused = _position(fused, target)
+        limit = ReadSettings().chunk_limit(total)
+        inside["keywords"] += r_kw is not None and r_kw <= limit
+        inside["fused"] += r_fused is not None and r_fused <= limit
+        shown = ", ".join(plan.expansions).replace("|", "/")
+        print(f"| {lang} | {source} | {question} | {total} | {r_kw or 'unranked'} | {r_fused or 'unranked'} | {shown} ({seconds:.0f} s) |", flush=True)
+    n = len(facts)
+    print(f"\nfact's chunk within the first 10% (the ranked reading limit): keywords {inside['keywords']}/{n}, with expansions {inside['fused']}/{n}")
+
+
+def _position(hits: list, target: set[str]) -> int | None:
+    for i, h in enumerate(hits, 1):
+        if h.chunk.id in target:
+            return i
+    return None
+
+
+if __name__ == "__main__":
+    main()
