@@ -2,7 +2,7 @@ import json
 
 
 from longdoc.agents.context import Job
-from longdoc.agents.rag import ask_rag, is_not_found, marker_numbers
+from longdoc.agents.rag import ask_rag, is_not_found, marker_numbers, repoint_markers
 from longdoc.chunk import ChunkSettings
 from longdoc.index.store import IndexStore
 from longdoc.llm.scripted import ScriptedLLM
@@ -118,3 +118,16 @@ def test_not_found_detection():
 
 def test_marker_numbers_reads_every_number_of_a_list():
     assert marker_numbers("A [2][1, 3] and [3，4] but not [9] or [x].", limit=5) == [2, 1, 3, 4]
+
+
+def test_a_marker_on_a_passage_without_the_answer_is_repointed(tmp_path):
+    corpus = _corpus(tmp_path, [NEEDLE, *_filler(40)])
+    needle, filler = (next(c for c in corpus.chunks if NEEDLE in c.text), next(c for c in corpus.chunks if NEEDLE not in c.text))
+    from longdoc.retrieve import Evidence
+    evidence = [Evidence(filler, 1.0, filler.text, 30), Evidence(needle, 0.9, NEEDLE, 20)]
+    question = "Who keeps the lighthouse?"
+    text, note = repoint_markers("Edda Marn keeps the lighthouse [1].", evidence, question, corpus.analyzer)
+    assert text == "Edda Marn keeps the lighthouse [2]." and "[1] -> [2]" in note
+    # a right marker, or an answer with no terms of its own, is left alone
+    assert repoint_markers("Edda Marn keeps it [2].", evidence, question, corpus.analyzer) == ("Edda Marn keeps it [2].", None)
+    assert repoint_markers("The lighthouse [1].", evidence, question, corpus.analyzer)[1] is None

@@ -62,6 +62,10 @@ def answer_from_evidence(
         text, failure = _generate(plan, evidence, prompts, job.llm, job.answer_tokens, usage, job.on_token)
     if failure:
         notes.append(f"answer step failed: {failure}")
+    else:
+        text, note = repoint_markers(text, evidence, plan.information, job.corpus.analyzer)
+        if note:
+            notes.append(note)
     citations = cite(text, evidence, prompts, job.corpus.analyzer, cite_top=bool(failure))
     return Answer(text, mode, citations, usage, dict(job.tracker.timings), notes=notes, backend_failure=failure)
 
@@ -147,6 +151,31 @@ def cite(
         )
         for n in numbers
     ]
+
+
+def repoint_markers(text: str, evidence: list[Evidence], question: str, analyzer: Analyzer) -> tuple[str, str | None]:
+    """Small models often cite the wrong number. A marker whose passage shares
+    none of the answer's own terms (those not in the question) is pointed at
+    the passage that shares most of them. Returns the text and a note."""
+    own = set(analyzer.terms(MARKER.sub(" ", text))) - set(analyzer.terms(question))
+    overlaps = [len(own & set(analyzer.terms(e.text))) for e in evidence]
+    if not overlaps or max(overlaps) == 0:
+        return text, None
+    best = overlaps.index(max(overlaps)) + 1
+    moved: list[str] = []
+
+    def fix(m: re.Match[str]) -> str:
+        numbers = cited_in(m)
+        if not all(1 <= n <= len(evidence) for n in numbers):
+            return m.group()
+        fixed = list(dict.fromkeys(best if overlaps[n - 1] == 0 else n for n in numbers))
+        if fixed == numbers:
+            return m.group()
+        moved.append(f"{m.group()} -> [{', '.join(map(str, fixed))}]")
+        return f"[{', '.join(map(str, fixed))}]"
+
+    text = MARKER.sub(fix, text)
+    return text, (f"citation markers pointed at passages without the answer's terms, re-pointed: {'; '.join(moved)}" if moved else None)
 
 
 def marker_numbers(text: str, limit: int) -> list[int]:
