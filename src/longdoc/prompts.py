@@ -60,7 +60,8 @@ EN = PromptSet(
     answer_user="Passages:\n\n{passages}\n\nQuestion: {question}\nInstructions: {instruction}\nAnswer:",
     passage_label="[{n}] ({source})",
     not_found="The documents do not say.",
-    default_instruction="Answer in English, briefly, citing passage numbers.",
+    # "Briefly" alone made the 0.5B model reply with a bare "[2]".
+    default_instruction="Answer in English in one full sentence, citing passage numbers.",
     # Keyword search cannot find a passage that shares no words with the
     # question. Other words for each of its phrases give it words to find. One
     # short line per phrase, because small models loop on long lists and fail
@@ -154,7 +155,7 @@ ZH = PromptSet(
     answer_user="段落：\n\n{passages}\n\n问题：{question}\n要求：{instruction}\n回答：",
     passage_label="[{n}]（{source}）",
     not_found="文档中没有提到。",
-    default_instruction="用中文简要回答，并注明段落编号。",
+    default_instruction="用中文一句完整的话回答，并注明段落编号。",
     expand_system=(
         "搜索引擎只能找到文档中原样出现的词，而文档的说法和问题不同。对问题中的每个关键短语写一行："
         "短语、冒号，然后是文档可能用来表达它的六个其他词语：同义词、这种职业或事物的通常名称、"
