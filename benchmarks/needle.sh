@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
 # The runs behind docs/benchmarks.md. Each `bench run` caches per item under its
 # --out folder: rerun the same command to resume after an interruption.
-# Usage: benchmarks/needle.sh smoke|large|side-by-side|full [OUT]
+# Usage: benchmarks/needle.sh smoke|smoke16k|large|side-by-side|full [OUT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 L=.venv/bin/longdoc
 model=${LONGDOC_MODEL:-qwen2.5-coder-0.5b}
 threads=${LONGDOC_THREADS:-1}
 case "${1:-smoke}" in
-  smoke)  # 10 items (5 tasks x EN/ZH, 16k tokens), longdoc rag + full-context baseline
+  smoke)  # 6 items (3 tasks x EN/ZH, 4k tokens), longdoc rag + full-context baseline: < 15 min
     out=${2:-bench-results/smoke}
     $L bench run --preset smoke --out "$out" --model "$model" --threads "$threads" ;;
-  side-by-side)  # Qwen-Agent's Assistant on the smoke items (needs benchmarks/qwen_agent_setup.sh)
+  smoke16k)  # the 2026-11-22 smoke set: 10 items (5 tasks x EN/ZH, 16k tokens), rag + full (~40 min)
+    out=${2:-bench-results/smoke16k}
+    $L bench generate --out "$out/items" --lengths 16000 --depths 50 --model "$model"
+    $L bench run --out "$out" --items "$out/items" --systems rag,full --model "$model" --threads "$threads" ;;
+  side-by-side)  # Qwen-Agent's Assistant on items made by a run above (needs benchmarks/qwen_agent_setup.sh)
     out=${2:-bench-results/smoke}
-    $L bench run --preset smoke --out "$out" --systems qwen-agent:assistant --model "$model" --threads "$threads" ;;
+    $L bench run --out "$out" --items "$out/items" --systems qwen-agent:assistant --model "$model" --threads "$threads" ;;
   large)  # one single-needle item per language at 128k and 1M tokens
     out=${2:-bench-results/large}
     $L bench generate --out "$out/items" --lengths 128000,1000000 --depths 50 --tasks single_needle --langs en,zh --model "$model"
@@ -21,5 +25,5 @@ case "${1:-smoke}" in
   full)  # the whole grid: 6 lengths x 5 depths x 5 tasks x 2 languages, every mode (days on a CPU; use a server)
     out=${2:-bench-results/full}
     $L bench run --preset full --out "$out" --model "$model" --threads "$threads" ;;
-  *) echo "usage: $0 smoke|large|side-by-side|full [OUT]" >&2; exit 2 ;;
+  *) echo "usage: $0 smoke|smoke16k|large|side-by-side|full [OUT]" >&2; exit 2 ;;
 esac

@@ -38,6 +38,18 @@ def test_level2_finds_a_chinese_paraphrase(tmp_path, default_llm):
     assert any("马恩" in c.text for c in ans.citations)
 
 
+def test_ranked_level2_finds_a_paraphrase_through_the_models_other_words(tmp_path, default_llm):
+    # BM25 scores the fact's chunk 0 for the question's words; only the model's
+    # other words ("physician", "cured", ...) can bring it into the first batch.
+    fact = "Physician Lira Quade cured the fever that swept Dunmore in the year of the flood."
+    doc = tmp_path / "chronicle.txt"
+    doc.write_text(_haystack(EN_FILLER, fact, 400, 300))  # ~22k tokens, ~45 chunks
+    ans = ask([doc], "Which doctor healed the sickness that spread through the town?",
+              _settings(read_max_chunks=4), mode="read", llm=default_llm)
+    assert "Quade" in ans.answer, ans
+    assert ans.usage.chunks_read <= 4 < ans.usage.chunks_total // 8
+
+
 def test_level3_answers_a_two_hop_question(tmp_path, default_llm):
     hop1 = "The capital of Veloria is the river city of Dunmarsh."
     hop2 = "The mayor of Dunmarsh is a former sailor named Ilse Quorn."
