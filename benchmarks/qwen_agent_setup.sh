@@ -6,8 +6,9 @@ venv=${1:-${LONGDOC_HOME:-$HOME/.longdoc}/qwen-agent-venv}
 python=${PYTHON:-python3}
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
 # The same portable llama.cpp build as longdoc's (a native build can die with "Illegal instruction").
-"$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps \
-  "$(cd "$(dirname "$0")/.." && scripts/llama-wheel "$venv/bin/python")"
+wheel=$("$(dirname "$0")/../scripts/llama-wheel" "$venv/bin/python")
+llama_version=$(basename "$wheel" | cut -d- -f2)
+"$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps "$wheel"
 "$venv/bin/python" -m pip install -q --disable-pip-version-check \
-  "qwen-agent[rag,python-executor]==0.0.34" soundfile tqdm "llama-cpp-python[server]==0.3.36"
+  "qwen-agent[rag,python-executor]==0.0.34" soundfile tqdm "llama-cpp-python[server]==$llama_version"
 echo "Qwen-Agent environment ready: $venv"

@@ -7,6 +7,7 @@ from longdoc.chunk import ChunkSettings
 from longdoc.index.store import IndexStore
 from longdoc.llm.scripted import ScriptedLLM
 from longdoc.prompts import EN, ZH
+from longdoc.retrieve import Evidence
 
 NEEDLE = "The lighthouse on Karvo Point is kept by Edda Marn, who lit it first in 1931."
 DECOY = "The lighthouse on Karvo Ridge is kept by Osk Tarrow, a retired pilot."
@@ -123,7 +124,6 @@ def test_marker_numbers_reads_every_number_of_a_list():
 def test_a_marker_on_a_passage_without_the_answer_is_repointed(tmp_path):
     corpus = _corpus(tmp_path, [NEEDLE, *_filler(40)])
     needle, filler = (next(c for c in corpus.chunks if NEEDLE in c.text), next(c for c in corpus.chunks if NEEDLE not in c.text))
-    from longdoc.retrieve import Evidence
     evidence = [Evidence(filler, 1.0, filler.text, 30), Evidence(needle, 0.9, NEEDLE, 20)]
     question = "Who keeps the lighthouse?"
     text, note = repoint_markers("Edda Marn keeps the lighthouse [1].", evidence, question, corpus.analyzer)

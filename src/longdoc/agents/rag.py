@@ -137,7 +137,7 @@ def cite(
     if cite_top:
         numbers = list(range(1, min(3, len(evidence)) + 1))
     if not numbers and answer_terms:
-        overlaps = [len(answer_terms & set(analyzer.terms(e.text))) for e in evidence]
+        overlaps = shared_terms(answer_terms, evidence, analyzer)
         best = max(range(len(evidence)), key=lambda i: overlaps[i])
         if overlaps[best] > 0:
             numbers = [best + 1]
@@ -157,8 +157,10 @@ def repoint_markers(text: str, evidence: list[Evidence], question: str, analyzer
     """Small models often cite the wrong number. A marker whose passage shares
     none of the answer's own terms (those not in the question) is pointed at
     the passage that shares most of them. Returns the text and a note."""
+    if not MARKER.search(text):
+        return text, None  # nothing to check (and `cite` then picks the passage itself)
     own = set(analyzer.terms(MARKER.sub(" ", text))) - set(analyzer.terms(question))
-    overlaps = [len(own & set(analyzer.terms(e.text))) for e in evidence]
+    overlaps = shared_terms(own, evidence, analyzer)
     if not overlaps or max(overlaps) == 0:
         return text, None
     best = overlaps.index(max(overlaps)) + 1
@@ -176,6 +178,11 @@ def repoint_markers(text: str, evidence: list[Evidence], question: str, analyzer
 
     text = MARKER.sub(fix, text)
     return text, (f"citation markers pointed at passages without the answer's terms, re-pointed: {'; '.join(moved)}" if moved else None)
+
+
+def shared_terms(terms: set[str], evidence: list[Evidence], analyzer: Analyzer) -> list[int]:
+    """How many of `terms` each passage holds, in evidence order."""
+    return [len(terms & set(analyzer.terms(e.text))) for e in evidence] if terms else [0] * len(evidence)
 
 
 def marker_numbers(text: str, limit: int) -> list[int]:
