@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The runs behind docs/benchmarks.md. Each `bench run` caches per item under its
 # --out folder: rerun the same command to resume after an interruption.
-# Usage: benchmarks/needle.sh smoke|smoke16k|large|side-by-side|full [OUT]
+# Usage: benchmarks/needle.sh smoke|smoke16k|modes|depths|large|side-by-side|full [OUT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 L=.venv/bin/longdoc
@@ -18,6 +18,14 @@ case "${1:-smoke}" in
   side-by-side)  # Qwen-Agent's Assistant on items made by a run above (needs benchmarks/qwen_agent_setup.sh)
     out=${2:-bench-results/smoke}
     $L bench run --out "$out" --items "$out/items" --systems qwen-agent:assistant --model "$model" --threads "$threads" ;;
+  modes)  # the smoke items through Level 2 (both strategies), Level 3 and auto, and Qwen-Agent's ParallelDocQA
+    out=${2:-bench-results/modes}
+    $L bench generate --out "$out/items" --preset smoke --model "$model"
+    $L bench run --out "$out" --items "$out/items" --systems auto,read,read:all,agent,qwen-agent:parallel --model "$model" --threads "$threads" ;;
+  depths)  # single needle at 32k tokens, depths 0-100%, EN/ZH: longdoc rag against Qwen-Agent's Assistant
+    out=${2:-bench-results/depths}
+    $L bench generate --out "$out/items" --lengths 32000 --depths 0,25,50,75,100 --tasks single_needle --langs en,zh --model "$model"
+    $L bench run --out "$out" --items "$out/items" --systems rag,qwen-agent:assistant --model "$model" --threads "$threads" ;;
   large)  # one single-needle item per language at 128k and 1M tokens
     out=${2:-bench-results/large}
     $L bench generate --out "$out/items" --lengths 128000,1000000 --depths 50 --tasks single_needle --langs en,zh --model "$model"
@@ -25,5 +33,5 @@ case "${1:-smoke}" in
   full)  # the whole grid: 6 lengths x 5 depths x 5 tasks x 2 languages, every mode (days on a CPU; use a server)
     out=${2:-bench-results/full}
     $L bench run --preset full --out "$out" --model "$model" --threads "$threads" ;;
-  *) echo "usage: $0 smoke|smoke16k|large|side-by-side|full [OUT]" >&2; exit 2 ;;
+  *) echo "usage: $0 smoke|smoke16k|modes|depths|side-by-side|large|full [OUT]" >&2; exit 2 ;;
 esac
