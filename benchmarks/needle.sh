@@ -13,7 +13,7 @@ case "${1:-smoke}" in
     $L bench run --preset smoke --out "$out" --model "$model" --threads "$threads" ;;
   smoke16k)  # the 2026-11-22 smoke set: 10 items (5 tasks x EN/ZH, 16k tokens), rag + full (~40 min)
     out=${2:-bench-results/smoke16k}
-    $L bench generate --out "$out/items" --lengths 16000 --depths 50 --model "$model"
+    $L bench generate --out "$out/items" --lengths 16000 --depths 50 --tasks single_needle,multi_needle,multi_reasoning,decoy,paraphrase --model "$model"
     $L bench run --out "$out" --items "$out/items" --systems rag,full --model "$model" --threads "$threads" ;;
   side-by-side)  # Qwen-Agent's Assistant on items made by a run above (needs benchmarks/qwen_agent_setup.sh)
     out=${2:-bench-results/smoke}

@@ -7,7 +7,7 @@ from longdoc.chunk import ChunkSettings
 from longdoc.index.store import IndexStore
 from longdoc.llm.scripted import ScriptedLLM
 from longdoc.prompts import EN, ZH
-from longdoc.retrieve import Evidence
+from longdoc.retrieve import Evidence, focus_evidence
 
 NEEDLE = "The lighthouse on Karvo Point is kept by Edda Marn, who lit it first in 1931."
 DECOY = "The lighthouse on Karvo Ridge is kept by Osk Tarrow, a retired pilot."
@@ -131,3 +131,24 @@ def test_a_marker_on_a_passage_without_the_answer_is_repointed(tmp_path):
     # a right marker, or an answer with no terms of its own, is left alone
     assert repoint_markers("Edda Marn keeps it [2].", evidence, question, corpus.analyzer) == ("Edda Marn keeps it [2].", None)
     assert repoint_markers("The lighthouse [1].", evidence, question, corpus.analyzer)[1] is None
+
+
+def test_passages_are_cut_to_the_sentences_that_share_the_question_s_terms(tmp_path):
+    scene = "OFFICER. See where he comes. ANGELO. Here is the note of how much your chain weighs."
+    corpus = _corpus(tmp_path, [f"{scene} {NEEDLE} DROMIO. I buy a rope!", *_filler(40)])
+    llm = ScriptedLLM([_plan("Who keeps the lighthouse on Karvo Point?", "Karvo Point", "lighthouse"), "Edda Marn [1]."])
+    ans = ask_rag("Who keeps the lighthouse on Karvo Point?", Job(corpus, llm, 1000, 100))
+    assert _passage_1(llm).splitlines()[1] == NEEDLE  # the fact alone, not the scene around it
+    assert "ANGELO" not in llm.calls[1].messages[-1].content
+    assert NEEDLE in ans.citations[0].text
+
+
+def test_a_passage_without_sentences_that_share_the_question_s_terms_is_kept_whole(tmp_path):
+    corpus = _corpus(tmp_path, [NEEDLE + " Gulls circled the harbour. The tide was low.", *_filler(40)])
+    chunk = next(c for c in corpus.chunks if NEEDLE in c.text)
+    counter = ScriptedLLM([]).token_counter()
+    whole = Evidence(chunk, 1.0, chunk.text, chunk.tokens)
+    # A paraphrase question shares no terms: the passage stays as it was.
+    assert focus_evidence([whole], "Who tends the beacon?", corpus.analyzer, counter) == [whole]
+    (cut,) = focus_evidence([whole], "Who keeps the lighthouse on Karvo Point?", corpus.analyzer, counter)
+    assert cut.text == NEEDLE and cut.tokens == counter.count(NEEDLE) < whole.tokens

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from .agents.query import QueryPlan
 from .index.store import Corpus, Hit
-from .index.terms import phrase
+from .index.terms import Analyzer, phrase
 from .llm.base import TokenCounter
 from .records import Chunk
 
@@ -15,6 +15,11 @@ from .records import Chunk
 # look-alikes that only share its words ("Karvo Ridge ... a point").
 PHRASE_BONUS = 0.35
 _MAX_TERM_REPEAT = 3
+# A passage is cut to its sentences that share at least this many terms with
+# the question, at most FOCUS_SENTENCES of them (see focus_evidence).
+FOCUS_MIN_SHARED = 2
+FOCUS_SENTENCES = 3
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？；])\s*|\n+")
 _CAPITALISED_RUN = re.compile(r"\b[A-Z][\w'-]*(?:\s+(?:of|the|de|van|von)?\s*[A-Z][\w'-]*)+")
 
 
@@ -93,6 +98,32 @@ def select_evidence(hits: list[Hit], budget: int, counter: TokenCounter, label_t
         if budget - used < 64:
             break
     return chosen
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+
+
+def focus_evidence(evidence: list[Evidence], question: str, analyzer: Analyzer, counter: TokenCounter) -> list[Evidence]:
+    """Each passage cut to its sentences that share terms with the question (in
+    their order, joined by " … "). Small models overlook a one-line fact inside
+    a page of dialogue: the 0.5B model answered "The documents do not say." from
+    such a passage. On 26 bench items its Level 1 recall went from 20 to 23 with
+    29% fewer prompt tokens (docs/benchmarks.md). A passage where no sentence
+    shares enough is kept whole: its answer may be worded differently."""
+    asked = set(analyzer.terms(question))
+    focused: list[Evidence] = []
+    for e in evidence:
+        parts = sentences(e.text)
+        shared = [len(asked & set(analyzer.terms(p))) for p in parts]
+        best = sorted(range(len(parts)), key=lambda i: -shared[i])[:FOCUS_SENTENCES]
+        keep = sorted(i for i in best if shared[i] >= FOCUS_MIN_SHARED)
+        if not keep or len(keep) == len(parts):
+            focused.append(e)
+            continue
+        text = " … ".join(parts[i] for i in keep)
+        focused.append(Evidence(e.chunk, e.score, text, counter.count(text)))
+    return focused
 
 
 def _overlap(a: Chunk, b: Chunk) -> float:

@@ -10,7 +10,7 @@ from ..index.terms import Analyzer
 from ..llm.base import LLM, GenerationOptions, Message, OnToken
 from ..prompts import PromptSet, prompts_for
 from ..records import Answer, Citation, Usage
-from ..retrieve import Evidence, rank, select_evidence
+from ..retrieve import Evidence, focus_evidence, rank, select_evidence, sentences
 from .context import Job
 from .query import QueryPlan, plan_query
 
@@ -26,7 +26,9 @@ def ask_rag(question: str, job: Job, plan: QueryPlan | None = None) -> Answer:
         plan = make_plan(question, job, prompts, usage, notes)
     with job.tracker.stage("retrieve"):
         hits = rank(job.corpus, plan)
-        evidence = select_evidence(hits, job.budget, job.llm.token_counter())
+        counter = job.llm.token_counter()
+        evidence = select_evidence(hits, job.budget, counter)
+        evidence = focus_evidence(evidence, plan.information, job.corpus.analyzer, counter)
     return answer_from_evidence("rag", plan, evidence, job, prompts, usage, notes)
 
 
@@ -202,8 +204,8 @@ def cited_in(marker: re.Match[str]) -> list[int]:
 
 def best_quote(passage: str, answer_terms: set[str], analyzer: Analyzer) -> str:
     """The sentence of the passage that shares most terms with the answer."""
-    sentences = [s.strip() for s in re.split(r"(?<=[.!?。！？；])\s*|\n+", passage) if s.strip()]
-    if not sentences:
+    parts = sentences(passage)
+    if not parts:
         return passage[:_QUOTE_CHARS]
-    best = max(sentences, key=lambda s: len(answer_terms & set(analyzer.terms(s))))
+    best = max(parts, key=lambda s: len(answer_terms & set(analyzer.terms(s))))
     return best if len(best) <= _QUOTE_CHARS else best[: _QUOTE_CHARS - 1] + "…"
