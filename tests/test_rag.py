@@ -2,7 +2,7 @@ import json
 
 
 from longdoc.agents.context import Job
-from longdoc.agents.rag import ask_rag, is_not_found, marker_numbers, repoint_markers
+from longdoc.agents.rag import ask_rag, drop_echoed_label, is_not_found, marker_numbers, repoint_markers
 from longdoc.chunk import ChunkSettings
 from longdoc.index.store import IndexStore
 from longdoc.llm.scripted import ScriptedLLM
@@ -152,3 +152,12 @@ def test_a_passage_without_sentences_that_share_the_question_s_terms_is_kept_who
     assert focus_evidence([whole], "Who tends the beacon?", corpus.analyzer, counter) == [whole]
     (cut,) = focus_evidence([whole], "Who keeps the lighthouse on Karvo Point?", corpus.analyzer, counter)
     assert cut.text == NEEDLE and cut.tokens == counter.count(NEEDLE) < whole.tokens
+
+
+def test_a_passage_label_copied_into_the_answer_becomes_a_citation():
+    sources = ["notes.txt", "a.txt, p. 3"]
+    assert drop_echoed_label("[1]（notes.txt）\n沅梓岭灯塔的守塔人是邝珂砚。", sources) == "沅梓岭灯塔的守塔人是邝珂砚。[1]"
+    assert drop_echoed_label("[2] (a.txt, p. 3)\nEdda Marn keeps it [2].", sources) == "Edda Marn keeps it [2]."
+    # a citation first, a parenthesis that is no label, or a label alone: left as they are
+    for text in ("[1] Edda Marn keeps it.", "[1] (Edda Marn) keeps it.", "[1]（notes.txt）"):
+        assert drop_echoed_label(text, sources) == text

@@ -117,7 +117,20 @@ def _generate(
             on_token(text)
         return text, str(e)
     usage.add(c.prompt_tokens, c.completion_tokens)
-    return c.text.strip(), None
+    return drop_echoed_label(c.text.strip(), [source_label(e) for e in evidence]), None
+
+
+_ECHOED_LABEL = re.compile(r"^\[(\d{1,3})\]\s*[（(]([^）)\n]{1,200})[）)]\s*")
+
+
+def drop_echoed_label(text: str, sources: list[str]) -> str:
+    """Small models sometimes begin the answer by copying a passage's label
+    ("[1]（notes.txt）" then a line break). Keep the number, as a citation at the end."""
+    m = _ECHOED_LABEL.match(text)
+    if not m or m.group(2).strip() not in sources or not text[m.end():].strip():
+        return text
+    rest = text[m.end():].strip()
+    return rest if MARKER.search(rest) else f"{rest}[{m.group(1)}]"
 
 
 def is_not_found(text: str, prompts: PromptSet) -> bool:
