@@ -104,6 +104,11 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
 
 
+def shared_terms(terms: set[str], texts: list[str], analyzer: Analyzer) -> list[int]:
+    """How many of `terms` each text holds, in order."""
+    return [len(terms & set(analyzer.terms(t))) for t in texts] if terms else [0] * len(texts)
+
+
 def focus_evidence(evidence: list[Evidence], question: str, analyzer: Analyzer, counter: TokenCounter) -> list[Evidence]:
     """Each passage cut to its sentences that share terms with the question (in
     their order, joined by " … "). Small models overlook a one-line fact inside
@@ -116,7 +121,7 @@ def focus_evidence(evidence: list[Evidence], question: str, analyzer: Analyzer, 
     focused: list[Evidence] = []
     for e in evidence:
         parts = sentences(e.text)
-        shared = [len(asked & set(analyzer.terms(p))) for p in parts]
+        shared = shared_terms(asked, parts, analyzer)
         best = sorted(range(len(parts)), key=lambda i: -shared[i])[:FOCUS_SENTENCES]
         keep = sorted(i for i in best if shared[i] >= FOCUS_MIN_SHARED)
         if not keep or len(keep) == len(parts):

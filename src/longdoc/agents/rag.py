@@ -10,7 +10,7 @@ from ..index.terms import Analyzer
 from ..llm.base import LLM, GenerationOptions, Message, OnToken
 from ..prompts import PromptSet, prompts_for
 from ..records import Answer, Citation, Usage
-from ..retrieve import Evidence, focus_evidence, rank, select_evidence, sentences
+from ..retrieve import Evidence, focus_evidence, rank, select_evidence, sentences, shared_terms
 from .context import Job
 from .query import QueryPlan, plan_query
 
@@ -127,9 +127,11 @@ def drop_echoed_label(text: str, sources: list[str]) -> str:
     """Small models sometimes begin the answer by copying a passage's label
     ("[1]（notes.txt）" then a line break). Keep the number, as a citation at the end."""
     m = _ECHOED_LABEL.match(text)
-    if not m or m.group(2).strip() not in sources or not text[m.end():].strip():
+    if not m or m.group(2).strip() not in sources:
         return text
     rest = text[m.end():].strip()
+    if not rest:
+        return text
     return rest if MARKER.search(rest) else f"{rest}[{m.group(1)}]"
 
 
@@ -152,7 +154,7 @@ def cite(
     if cite_top:
         numbers = list(range(1, min(3, len(evidence)) + 1))
     if not numbers and answer_terms:
-        overlaps = shared_terms(answer_terms, evidence, analyzer)
+        overlaps = shared_terms(answer_terms, [e.text for e in evidence], analyzer)
         best = max(range(len(evidence)), key=lambda i: overlaps[i])
         if overlaps[best] > 0:
             numbers = [best + 1]
@@ -175,7 +177,7 @@ def repoint_markers(text: str, evidence: list[Evidence], question: str, analyzer
     if not MARKER.search(text):
         return text, None  # nothing to check (and `cite` then picks the passage itself)
     own = set(analyzer.terms(MARKER.sub(" ", text))) - set(analyzer.terms(question))
-    overlaps = shared_terms(own, evidence, analyzer)
+    overlaps = shared_terms(own, [e.text for e in evidence], analyzer)
     if not overlaps or max(overlaps) == 0:
         return text, None
     best = overlaps.index(max(overlaps)) + 1
@@ -193,11 +195,6 @@ def repoint_markers(text: str, evidence: list[Evidence], question: str, analyzer
 
     text = MARKER.sub(fix, text)
     return text, (f"citation markers pointed at passages without the answer's terms, re-pointed: {'; '.join(moved)}" if moved else None)
-
-
-def shared_terms(terms: set[str], evidence: list[Evidence], analyzer: Analyzer) -> list[int]:
-    """How many of `terms` each passage holds, in evidence order."""
-    return [len(terms & set(analyzer.terms(e.text))) for e in evidence] if terms else [0] * len(evidence)
 
 
 def marker_numbers(text: str, limit: int) -> list[int]:
@@ -220,5 +217,6 @@ def best_quote(passage: str, answer_terms: set[str], analyzer: Analyzer) -> str:
     parts = sentences(passage)
     if not parts:
         return passage[:_QUOTE_CHARS]
-    best = max(parts, key=lambda s: len(answer_terms & set(analyzer.terms(s))))
+    overlaps = shared_terms(answer_terms, parts, analyzer)
+    best = parts[overlaps.index(max(overlaps))]
     return best if len(best) <= _QUOTE_CHARS else best[: _QUOTE_CHARS - 1] + "…"

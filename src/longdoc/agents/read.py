@@ -26,13 +26,12 @@ from ..index.store import Hit
 from ..llm.base import GenerationOptions, Message
 from ..prompts import PromptSet, prompts_for
 from ..records import Answer, Chunk, Usage
-from ..retrieve import Evidence, fuse, rank, select_evidence
+from ..retrieve import Evidence, fuse, rank, select_evidence, sentences
 from .context import Job
 from .query import QueryPlan, expand_query
 from .rag import answer_from_evidence, make_plan
 
 _NONE_WORDS = ("none", "无", "没有", "不相关", "no")
-_SENTENCE = re.compile(r"(?<=[.!?。！？；])\s*|\n+")
 
 
 @dataclass
@@ -201,8 +200,8 @@ def verified_quotes(reply: str, chunk_text: str) -> list[str]:
     norm_chunk = _norm(chunk_text)
     chunk_words = set(norm_chunk.split())
     out = []
-    for s in _SENTENCE.split(reply):
-        s = s.strip().strip("\"“”'")
+    for s in sentences(reply):
+        s = s.strip("\"“”'")
         n = _norm(s)
         if len(n) < 4:
             continue
