@@ -21,7 +21,7 @@ import pytest
 import longdoc.llm.models as models_mod
 from longdoc.errors import BackendError, ConfigError, ModelError
 from longdoc.llm import make_llm
-from longdoc.llm.base import LLM, Completion, GenerationOptions, Message, TokenCounter
+from longdoc.llm.base import LLM, Completion, GenerationOptions, Message
 from longdoc.llm.estimate import estimate_prompt_tokens
 from longdoc.llm.models import (
     MODELS,
@@ -39,7 +39,7 @@ from longdoc.llm.models import (
 from longdoc.llm.openai_compat import OpenAICompatLLM
 from longdoc.llm.retry import RetryPolicy, parse_retry_after, with_retries
 from longdoc.llm.scripted import ScriptedLLM
-from longdoc.tokens import EstimateCounter
+from longdoc.tokens import EstimateCounter, TokenCounter
 
 QUESTION = [Message("system", "Be brief."), Message("user", "Say hello.")]
 

@@ -19,10 +19,10 @@ from .config import Settings
 from .errors import ConfigError, NoInputError, ParseError
 from .index.store import Corpus, IndexedDoc, IndexStore
 from .llm import make_llm
-from .llm.base import LLM, OnToken, TokenCounter
+from .llm.base import LLM, OnToken
 from .progress import Tracker
 from .records import Answer
-from .tokens import EstimateCounter
+from .tokens import EstimateCounter, TokenCounter
 
 # mode -> the level that answers; "auto" picks one per question.
 MODES = ("auto", "rag", "read", "agent")

@@ -20,9 +20,8 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
-from .llm.base import TokenCounter
 from .records import Block, Chunk, Document
-from .tokens import count_many
+from .tokens import TokenCounter, count_many
 
 # A sentence ends after . ! ? (plus closing quotes) and whitespace, after a
 # Chinese end mark (no space follows in Chinese), or at a line break.

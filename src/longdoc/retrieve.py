@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from .agents.query import QueryPlan
 from .index.store import Corpus, Hit
 from .index.terms import Analyzer, phrase
-from .llm.base import TokenCounter
 from .records import Chunk
+from .tokens import TokenCounter
 
 # Verbatim matches of a multi-word name ("Karvo Point") lift a chunk above
 # look-alikes that only share its words ("Karvo Ridge ... a point").

@@ -17,14 +17,20 @@ from __future__ import annotations
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol, Sequence
+from typing import Protocol, Sequence, runtime_checkable
 
 
-class _Counter(Protocol):
+@runtime_checkable
+class TokenCounter(Protocol):
+    """Counts tokens. `name` goes into index keys, so chunks made with one
+    tokenizer are never mistaken for chunks made with another."""
+
+    name: str
+
     def count(self, text: str) -> int: ...
 
 
-def count_many(counter: _Counter, texts: Sequence[str]) -> list[int]:
+def count_many(counter: TokenCounter, texts: Sequence[str]) -> list[int]:
     """Count many texts, in parallel threads: the model tokenizer is a C call
     that releases the GIL, and exact counting is most of the cost of indexing."""
     if len(texts) < 64 or isinstance(counter, EstimateCounter):

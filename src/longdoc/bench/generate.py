@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ..llm.base import TokenCounter
+from ..tokens import TokenCounter
 from . import haystack
 from .tasks import BUILDERS, TASKS, needle_depths
 

@@ -19,8 +19,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..llm.base import TokenCounter
 from ..sample import texts_dir
+from ..tokens import TokenCounter
 
 LANGS = ("en", "zh")
 

@@ -20,8 +20,8 @@ import bm25s
 from ..chunk import ChunkSettings
 from ..index.store import IndexStore
 from ..index.terms import Analyzer
-from ..llm.base import TokenCounter
 from ..sample import PLAYS, texts_dir
+from ..tokens import TokenCounter
 
 
 @dataclass

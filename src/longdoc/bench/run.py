@@ -23,8 +23,9 @@ from typing import Callable, Iterator, Protocol
 from .. import __version__, api
 from ..config import Settings
 from ..errors import ConfigError, LongdocError
-from ..llm.base import LLM, GenerationOptions, Message, TokenCounter
+from ..llm.base import LLM, GenerationOptions, Message
 from ..progress import Tracker
+from ..tokens import TokenCounter
 from .generate import Item, load_items
 from .score import score
 

@@ -28,9 +28,9 @@ import numpy as np
 
 from ..chunk import ChunkSettings, chunk_document
 from ..errors import ParseError
-from ..llm.base import TokenCounter
 from ..parse import SUPPORTED_SUFFIXES, parse_bytes, parse_file
 from ..records import Chunk
+from ..tokens import TokenCounter
 from .terms import Analyzer
 
 # Bump when the analyzer or the on-disk layout changes, so old entries are ignored.

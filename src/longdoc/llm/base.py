@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, runtime_checkable
 
+from longdoc.tokens import TokenCounter
+
 OnToken = Callable[[str], None]
 
 
@@ -48,16 +50,6 @@ class GenerationOptions:
     # OpenAI-style function schemas ({"name", "description", "parameters"}); only
     # for backends whose `supports_tools` is true.
     tools: list[dict[str, Any]] = field(default_factory=list)
-
-
-@runtime_checkable
-class TokenCounter(Protocol):
-    """Counts tokens. `name` goes into index keys, so chunks made with one
-    tokenizer are never mistaken for chunks made with another."""
-
-    name: str
-
-    def count(self, text: str) -> int: ...
 
 
 @runtime_checkable

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from longdoc.llm.base import Message, TokenCounter
+from longdoc.llm.base import Message
+from longdoc.tokens import TokenCounter
 
 # ChatML wraps each message as "<|im_start|>role\n ... <|im_end|>\n" (5 tokens
 # around the content) and the reply opens with "<|im_start|>assistant\n" (3).

@@ -29,8 +29,8 @@ from ..api import open_store
 from ..config import Settings
 from ..errors import LongdocError, ParseError
 from ..index.store import IndexedDoc, IndexStore
-from ..llm.base import TokenCounter
 from ..parse import SUPPORTED_SUFFIXES
+from ..tokens import TokenCounter
 from .errors import ApiError
 
 log = logging.getLogger("longdoc.server")

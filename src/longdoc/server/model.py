@@ -9,7 +9,8 @@ import threading
 from ..api import llm_from_settings
 from ..config import Settings
 from ..errors import LongdocError, ModelError
-from ..llm.base import LLM, TokenCounter
+from ..llm.base import LLM
+from ..tokens import TokenCounter
 from .errors import ApiError
 
 log = logging.getLogger("longdoc.server")
