@@ -1,4 +1,4 @@
-"""The records that flow through the pipeline: parse -> chunk -> index -> retrieve -> answer."""
+"""The records that flow through the pipeline: parse -> chunk -> index -> plan -> retrieve -> answer."""
 
 from __future__ import annotations
 
@@ -57,6 +57,30 @@ class Chunk:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Chunk":
         return cls(**{**d, "heading": tuple(d.get("heading") or ())})
+
+
+@dataclass
+class QueryPlan:
+    """What a question asks for, how to answer it, and the words to search with."""
+
+    question: str
+    information: str
+    instruction: str = ""
+    keywords: list[str] = field(default_factory=list)
+    # Other words for the question's phrases (Level 2 ranks chunks with them too).
+    expansions: list[str] = field(default_factory=list)
+    from_llm: bool = True  # False when the LLM's reply was unusable and we fell back
+
+    def search_texts(self) -> list[str]:
+        """Everything worth searching for, the question's own words first."""
+        seen: set[str] = set()
+        out = []
+        for t in [self.question, self.information, *self.keywords]:
+            k = t.strip().lower()
+            if k and k not in seen:
+                seen.add(k)
+                out.append(t.strip())
+        return out
 
 
 @dataclass

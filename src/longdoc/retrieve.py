@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .agents.query import QueryPlan
 from .index.store import Corpus, Hit
 from .index.terms import Analyzer, phrase
-from .records import Chunk
+from .records import Chunk, QueryPlan
 from .tokens import TokenCounter
 
 # Verbatim matches of a multi-word name ("Karvo Point") lift a chunk above

@@ -5,34 +5,11 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 
-from ..llm.base import GenerationOptions, LLM, Message
 from ..errors import BackendError
+from ..llm.base import LLM, GenerationOptions, Message
 from ..prompts import PromptSet
-from ..records import Usage
-
-
-@dataclass
-class QueryPlan:
-    question: str
-    information: str
-    instruction: str = ""
-    keywords: list[str] = field(default_factory=list)
-    # Other words for the question's phrases (Level 2 ranks chunks with them too).
-    expansions: list[str] = field(default_factory=list)
-    from_llm: bool = True  # False when the LLM's reply was unusable and we fell back
-
-    def search_texts(self) -> list[str]:
-        """Everything worth searching for, the question's own words first."""
-        seen: set[str] = set()
-        out = []
-        for t in [self.question, self.information, *self.keywords]:
-            k = t.strip().lower()
-            if k and k not in seen:
-                seen.add(k)
-                out.append(t.strip())
-        return out
+from ..records import QueryPlan, Usage
 
 
 def plan_query(question: str, llm: LLM, prompts: PromptSet, usage: Usage) -> tuple[QueryPlan, str | None]:

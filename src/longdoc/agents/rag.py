@@ -9,10 +9,10 @@ from ..errors import BackendError
 from ..index.terms import Analyzer
 from ..llm.base import LLM, GenerationOptions, Message, OnToken
 from ..prompts import PromptSet, prompts_for
-from ..records import Answer, Citation, Usage
+from ..records import Answer, Citation, QueryPlan, Usage
 from ..retrieve import Evidence, focus_evidence, rank, select_evidence, sentences, shared_terms
 from .context import Job
-from .query import QueryPlan, plan_query
+from .query import plan_query
 
 MARKER = re.compile(r"\[\d{1,3}(?:\s*[,，]\s*\d{1,3})*\]")
 _QUOTE_CHARS = 240

@@ -25,10 +25,10 @@ from ..errors import BackendError
 from ..index.store import Hit
 from ..llm.base import GenerationOptions, Message
 from ..prompts import PromptSet, prompts_for
-from ..records import Answer, Chunk, Usage
+from ..records import Answer, Chunk, QueryPlan, Usage
 from ..retrieve import Evidence, fuse, rank, select_evidence, sentences
 from .context import Job
-from .query import QueryPlan, expand_query
+from .query import expand_query
 from .rag import answer_from_evidence, make_plan
 
 _NONE_WORDS = ("none", "无", "没有", "不相关", "no")
