@@ -2,7 +2,9 @@ import json
 
 
 from longdoc.agents.context import Job
-from longdoc.agents.rag import ask_rag, drop_echoed_label, is_not_found, marker_numbers, repoint_markers
+from longdoc.agents.answer import drop_echoed_label
+from longdoc.agents.rag import ask_rag
+from longdoc.citations import is_not_found, marker_numbers, repoint_markers
 from longdoc.chunk import ChunkSettings
 from longdoc.index.store import IndexStore
 from longdoc.llm.scripted import ScriptedLLM

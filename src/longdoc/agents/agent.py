@@ -20,10 +20,10 @@ from typing import Any
 
 from ..errors import BackendError
 from ..llm.base import GenerationOptions, Message, ToolCall
+from ..citations import MARKER, cited_in, marker_numbers
 from ..prompts import PromptSet, prompts_for
 from ..records import Answer, Citation, Usage
 from .context import Job
-from .rag import MARKER, cited_in, marker_numbers
 from .read import ask_read
 
 _FIELD = re.compile(r"^\s*(Thought|Action|Action Input|Final Answer)\s*[:：]\s*(.*)$", re.IGNORECASE)

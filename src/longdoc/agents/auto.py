@@ -11,12 +11,14 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from ..citations import is_not_found
 from ..llm.base import OnToken
 from ..prompts import prompts_for
 from ..records import Answer, Usage
 from .agent import ask_agent
 from .context import Job
-from .rag import ask_rag, is_not_found, make_plan
+from .query import make_plan
+from .rag import ask_rag
 from .read import ask_read
 
 # Strong signs that facts must be chained: a possessive chain ("X's capital's

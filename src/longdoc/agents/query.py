@@ -10,6 +10,7 @@ from ..errors import BackendError
 from ..llm.base import LLM, GenerationOptions, Message
 from ..prompts import PromptSet
 from ..records import QueryPlan, Usage
+from .context import Job
 
 
 def plan_query(question: str, llm: LLM, prompts: PromptSet, usage: Usage) -> tuple[QueryPlan, str | None]:
@@ -29,6 +30,14 @@ def plan_query(question: str, llm: LLM, prompts: PromptSet, usage: Usage) -> tup
     plan = parse_plan(c.text, question)
     note = None if plan.from_llm else "keyword reply was not valid JSON; searched with the question's words"
     return plan, note
+
+
+def make_plan(question: str, job: Job, prompts: PromptSet, usage: Usage, notes: list[str]) -> QueryPlan:
+    with job.tracker.stage("plan"):
+        plan, note = plan_query(question, job.llm, prompts, usage)
+    if note:
+        notes.append(note)
+    return plan
 
 
 def expand_query(plan: QueryPlan, llm: LLM, prompts: PromptSet, usage: Usage) -> str | None:

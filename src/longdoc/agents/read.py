@@ -27,9 +27,9 @@ from ..llm.base import GenerationOptions, Message
 from ..prompts import PromptSet, prompts_for
 from ..records import Answer, Chunk, QueryPlan, Usage
 from ..retrieve import Evidence, fuse, rank, select_evidence, sentences
+from .answer import answer_from_evidence
 from .context import Job
-from .query import expand_query
-from .rag import answer_from_evidence, make_plan
+from .query import expand_query, make_plan
 
 _NONE_WORDS = ("none", "无", "没有", "不相关", "no")
 

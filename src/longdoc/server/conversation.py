@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..agents.rag import MARKER
+from ..citations import MARKER
 from ..prompts import language_of
 
 HISTORY_CHARS = 1200  # earlier turns kept, newest first

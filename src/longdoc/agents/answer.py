@@ -1,0 +1,108 @@
+"""The last step of every level: answer from the chosen passages, with citations."""
+
+from __future__ import annotations
+
+import re
+
+from ..citations import MARKER, cite, repoint_markers
+from ..errors import BackendError
+from ..llm.base import LLM, GenerationOptions, Message, OnToken
+from ..prompts import PromptSet
+from ..records import Answer, QueryPlan, Usage
+from ..retrieve import Evidence
+from .context import Job
+
+
+def answer_from_evidence(
+    mode: str,
+    plan: QueryPlan,
+    evidence: list[Evidence],
+    job: Job,
+    prompts: PromptSet,
+    usage: Usage,
+    notes: list[str],
+    searched: str = "",
+) -> Answer:
+    """The final step of every level: answer from the chosen passages, or say
+    plainly that nothing was found (never an LLM call on empty evidence)."""
+    if not evidence:
+        what = searched or ", ".join(plan.keywords[:8]) or plan.information
+        text = f"{prompts.not_found} ({what})" if searched else f"{prompts.not_found} (searched {len(job.corpus.chunks)} passages for: {what})"
+        if job.on_token:
+            job.on_token(text)
+        return Answer(text, mode, [], usage, dict(job.tracker.timings), notes=notes)
+    if usage.chunks_read == 0:
+        usage.chunks_read = len(evidence)
+    with job.tracker.stage("generate"):
+        text, failure = _generate(plan, evidence, prompts, job.llm, job.answer_tokens, usage, job.on_token)
+    if failure:
+        notes.append(f"answer step failed: {failure}")
+    else:
+        text, note = repoint_markers(text, evidence, plan.information, job.corpus.analyzer)
+        if note:
+            notes.append(note)
+    citations = cite(text, evidence, prompts, job.corpus.analyzer, cite_top=bool(failure))
+    return Answer(text, mode, citations, usage, dict(job.tracker.timings), notes=notes, backend_failure=failure)
+
+
+def source_label(e: Evidence) -> str:
+    c = e.chunk
+    if c.page is None:
+        return c.doc
+    pages = f"p. {c.page}" if c.page_end in (None, c.page) else f"pp. {c.page}-{c.page_end}"
+    return f"{c.doc}, {pages}"
+
+
+def format_passages(evidence: list[Evidence], prompts: PromptSet) -> str:
+    return "\n\n".join(
+        f"{prompts.passage_label.format(n=i, source=source_label(e))}\n{e.text.strip()}"
+        for i, e in enumerate(evidence, 1)
+    )
+
+
+def _generate(
+    plan: QueryPlan,
+    evidence: list[Evidence],
+    prompts: PromptSet,
+    llm: LLM,
+    answer_tokens: int,
+    usage: Usage,
+    on_token: OnToken | None,
+) -> tuple[str, str | None]:
+    """The answer text, and the failure when the backend gave up."""
+    messages = [
+        Message("system", prompts.answer_system),
+        Message(
+            "user",
+            prompts.answer_user.format(
+                passages=format_passages(evidence, prompts),
+                question=plan.information,
+                instruction=plan.instruction or prompts.default_instruction,
+            ),
+        ),
+    ]
+    try:
+        c = llm.complete(messages, GenerationOptions(max_tokens=answer_tokens, temperature=0.0), on_token)
+    except BackendError as e:
+        # Degrade: the user still gets the best passages, with the reason.
+        text = f"(The model could not answer: {e}. The most relevant passages are cited below.)"
+        if on_token:
+            on_token(text)
+        return text, str(e)
+    usage.add(c.prompt_tokens, c.completion_tokens)
+    return drop_echoed_label(c.text.strip(), [source_label(e) for e in evidence]), None
+
+
+_ECHOED_LABEL = re.compile(r"^\[(\d{1,3})\]\s*[（(]([^）)\n]{1,200})[）)]\s*")
+
+
+def drop_echoed_label(text: str, sources: list[str]) -> str:
+    """Small models sometimes begin the answer by copying a passage's label
+    ("[1]（notes.txt）" then a line break). Keep the number, as a citation at the end."""
+    m = _ECHOED_LABEL.match(text)
+    if not m or m.group(2).strip() not in sources:
+        return text
+    rest = text[m.end():].strip()
+    if not rest:
+        return text
+    return rest if MARKER.search(rest) else f"{rest}[{m.group(1)}]"
