@@ -20,10 +20,9 @@ from longdoc.agents.context import Job, ReadSettings
 from longdoc.agents.read import _read_one
 from longdoc.api import ask, build_corpus, llm_from_settings
 from longdoc.config import load_settings
-from longdoc.index.store import Hit
 from longdoc.progress import Tracker
 from longdoc.prompts import EN
-from longdoc.records import QueryPlan
+from longdoc.records import Hit, QueryPlan
 from longdoc.sample import PLAYS, texts_dir
 
 FACT = "Edda Marn tends the beacon that guards the northern cape."

@@ -26,10 +26,11 @@ from longdoc.api import build_corpus, llm_from_settings
 from longdoc.bench.generate import build_document
 from longdoc.bench.tasks import _PARAPHRASE
 from longdoc.config import load_settings
+from longdoc.index.retriever import fuse
 from longdoc.progress import Tracker
 from longdoc.prompts import prompts_for
 from longdoc.records import Usage
-from longdoc.retrieve import fuse, rank
+from longdoc.retrieve import rank
 
 # Never used to tune the expansion prompt: (fact, question).
 HELD_OUT = {

@@ -115,8 +115,8 @@ def test_chunk_limit_defaults():
 
 
 def test_fusion_interleaves_the_best_of_each_ranking(tmp_path):
-    from longdoc.index.store import Hit
-    from longdoc.retrieve import fuse
+    from longdoc.index.retriever import fuse
+    from longdoc.records import Hit
 
     chunks = _corpus(tmp_path, n=200, at=10).chunks
     a = [Hit(c, 1.0) for c in chunks[:6]]

@@ -1,3 +1,4 @@
+import json
 import os
 import time
 
@@ -7,6 +8,7 @@ from longdoc.chunk import ChunkSettings
 from longdoc.errors import ParseError
 from longdoc.index import store as store_mod
 from longdoc.index.store import IndexStore
+from longdoc.records import Hit
 from longdoc.tokens import EstimateCounter
 
 NEEDLE = "The lighthouse on Karvo Point is kept by Edda Marn."
@@ -119,3 +121,61 @@ def test_bad_files_raise_parse_errors_naming_the_file(store, tmp_path):
     empty.write_text("")
     with pytest.raises(ParseError, match="empty.txt"):
         store.add(empty)
+
+
+class SynonymKind:
+    """A second kind of retriever, as an embedding one would be: it finds a
+    chunk by a word the query does not use, and keeps its state on disk."""
+
+    name = "synonyms"
+
+    def __init__(self, synonyms):
+        self.synonyms = synonyms
+        self.builds = 0
+
+    def build(self, docs):
+        self.builds += 1
+        return SynonymRetriever([c for d in docs for c in d.chunks], self.synonyms)
+
+    def load(self, directory, docs):
+        chunks = [c for d in docs for c in d.chunks]
+        assert json.loads((directory / "chunks.json").read_text()) == [c.id for c in chunks]
+        return SynonymRetriever(chunks, self.synonyms)
+
+
+class SynonymRetriever:
+    def __init__(self, chunks, synonyms):
+        self.chunks, self.synonyms = chunks, synonyms
+
+    def search(self, query, k):
+        text = query if isinstance(query, str) else " ".join(query)
+        wanted = [self.synonyms[w] for w in text.lower().split() if w in self.synonyms]
+        hits = [Hit(c, 1.0) for c in self.chunks if any(w in c.text.lower() for w in wanted)]
+        return hits[:k]
+
+    def save(self, directory):
+        (directory / "chunks.json").write_text(json.dumps([c.id for c in self.chunks]))
+
+
+def test_a_second_retriever_is_built_once_kept_on_disk_and_fused(store, tmp_path):
+    f = tmp_path / "coast.txt"
+    paras = _haystack(200).split("\n\n")
+    paras[30] = "The old lighthouse on the southern cape was pulled down in 1950."  # the words, not the answer
+    paras[150] = "Edda Marn tends the beacon that guards the northern cape."  # the answer, in other words
+    f.write_text("\n\n".join(paras))
+    doc = store.add(f)
+    kind = SynonymKind({"lighthouse": "beacon"})
+    store.kinds.append(kind)
+    corpus = store.corpus([doc])
+    assert kind.builds == 1 and len(list((store.root / "sets").glob("synonyms-*"))) == 1
+    query = ["Who keeps the lighthouse?", "lighthouse keeper"]
+    bm25_only = corpus.retrievers[0].search(query, k=5)
+    assert "southern cape" in bm25_only[0].chunk.text
+    assert all("beacon" not in h.chunk.text for h in bm25_only)  # keyword search cannot find it
+    fused = corpus.search(query, k=5)
+    first_two = " ".join(h.chunk.text for h in fused[:2])
+    assert "southern cape" in first_two and "beacon" in first_two  # each retriever's best, read first
+
+    again = store.corpus([doc])  # loaded from disk, not built again
+    assert kind.builds == 1
+    assert [h.chunk.id for h in again.search(query, k=5)] == [h.chunk.id for h in fused]

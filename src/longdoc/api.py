@@ -17,11 +17,11 @@ from .agents.read import ask_read
 from .chunk import ChunkSettings
 from .config import Settings
 from .errors import ConfigError, NoInputError, ParseError
-from .index.store import Corpus, IndexedDoc, IndexStore
+from .index.store import Corpus, IndexStore
 from .llm import make_llm
 from .llm.base import LLM, OnToken
 from .progress import Tracker
-from .records import Answer
+from .records import Answer, IndexedDoc
 from .tokens import EstimateCounter, TokenCounter
 
 # mode -> the level that answers; "auto" picks one per question.

@@ -60,6 +60,32 @@ class Chunk:
 
 
 @dataclass
+class IndexedDoc:
+    """A document as the index holds it: its chunks and what identifies it."""
+
+    key: str  # the index entry: content hash, type, chunk settings and tokenizer
+    path: str
+    name: str
+    sha256: str
+    format: str
+    title: str | None
+    chunks: list[Chunk]
+    built: bool  # False when it came from the cache
+
+    @property
+    def tokens(self) -> int:
+        return sum(c.tokens for c in self.chunks)
+
+
+@dataclass
+class Hit:
+    """A chunk a retriever found, with its score (higher is better)."""
+
+    chunk: Chunk
+    score: float
+
+
+@dataclass
 class QueryPlan:
     """What a question asks for, how to answer it, and the words to search with."""
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .index.store import Corpus, Hit
+from .index.store import Corpus
 from .index.terms import Analyzer, phrase
-from .records import Chunk, QueryPlan
+from .records import Chunk, Hit, QueryPlan
 from .tokens import TokenCounter
 
 # Verbatim matches of a multi-word name ("Karvo Point") lift a chunk above
 # look-alikes that only share its words ("Karvo Ridge ... a point").
 PHRASE_BONUS = 0.35
-_MAX_TERM_REPEAT = 3
 # A passage is cut to its sentences that share at least this many terms with
 # the question, at most FOCUS_SENTENCES of them (see focus_evidence).
 FOCUS_MIN_SHARED = 2
@@ -30,17 +29,6 @@ class Evidence:
     tokens: int
 
 
-def query_terms(corpus: Corpus, plan: QueryPlan) -> list[str]:
-    terms: list[str] = []
-    counts: dict[str, int] = {}
-    for text in plan.search_texts():
-        for t in corpus.analyzer.terms(text):
-            if counts.get(t, 0) < _MAX_TERM_REPEAT:
-                counts[t] = counts.get(t, 0) + 1
-                terms.append(t)
-    return terms
-
-
 def query_phrases(plan: QueryPlan) -> list[str]:
     found = {p for k in plan.keywords if (p := phrase(k))}
     for text in (plan.question, plan.information):
@@ -50,7 +38,7 @@ def query_phrases(plan: QueryPlan) -> list[str]:
 
 
 def rank(corpus: Corpus, plan: QueryPlan, k: int = 40) -> list[Hit]:
-    hits = corpus.search(query_terms(corpus, plan), k=k)
+    hits = corpus.search(plan.search_texts(), k=k)
     if not hits:
         return []
     phrases = query_phrases(plan)
@@ -61,19 +49,6 @@ def rank(corpus: Corpus, plan: QueryPlan, k: int = 40) -> list[Hit]:
             h.score += PHRASE_BONUS * top * sum(1 for p in phrases if p in low)
         hits.sort(key=lambda h: -h.score)
     return hits
-
-
-def fuse(rankings: list[list[Hit]], k: float = 2.0) -> list[Hit]:
-    """Reciprocal rank fusion. A small `k` interleaves the lists' best entries,
-    so each way of searching gets its first picks read early."""
-    scores: dict[str, float] = {}
-    chunk_of: dict[str, Hit] = {}
-    for hits in rankings:
-        for i, h in enumerate(hits):
-            scores[h.chunk.id] = scores.get(h.chunk.id, 0.0) + 1.0 / (k + i + 1)
-            chunk_of.setdefault(h.chunk.id, h)
-    order = sorted(scores, key=lambda cid: -scores[cid])
-    return [Hit(chunk_of[cid].chunk, scores[cid]) for cid in order]
 
 
 def select_evidence(hits: list[Hit], budget: int, counter: TokenCounter, label_tokens: int = 16) -> list[Evidence]:

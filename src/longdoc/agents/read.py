@@ -22,11 +22,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..errors import BackendError
-from ..index.store import Hit
+from ..index.retriever import fuse
 from ..llm.base import GenerationOptions, Message
 from ..prompts import PromptSet, prompts_for
-from ..records import Answer, Chunk, QueryPlan, Usage
-from ..retrieve import Evidence, fuse, rank, select_evidence, sentences
+from ..records import Answer, Chunk, Hit, QueryPlan, Usage
+from ..retrieve import Evidence, rank, select_evidence, sentences
 from .answer import answer_from_evidence
 from .context import Job
 from .query import expand_query, make_plan

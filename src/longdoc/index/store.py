@@ -1,8 +1,9 @@
-"""The on-disk index: parsed, chunked and tokenised documents, and BM25 over them.
+"""The on-disk index: parsed, chunked and tokenised documents, and the
+retrievers over them (index/retriever.py).
 
 Layout under `<home>/index/`:
-  docs/<doc key>/   meta.json, chunks.jsonl, terms.npz, vocab.json
-  sets/<set key>/   a BM25 index over one or more documents' chunks
+  docs/<doc key>/          meta.json, chunks.jsonl, terms.npz, vocab.json
+  sets/<kind>-<set key>/   one retriever (e.g. bm25) over one or more documents' chunks
 
 A doc key hashes the file's *content*, its type, the chunk settings and the
 tokenizer names, so an unchanged file is never parsed or tokenised again and an
@@ -19,18 +20,18 @@ import shutil
 import time
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
-import bm25s
 import numpy as np
 
 from ..chunk import ChunkSettings, chunk_document
 from ..errors import ParseError
 from ..parse import SUPPORTED_SUFFIXES, parse_bytes, parse_file
-from ..records import Chunk
+from ..records import Chunk, Hit, IndexedDoc
 from ..tokens import TokenCounter
+from .bm25 import BM25Kind, DocTerms
+from .retriever import Query, Retriever, RetrieverKind, fuse
 from .terms import Analyzer
 
 # Bump when the analyzer or the on-disk layout changes, so old entries are ignored.
@@ -38,54 +39,26 @@ FORMAT_VERSION = "1"
 _STALE_TMP_SECONDS = 3600
 
 
-@dataclass
-class IndexedDoc:
-    key: str
-    path: str
-    name: str
-    sha256: str
-    format: str
-    title: str | None
-    chunks: list[Chunk]
-    built: bool  # False when it came from the cache
-
-    @property
-    def tokens(self) -> int:
-        return sum(c.tokens for c in self.chunks)
-
-
-@dataclass
-class Hit:
-    chunk: Chunk
-    score: float
-
-
 class Corpus:
-    """The chunks of one or more documents and a BM25 index over them."""
+    """The chunks of one or more documents and the retrievers over them."""
 
-    def __init__(self, docs: list[IndexedDoc], retriever: bm25s.BM25, analyzer: Analyzer) -> None:
+    def __init__(self, docs: list[IndexedDoc], retrievers: Sequence[Retriever], analyzer: Analyzer) -> None:
         self.docs = docs
         self.chunks = [c for d in docs for c in d.chunks]
-        self._retriever = retriever
+        self.retrievers = list(retrievers)
         self.analyzer = analyzer
 
-    def scores(self, terms: list[str]) -> np.ndarray:
-        """BM25 score of every chunk; a term repeated in `terms` counts again."""
-        vocab = self._retriever.vocab_dict
-        ids = [vocab[t] for t in terms if t in vocab]
-        if not ids:
-            return np.zeros(len(self.chunks), dtype=np.float32)
-        return self._retriever.get_scores(ids)
+    def search(self, query: Query, k: int = 20) -> list[Hit]:
+        """Every retriever's ranking; several are fused, so each one's best come early."""
+        rankings = [r.search(query, k) for r in self.retrievers]
+        if len(rankings) == 1:
+            return rankings[0]
+        return fuse(rankings)[:k]
 
-    def search(self, text_or_terms: str | list[str], k: int = 20) -> list[Hit]:
-        terms = self.analyzer.terms(text_or_terms) if isinstance(text_or_terms, str) else text_or_terms
-        s = self.scores(terms)
-        k = min(k, len(s))
-        if k == 0:
-            return []
-        top = np.argpartition(-s, k - 1)[:k]
-        top = top[np.argsort(-s[top], kind="stable")]
-        return [Hit(self.chunks[i], float(s[i])) for i in top if s[i] > 0]
+
+def retriever_kinds(store: IndexStore) -> list[RetrieverKind]:
+    """The retrievers every corpus gets, one of each kind; add a kind here."""
+    return [BM25Kind(store.analyzer, store.doc_terms)]
 
 
 class IndexStore:
@@ -100,6 +73,7 @@ class IndexStore:
         self.counter = counter
         self.settings = settings
         self.analyzer = analyzer or Analyzer()
+        self.kinds = retriever_kinds(self)
         (root / "docs").mkdir(parents=True, exist_ok=True)
         (root / "sets").mkdir(parents=True, exist_ok=True)
         self._sweep_stale_tmp()
@@ -179,38 +153,30 @@ class IndexStore:
             chunks = [Chunk.from_dict({**c.to_dict(), "doc": name}) for c in chunks]
         return IndexedDoc(key, path, name, meta["sha256"], meta["format"], meta["title"], chunks, built=False)
 
-    def _doc_terms(self, key: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    def doc_terms(self, key: str) -> DocTerms:
+        """The analyzer's terms of a document's chunks, as `add` stored them."""
         d = self.root / "docs" / key
         with np.load(d / "terms.npz") as z:
             ids, offsets = z["ids"], z["offsets"]
         vocab = json.loads((d / "vocab.json").read_text(encoding="utf-8"))
         return ids, offsets, vocab
 
-    # -- BM25 over a set of documents -----------------------------------------------
+    # -- retrievers over a set of documents -----------------------------------------
 
     def corpus(self, docs: list[IndexedDoc]) -> Corpus:
-        """BM25 over the chunks of `docs`, in the given order; built once per set."""
+        """The retrievers over the chunks of `docs`, in the given order; each built once per set."""
         set_key = hashlib.sha256("|".join(d.key for d in docs).encode()).hexdigest()[:32]
-        target = self.root / "sets" / set_key
-        try:
-            retriever = bm25s.BM25.load(str(target), mmap=False, show_progress=False, verbosity=0)
-        except (OSError, ValueError, KeyError):
-            retriever = self._build_bm25(docs)
-            with _atomic_dir(target) as tmp:
-                retriever.save(str(tmp), show_progress=False)
-        return Corpus(docs, retriever, self.analyzer)
-
-    def _build_bm25(self, docs: list[IndexedDoc]) -> bm25s.BM25:
-        vocab: dict[str, int] = {}
-        corpus_ids: list[list[int]] = []
-        for d in docs:
-            ids, offsets, local_vocab = self._doc_terms(d.key)
-            remap = np.asarray([vocab.setdefault(t, len(vocab)) for t in local_vocab], dtype=np.int64)
-            global_ids = remap[ids] if len(ids) else ids
-            corpus_ids.extend(global_ids[offsets[i] : offsets[i + 1]].tolist() for i in range(len(offsets) - 1))
-        retriever = bm25s.BM25()
-        retriever.index((corpus_ids, vocab), show_progress=False)
-        return retriever
+        retrievers: list[Retriever] = []
+        for kind in self.kinds:
+            target = self.root / "sets" / f"{kind.name}-{set_key}"
+            try:
+                retriever = kind.load(target, docs)
+            except (OSError, ValueError, KeyError):
+                retriever = kind.build(docs)
+                with _atomic_dir(target) as tmp:
+                    retriever.save(tmp)
+            retrievers.append(retriever)
+        return Corpus(docs, retrievers, self.analyzer)
 
     def _sweep_stale_tmp(self) -> None:
         """Remove temporary directories left by builds that were killed."""

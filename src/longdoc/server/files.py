@@ -28,8 +28,9 @@ from typing import Any, BinaryIO
 from ..api import open_store
 from ..config import Settings
 from ..errors import LongdocError, ParseError
-from ..index.store import IndexedDoc, IndexStore
+from ..index.store import IndexStore
 from ..parse import SUPPORTED_SUFFIXES
+from ..records import IndexedDoc
 from ..tokens import TokenCounter
 from .errors import ApiError
 

@@ -1,0 +1,93 @@
+"""BM25 (bm25s) over the analyzer's terms: the first retriever.
+
+It is built from the term ids each document's index entry already holds, so a
+new set of documents costs one BM25 build and no re-tokenising.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import numpy.typing as npt
+
+from ..records import Chunk, Hit, IndexedDoc
+from .retriever import Query
+from .terms import Analyzer
+
+# A document's terms as stored: each chunk's term ids (slices of `ids` between
+# consecutive `offsets`) and the document's own vocabulary.
+DocTerms = tuple[npt.NDArray[np.int32], npt.NDArray[np.int64], list[str]]
+# Several texts of one query often repeat a name; counted at most this often,
+# it does not drown the query's other words.
+_MAX_TERM_REPEAT = 3
+
+
+class BM25Retriever:
+    def __init__(self, model: bm25s.BM25, chunks: list[Chunk], analyzer: Analyzer) -> None:
+        self._model = model
+        self._chunks = chunks
+        self._analyzer = analyzer
+
+    def terms(self, query: Query) -> list[str]:
+        if isinstance(query, str):
+            return self._analyzer.terms(query)
+        terms: list[str] = []
+        counts: dict[str, int] = {}
+        for text in query:
+            for t in self._analyzer.terms(text):
+                if counts.get(t, 0) < _MAX_TERM_REPEAT:
+                    counts[t] = counts.get(t, 0) + 1
+                    terms.append(t)
+        return terms
+
+    def scores(self, terms: list[str]) -> npt.NDArray[np.float32]:
+        """BM25 score of every chunk; a term repeated in `terms` counts again."""
+        vocab = self._model.vocab_dict
+        ids = [vocab[t] for t in terms if t in vocab]
+        if not ids:
+            return np.zeros(len(self._chunks), dtype=np.float32)
+        scores: npt.NDArray[np.float32] = self._model.get_scores(ids)
+        return scores
+
+    def search(self, query: Query, k: int) -> list[Hit]:
+        s = self.scores(self.terms(query))
+        k = min(k, len(s))
+        if k == 0:
+            return []
+        top = np.argpartition(-s, k - 1)[:k]
+        top = top[np.argsort(-s[top], kind="stable")]
+        return [Hit(self._chunks[i], float(s[i])) for i in top if s[i] > 0]
+
+    def save(self, directory: Path) -> None:
+        self._model.save(str(directory), show_progress=False)
+
+
+class BM25Kind:
+    name = "bm25"
+
+    def __init__(self, analyzer: Analyzer, doc_terms: Callable[[str], DocTerms]) -> None:
+        self._analyzer = analyzer
+        self._doc_terms = doc_terms  # a document's stored terms, by its index key
+
+    def build(self, docs: Sequence[IndexedDoc]) -> BM25Retriever:
+        vocab: dict[str, int] = {}
+        corpus_ids: list[list[int]] = []
+        for d in docs:
+            ids, offsets, local_vocab = self._doc_terms(d.key)
+            remap = np.asarray([vocab.setdefault(t, len(vocab)) for t in local_vocab], dtype=np.int64)
+            global_ids = remap[ids] if len(ids) else ids
+            corpus_ids.extend(global_ids[offsets[i] : offsets[i + 1]].tolist() for i in range(len(offsets) - 1))
+        model = bm25s.BM25()
+        model.index((corpus_ids, vocab), show_progress=False)
+        return BM25Retriever(model, _chunks(docs), self._analyzer)
+
+    def load(self, directory: Path, docs: Sequence[IndexedDoc]) -> BM25Retriever:
+        model = bm25s.BM25.load(str(directory), mmap=False, show_progress=False, verbosity=0)
+        return BM25Retriever(model, _chunks(docs), self._analyzer)
+
+
+def _chunks(docs: Sequence[IndexedDoc]) -> list[Chunk]:
+    return [c for d in docs for c in d.chunks]

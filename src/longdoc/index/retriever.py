@@ -1,0 +1,56 @@
+"""How chunks are found: the retriever interface, and fusing rankings.
+
+A `RetrieverKind` builds one retriever over a set of documents and keeps it on
+disk; `IndexStore.corpus` opens one retriever of every kind it lists, and
+`Corpus.search` fuses their rankings. A new way of finding chunks (embeddings,
+a remote engine) is a module with a kind and its retriever, plus its line in
+`retriever_kinds` (index/store.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+from ..records import Hit, IndexedDoc
+
+# A text, or several texts that say what is sought in different words (the
+# question, the information it asks for, keywords), the question's own first.
+Query = str | list[str]
+
+
+class Retriever(Protocol):
+    def search(self, query: Query, k: int) -> list[Hit]:
+        """At most `k` chunks that match, best first, each with a score above 0."""
+        ...
+
+    def save(self, directory: Path) -> None:
+        """Write what this retriever's kind loads back (the directory is new and empty)."""
+        ...
+
+
+class RetrieverKind(Protocol):
+    name: str  # names the directory a set's retriever of this kind is kept in
+
+    def build(self, docs: Sequence[IndexedDoc]) -> Retriever:
+        """A retriever over the documents' chunks, in their order."""
+        ...
+
+    def load(self, directory: Path, docs: Sequence[IndexedDoc]) -> Retriever:
+        """The retriever `save` wrote for these documents. Raises OSError,
+        ValueError or KeyError when there is none or it cannot be read."""
+        ...
+
+
+def fuse(rankings: list[list[Hit]], k: float = 2.0) -> list[Hit]:
+    """Reciprocal rank fusion. A small `k` interleaves the lists' best entries,
+    so each way of searching gets its first picks read early."""
+    scores: dict[str, float] = {}
+    chunk_of: dict[str, Hit] = {}
+    for hits in rankings:
+        for i, h in enumerate(hits):
+            scores[h.chunk.id] = scores.get(h.chunk.id, 0.0) + 1.0 / (k + i + 1)
+            chunk_of.setdefault(h.chunk.id, h)
+    order = sorted(scores, key=lambda cid: -scores[cid])
+    return [Hit(chunk_of[cid].chunk, scores[cid]) for cid in order]
