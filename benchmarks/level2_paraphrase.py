@@ -32,7 +32,9 @@ QUESTION = "Who keeps the lighthouse?"
 def build_document(path: Path, target_tokens: int, counter, fact: str, depth: float = 0.6) -> int:
     paras: list[str] = []
     for p in PLAYS:
-        paras += [x.strip() for x in (texts_dir() / f"{p}_gut.txt").read_text(encoding="utf-8").split("\n\n") if x.strip()]
+        paras += [
+            x.strip() for x in (texts_dir() / f"{p}_gut.txt").read_text(encoding="utf-8").split("\n\n") if x.strip()
+        ]
     out: list[str] = []
     tokens = 0
     for para in paras:
@@ -92,10 +94,20 @@ def main() -> None:
     per_chunk = (time.perf_counter() - t0) / len(sample)
     n = len(corpus.chunks)
     print("\n== all (estimated from a sample)")
-    print(f"sampled {len(sample)} chunks: {per_chunk:.1f} s and {prompt_tokens / len(sample):.0f} prompt tokens per chunk")
-    print(f"estimate for all {n} chunks: {per_chunk * n / 60:.0f} min, {prompt_tokens / len(sample) * n:,.0f} prompt tokens")
-    print("fact chunk relevance / quotes verified:", verdicts[0][1:], "; others relevant:",
-          sum(1 for f, r, q in verdicts[1:] if r >= 0.5), "of", len(verdicts) - 1)
+    print(
+        f"sampled {len(sample)} chunks: {per_chunk:.1f} s and {prompt_tokens / len(sample):.0f} prompt tokens per chunk"
+    )
+    print(
+        f"estimate for all {n} chunks: {per_chunk * n / 60:.0f} min, {prompt_tokens / len(sample) * n:,.0f} prompt tokens"
+    )
+    print(
+        "fact chunk relevance / quotes verified:",
+        verdicts[0][1:],
+        "; others relevant:",
+        sum(1 for f, r, q in verdicts[1:] if r >= 0.5),
+        "of",
+        len(verdicts) - 1,
+    )
 
 
 if __name__ == "__main__":

@@ -66,8 +66,10 @@ def serve(port: int, home: str) -> None:
 
 
 def document(paragraphs: int) -> str:
-    paras = [f"Paragraph {i} is about the harbour, the boats in spring and the tides of the northern coast."
-             for i in range(paragraphs)]
+    paras = [
+        f"Paragraph {i} is about the harbour, the boats in spring and the tides of the northern coast."
+        for i in range(paragraphs)
+    ]
     paras.insert(paragraphs * 2 // 3, NEEDLE)
     return "\n\n".join(paras)
 
@@ -80,8 +82,12 @@ class Results:
 
 
 async def one_question(client: httpx.AsyncClient, question: str, file_id: str, stream: bool, results: Results) -> None:
-    body = {"model": "longdoc-rag", "messages": [{"role": "user", "content": question}],
-            "stream": stream, "file_ids": [file_id]}
+    body = {
+        "model": "longdoc-rag",
+        "messages": [{"role": "user", "content": question}],
+        "stream": stream,
+        "file_ids": [file_id],
+    }
     t0 = time.perf_counter()
     try:
         if not stream:
@@ -188,8 +194,12 @@ def main() -> None:
             t0 = time.perf_counter()
 
             async def run_all() -> None:
-                await asyncio.gather(*(client_loop(base, file_id, args.questions, c, args.stream, args.timeout, results)
-                                       for c in range(args.clients)))
+                await asyncio.gather(
+                    *(
+                        client_loop(base, file_id, args.questions, c, args.stream, args.timeout, results)
+                        for c in range(args.clients)
+                    )
+                )
 
             asyncio.run(run_all())
             wall = time.perf_counter() - t0
@@ -200,12 +210,16 @@ def main() -> None:
 
     total = args.clients * args.questions
     ms = [x * 1000 for x in results.latencies]
-    print(f"document: {info['tokens']:,} tokens in {info['chunks']} chunks; "
-          f"{args.clients} clients x {args.questions} questions, {'streaming' if args.stream else 'non-streaming'}")
+    print(
+        f"document: {info['tokens']:,} tokens in {info['chunks']} chunks; "
+        f"{args.clients} clients x {args.questions} questions, {'streaming' if args.stream else 'non-streaming'}"
+    )
     print(f"requests: {total}  ok: {len(ms)}  errors: {len(results.errors)}  wall: {wall:.1f}s")
     print(f"throughput: {len(ms) / wall:.1f} requests/s")
-    print(f"latency ms: p50 {percentile(ms, 50):.0f}  p90 {percentile(ms, 90):.0f}  p99 {percentile(ms, 99):.0f}  "
-          f"max {max(ms, default=float('nan')):.0f}  mean {statistics.fmean(ms) if ms else float('nan'):.0f}")
+    print(
+        f"latency ms: p50 {percentile(ms, 50):.0f}  p90 {percentile(ms, 90):.0f}  p99 {percentile(ms, 99):.0f}  "
+        f"max {max(ms, default=float('nan')):.0f}  mean {statistics.fmean(ms) if ms else float('nan'):.0f}"
+    )
     if cpu0 is not None and cpu1 is not None and ms:
         print(f"server CPU: {(cpu1 - cpu0) * 1000 / len(ms):.1f} ms per request (the clients' CPU is not included)")
     if results.first_token:

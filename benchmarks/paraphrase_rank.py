@@ -36,12 +36,18 @@ from longdoc.retrieve import rank
 HELD_OUT = {
     "en": [
         ("Edda Marn tends the beacon that guards the northern cape.", "Who keeps the lighthouse?"),
-        ("The ferryman Osric Vell rows travellers across the Tamsin river at dawn.",
-         "Who takes people over the water by boat in the early morning?"),
-        ("Physician Lira Quade cured the fever that swept Dunmore in the year of the flood.",
-         "Which doctor healed the sickness that spread through the town?"),
-        ("Captain Idris Tolle sank the pirate galley off the Sorrel coast.",
-         "Which naval commander destroyed the raiders' vessel?"),
+        (
+            "The ferryman Osric Vell rows travellers across the Tamsin river at dawn.",
+            "Who takes people over the water by boat in the early morning?",
+        ),
+        (
+            "Physician Lira Quade cured the fever that swept Dunmore in the year of the flood.",
+            "Which doctor healed the sickness that spread through the town?",
+        ),
+        (
+            "Captain Idris Tolle sank the pirate galley off the Sorrel coast.",
+            "Which naval commander destroyed the raiders' vessel?",
+        ),
     ],
     "zh": [
         ("艾达·马恩看守着北岬角上的航标灯。", "谁负责照看海边的指路明灯？"),
@@ -62,7 +68,11 @@ def main() -> None:
     llm = llm_from_settings(settings)
     counter = llm.token_counter()
     work = Path(tempfile.mkdtemp(prefix="longdoc-prank-"))
-    facts = [(lang, f.format(v="Varnholt" if lang == "en" else "瓦恩霍尔特"), q, "bench") for lang in ("en", "zh") for f, q in _PARAPHRASE[lang]]
+    facts = [
+        (lang, f.format(v="Varnholt" if lang == "en" else "瓦恩霍尔特"), q, "bench")
+        for lang in ("en", "zh")
+        for f, q in _PARAPHRASE[lang]
+    ]
     facts += [(lang, f, q, "held out") for lang in ("en", "zh") for f, q in HELD_OUT[lang]]
     print(f"model {args.model}; haystacks of {args.tokens:,} tokens, fact at 60% depth\n")
     print("| lang | set | question | chunks | rank by keywords | rank with expansions | expansions |")
@@ -89,9 +99,14 @@ def main() -> None:
         inside["keywords"] += r_kw is not None and r_kw <= limit
         inside["fused"] += r_fused is not None and r_fused <= limit
         shown = ", ".join(plan.expansions).replace("|", "/")
-        print(f"| {lang} | {source} | {question} | {total} | {r_kw or 'unranked'} | {r_fused or 'unranked'} | {shown} ({seconds:.0f} s) |", flush=True)
+        print(
+            f"| {lang} | {source} | {question} | {total} | {r_kw or 'unranked'} | {r_fused or 'unranked'} | {shown} ({seconds:.0f} s) |",
+            flush=True,
+        )
     n = len(facts)
-    print(f"\nfact's chunk within the first 10% (the ranked reading limit): keywords {inside['keywords']}/{n}, with expansions {inside['fused']}/{n}")
+    print(
+        f"\nfact's chunk within the first 10% (the ranked reading limit): keywords {inside['keywords']}/{n}, with expansions {inside['fused']}/{n}"
+    )
 
 
 def _position(hits: list, target: set[str]) -> int | None:

@@ -40,8 +40,12 @@ class ToolServer:
                 else:
                     msgs = [Message(m["role"], m["content"]) for m in body["messages"]]
                     message = {"role": "assistant", "content": oracle(msgs)}
-                raw = json.dumps({"choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-                                  "usage": {"prompt_tokens": 10, "completion_tokens": 5}}).encode()
+                raw = json.dumps(
+                    {
+                        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                        "usage": {"prompt_tokens": 10, "completion_tokens": 5},
+                    }
+                ).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(raw)))
@@ -70,11 +74,15 @@ def corpus(tmp_path):
 
 def test_parallel_tool_calls_and_citations_for_each(corpus):
     turns = [
-        {"role": "assistant", "content": None, "tool_calls": [
-            _call("c0", "think", thought="Two independent facts: ask both at once."),
-            _call("c1", "search", question="Who keeps the lighthouse on Karvo Point?"),
-            _call("c2", "search", question="Who is the mayor of Dunmarsh?"),
-        ]},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                _call("c0", "think", thought="Two independent facts: ask both at once."),
+                _call("c1", "search", question="Who keeps the lighthouse on Karvo Point?"),
+                _call("c2", "search", question="Who is the mayor of Dunmarsh?"),
+            ],
+        },
         {"role": "assistant", "content": "Edda Marn keeps the light [1]; Ilse Quorn is mayor [2]."},
     ]
     server = ToolServer(Oracle({"lighthouse on Karvo Point": FACT_A, "mayor of Dunmarsh": FACT_B}), turns)

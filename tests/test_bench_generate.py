@@ -79,7 +79,27 @@ def test_items_round_trip_and_needles_are_in_the_documents(tmp_path):
 
 
 def _content_words(text: str) -> set[str]:
-    stop = {"the", "of", "a", "in", "which", "where", "do", "does", "each", "every", "their", "for", "into", "when", "during", "with", "out", "its", "s"}
+    stop = {
+        "the",
+        "of",
+        "a",
+        "in",
+        "which",
+        "where",
+        "do",
+        "does",
+        "each",
+        "every",
+        "their",
+        "for",
+        "into",
+        "when",
+        "during",
+        "with",
+        "out",
+        "its",
+        "s",
+    }
     return {w for w in re.findall(r"[a-z]+", text.lower()) if w not in stop}
 
 
@@ -88,8 +108,8 @@ def test_paraphrase_question_shares_no_content_word_with_the_fact():
         assert not _content_words(fact.format(v="")) & _content_words(question), question
     for fact, question in _PARAPHRASE["zh"]:
         f = fact.format(v="")
-        bigrams = {f[i:i + 2] for i in range(len(f) - 1)}
-        shared = {question[i:i + 2] for i in range(len(question) - 1)} & bigrams
+        bigrams = {f[i : i + 2] for i in range(len(f) - 1)}
+        shared = {question[i : i + 2] for i in range(len(question) - 1)} & bigrams
         assert not shared, (question, shared)
 
 

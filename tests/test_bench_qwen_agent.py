@@ -14,7 +14,10 @@ from longdoc.bench.qwen_agent_runner import QwenAgentAnswerer, QwenAgentConfig, 
 from longdoc.errors import ConfigError
 
 REPLY = {
-    "id": "c1", "object": "chat.completion", "created": 1, "model": "qwen",
+    "id": "c1",
+    "object": "chat.completion",
+    "created": 1,
+    "model": "qwen",
     "choices": [{"index": 0, "message": {"role": "assistant", "content": "Sor Reitreis."}, "finish_reason": "stop"}],
     "usage": {"prompt_tokens": 1200, "completion_tokens": 7, "total_tokens": 1207},
 }
@@ -49,7 +52,9 @@ def test_proxy_counts_usage_and_turns_a_reply_into_one_stream_chunk(upstream):
     proxy = _proxy(url, usage)
     base = f"http://127.0.0.1:{proxy.server_address[1]}"
     try:
-        r = httpx.post(base + "/v1/chat/completions", json={"model": "qwen", "messages": [], "stream": True}, timeout=10)
+        r = httpx.post(
+            base + "/v1/chat/completions", json={"model": "qwen", "messages": [], "stream": True}, timeout=10
+        )
         assert r.headers["content-type"].startswith("text/event-stream")
         events = [line[6:] for line in r.text.splitlines() if line.startswith("data: ")]
         assert events[-1] == "[DONE]"

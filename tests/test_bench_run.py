@@ -35,7 +35,11 @@ class Reader:
 @pytest.fixture()
 def items_dir(tmp_path):
     d = tmp_path / "items"
-    generate(GenConfig(lengths=[1500, 12000], depths=[50], tasks=["single_needle", "decoy"], langs=["en"], seed=5), d, EstimateCounter())
+    generate(
+        GenConfig(lengths=[1500, 12000], depths=[50], tasks=["single_needle", "decoy"], langs=["en"], seed=5),
+        d,
+        EstimateCounter(),
+    )
     return d
 
 
@@ -116,8 +120,24 @@ def test_cli_generate_run_report(tmp_path):
     cli = CliRunner()
     items, out = tmp_path / "items", tmp_path / "out"
     common = ["--backend", "scripted", "--model", "echo"]
-    r = cli.invoke(main, ["bench", "generate", "--out", str(items), "--lengths", "1500", "--depths", "0,100",
-                          "--tasks", "single_needle", "--langs", "en,zh", *common])
+    r = cli.invoke(
+        main,
+        [
+            "bench",
+            "generate",
+            "--out",
+            str(items),
+            "--lengths",
+            "1500",
+            "--depths",
+            "0,100",
+            "--tasks",
+            "single_needle",
+            "--langs",
+            "en,zh",
+            *common,
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert len(load_items(items)) == 4
     r = cli.invoke(main, ["bench", "run", "--out", str(out), "--items", str(items), "--systems", "rag,full", *common])

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from live_server import NEEDLE, QUESTION, haystack, reader_model, serve
 from playwright.sync_api import expect, sync_playwright
 
+from live_server import NEEDLE, QUESTION, haystack, reader_model, serve
 from longdoc.config import Settings
 from longdoc.llm.scripted import ScriptedLLM
 from longdoc.server import create_app
@@ -19,8 +19,16 @@ from longdoc.server import create_app
 CHROMIUM = Path("/usr/bin/chromium")
 # Playwright's own browser download does not work here; these keep Debian's
 # Chromium headless, sandbox-free (containers) and off the network.
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 

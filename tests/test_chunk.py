@@ -21,7 +21,7 @@ def _check_invariants(doc, chunks, size):
     # every character of the document lies in some chunk
     covered = sorted((c.start, c.end) for c in chunks)
     assert covered[0][0] == 0 and covered[-1][1] == len(text)
-    for (a0, a1), (b0, b1) in zip(covered, covered[1:]):
+    for (_, a1), (b0, _) in zip(covered, covered[1:]):
         assert b0 <= a1 + 2, "gap between chunks"
 
 

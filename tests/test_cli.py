@@ -7,7 +7,9 @@ import sys
 import pytest
 
 NEEDLE = "The lighthouse on Karvo Point is kept by Edda Marn."
-PLAN = json.dumps({"information": "Who keeps the lighthouse on Karvo Point?", "keywords_en": ["Karvo Point", "lighthouse"]})
+PLAN = json.dumps(
+    {"information": "Who keeps the lighthouse on Karvo Point?", "keywords_en": ["Karvo Point", "lighthouse"]}
+)
 
 
 def run(*args, env_home, timeout=120):
@@ -15,8 +17,9 @@ def run(*args, env_home, timeout=120):
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("LONGDOC_")}
     env["LONGDOC_HOME"] = str(env_home)
-    return subprocess.run([sys.executable, "-m", "longdoc", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "longdoc", *map(str, args)], capture_output=True, text=True, timeout=timeout, env=env
+    )
 
 
 @pytest.fixture
@@ -25,6 +28,7 @@ def script(tmp_path):
         p = tmp_path / "replies.json"
         p.write_text(json.dumps(list(replies)))
         return p
+
     return make
 
 
@@ -38,8 +42,17 @@ def haystack(tmp_path):
 
 
 def test_ask_json_shape(haystack, script, isolated_home):
-    r = run("ask", "--json", "--backend", "scripted", "--model", script(PLAN, "Edda Marn keeps it [1]."),
-            haystack, "Who keeps the lighthouse on Karvo Point?", env_home=isolated_home)
+    r = run(
+        "ask",
+        "--json",
+        "--backend",
+        "scripted",
+        "--model",
+        script(PLAN, "Edda Marn keeps it [1]."),
+        haystack,
+        "Who keeps the lighthouse on Karvo Point?",
+        env_home=isolated_home,
+    )
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["answer"] == "Edda Marn keeps it [1]."
@@ -54,8 +67,16 @@ def test_ask_json_shape(haystack, script, isolated_home):
 
 
 def test_ask_plain_streams_answer_then_sources(haystack, script, isolated_home):
-    r = run("ask", "--backend", "scripted", "--model", script(PLAN, "Edda Marn keeps it [1]."),
-            haystack, "Who keeps the lighthouse on Karvo Point?", env_home=isolated_home)
+    r = run(
+        "ask",
+        "--backend",
+        "scripted",
+        "--model",
+        script(PLAN, "Edda Marn keeps it [1]."),
+        haystack,
+        "Who keeps the lighthouse on Karvo Point?",
+        env_home=isolated_home,
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("Edda Marn keeps it [1].")
     assert "Sources" in r.stdout and "coast.txt" in r.stdout
@@ -74,8 +95,18 @@ def test_bad_inputs_each_get_one_line_and_the_good_file_still_answers(tmp_path, 
     unsupported = tmp_path / "data.xyz"
     unsupported.write_text("hello")
     bad = [empty, zero_pdf, fake_docx, binary, unsupported, tmp_path / "missing.txt", tmp_path]
-    r = run("ask", "--json", "--backend", "scripted", "--model", script(PLAN, "Edda Marn [1]"),
-            *bad, haystack, "Who keeps the lighthouse on Karvo Point?", env_home=isolated_home)
+    r = run(
+        "ask",
+        "--json",
+        "--backend",
+        "scripted",
+        "--model",
+        script(PLAN, "Edda Marn [1]"),
+        *bad,
+        haystack,
+        "Who keeps the lighthouse on Karvo Point?",
+        env_home=isolated_home,
+    )
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["answer"] == "Edda Marn [1]"
@@ -100,8 +131,16 @@ def test_usage_errors_exit_2(haystack, isolated_home):
 
 
 def test_unreachable_endpoint_exits_4_with_one_line(haystack, isolated_home):
-    r = run("ask", "--backend", "openai", "--base-url", "http://127.0.0.1:9/v1", haystack, "What about the harbour tides?",
-            env_home=isolated_home)
+    r = run(
+        "ask",
+        "--backend",
+        "openai",
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+        haystack,
+        "What about the harbour tides?",
+        env_home=isolated_home,
+    )
     assert r.returncode == 4, r.stderr
     assert "could not answer" in r.stdout and "coast.txt" in r.stdout  # the best passages are still shown
     assert "Traceback" not in r.stderr
@@ -124,5 +163,5 @@ def test_config_shows_sources(isolated_home):
     (isolated_home / "config.toml").write_text("chunk_size = 300\n")
     r = run("config", "--model", "x.gguf", env_home=isolated_home)
     assert r.returncode == 0, r.stderr
-    lines = {l.split()[0]: l for l in r.stdout.splitlines()}
+    lines = {line.split()[0]: line for line in r.stdout.splitlines()}
     assert "(flag)" in lines["model"] and "config" in lines["chunk_size"] and "(default)" in lines["backend"]

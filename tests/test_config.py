@@ -1,4 +1,3 @@
-
 import pytest
 
 from longdoc.config import Settings, load_settings

@@ -60,14 +60,12 @@ class Reply:
 
 
 def json_reply(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Reply:
-    return Reply(status, json.dumps(obj).encode(), {"Content-Type": "application/json",
-                                                    **(headers or {})})
+    return Reply(status, json.dumps(obj).encode(), {"Content-Type": "application/json", **(headers or {})})
 
 
 def chat_body(text: str, usage: dict[str, int] | None = None, finish: str = "stop") -> Any:
     body: dict[str, Any] = {
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                     "finish_reason": finish}]
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}]
     }
     if usage is not None:
         body["usage"] = usage
@@ -75,9 +73,7 @@ def chat_body(text: str, usage: dict[str, int] | None = None, finish: str = "sto
 
 
 def delta_event(text: str, finish: str | None = None) -> str:
-    return json.dumps(
-        {"choices": [{"index": 0, "delta": {"content": text}, "finish_reason": finish}]}
-    )
+    return json.dumps({"choices": [{"index": 0, "delta": {"content": text}, "finish_reason": finish}]})
 
 
 def sse_reply(
@@ -114,12 +110,8 @@ class FakeServer:
                 length = int(self.headers.get("Content-Length", "0"))
                 raw = self.rfile.read(length)
                 with outer._lock:
-                    outer.requests.append(
-                        {"path": self.path, "headers": dict(self.headers),
-                         "json": json.loads(raw)}
-                    )
-                    reply = outer.replies.pop(0) if outer.replies else Reply(
-                        500, b"no scripted reply left")
+                    outer.requests.append({"path": self.path, "headers": dict(self.headers), "json": json.loads(raw)})
+                    reply = outer.replies.pop(0) if outer.replies else Reply(500, b"no scripted reply left")
                 if reply.delay:
                     time.sleep(reply.delay)
                 if reply.events is None:
@@ -176,8 +168,7 @@ class SleepLog:
         self.delays.append(seconds)
 
 
-def client(server: FakeServer, sleeps: SleepLog, attempts: int = 4, timeout: float = 5.0,
-           **kw: Any) -> OpenAICompatLLM:
+def client(server: FakeServer, sleeps: SleepLog, attempts: int = 4, timeout: float = 5.0, **kw: Any) -> OpenAICompatLLM:
     policy = RetryPolicy(max_attempts=attempts, base_delay=0.5, sleep=sleeps, rand=lambda: 1.0)
     return OpenAICompatLLM(server.base_url, "test-model", timeout=timeout, retry=policy, **kw)
 
@@ -189,8 +180,10 @@ def client(server: FakeServer, sleeps: SleepLog, attempts: int = 4, timeout: flo
 
 def test_429_then_success(server: FakeServer) -> None:
     sleeps = SleepLog()
-    server.replies = [json_reply({"error": {"message": "slow down"}}, 429),
-                      json_reply(chat_body("hi", {"prompt_tokens": 9, "completion_tokens": 1}))]
+    server.replies = [
+        json_reply({"error": {"message": "slow down"}}, 429),
+        json_reply(chat_body("hi", {"prompt_tokens": 9, "completion_tokens": 1})),
+    ]
     result = client(server, sleeps).complete(QUESTION, GenerationOptions(max_tokens=8))
     assert result == Completion("hi", 9, 1, "stop")
     assert len(server.requests) == 2
@@ -202,9 +195,7 @@ def test_503_every_time_gives_one_line_error(server: FakeServer) -> None:
     server.replies = [Reply(503, b"<html>\n<body>busy</body>\n</html>") for _ in range(4)]
     with pytest.raises(BackendError) as err:
         client(server, sleeps).complete(QUESTION, GenerationOptions())
-    assert str(err.value) == (
-        f"LLM endpoint {server.base_url}: 503 Service Unavailable after 4 attempts"
-    )
+    assert str(err.value) == (f"LLM endpoint {server.base_url}: 503 Service Unavailable after 4 attempts")
     assert len(server.requests) == 4
     assert sleeps.delays == [0.5, 1.0, 2.0]  # exponential; jitter pinned to its maximum
 
@@ -214,9 +205,7 @@ def test_400_is_not_retried_and_quotes_the_server(server: FakeServer) -> None:
     server.replies = [json_reply({"error": {"message": "model 'x'\nnot found"}}, 400)]
     with pytest.raises(BackendError) as err:
         client(server, sleeps).complete(QUESTION, GenerationOptions())
-    assert str(err.value) == (
-        f"LLM endpoint {server.base_url}: 400 Bad Request: model 'x' not found"
-    )
+    assert str(err.value) == (f"LLM endpoint {server.base_url}: 400 Bad Request: model 'x' not found")
     assert len(server.requests) == 1
     assert sleeps.delays == []
 
@@ -261,8 +250,7 @@ def test_connection_refused() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again before the client connects
     sleeps = SleepLog()
-    llm = OpenAICompatLLM(f"http://127.0.0.1:{port}/v1", "m",
-                          retry=RetryPolicy(max_attempts=2, sleep=sleeps))
+    llm = OpenAICompatLLM(f"http://127.0.0.1:{port}/v1", "m", retry=RetryPolicy(max_attempts=2, sleep=sleeps))
     with pytest.raises(BackendError, match=r"connection failed.* after 2 attempts$") as err:
         llm.complete(QUESTION, GenerationOptions())
     assert "\n" not in str(err.value)
@@ -303,15 +291,13 @@ def test_backoff_jitter_stays_in_range() -> None:
 def test_non_streaming_request_shape(server: FakeServer) -> None:
     server.replies = [json_reply(chat_body("x", finish="length"))]
     llm = client(server, SleepLog(), api_key="sk-test")
-    result = llm.complete(QUESTION, GenerationOptions(max_tokens=7, temperature=0.2,
-                                                      stop=["\n\n"]))
+    result = llm.complete(QUESTION, GenerationOptions(max_tokens=7, temperature=0.2, stop=["\n\n"]))
     req = server.requests[0]
     assert req["path"] == "/v1/chat/completions"
     assert req["headers"]["Authorization"] == "Bearer sk-test"
     assert req["json"] == {
         "model": "test-model",
-        "messages": [{"role": "system", "content": "Be brief."},
-                     {"role": "user", "content": "Say hello."}],
+        "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Say hello."}],
         "max_tokens": 7,
         "temperature": 0.2,
         "stop": ["\n\n"],
@@ -323,8 +309,7 @@ def test_non_streaming_request_shape(server: FakeServer) -> None:
 
 
 def test_streaming_tokens_in_order_with_usage(server: FakeServer) -> None:
-    server.replies = [sse_reply(["Hel", "lo", ", ", "world"],
-                                usage={"prompt_tokens": 21, "completion_tokens": 4})]
+    server.replies = [sse_reply(["Hel", "lo", ", ", "world"], usage={"prompt_tokens": 21, "completion_tokens": 4})]
     seen: list[str] = []
     result = client(server, SleepLog()).complete(QUESTION, GenerationOptions(), seen.append)
     assert seen == ["Hel", "lo", ", ", "world"]
@@ -360,8 +345,7 @@ def test_stream_broken_before_first_token_is_retried(server: FakeServer) -> None
 def test_stream_ending_without_done_or_finish_is_retried(server: FakeServer) -> None:
     server.replies = [Reply(events=[]), sse_reply(["ok"])]
     seen: list[str] = []
-    assert client(server, SleepLog()).complete(QUESTION, GenerationOptions(), seen.append).text \
-        == "ok"
+    assert client(server, SleepLog()).complete(QUESTION, GenerationOptions(), seen.append).text == "ok"
     assert seen == ["ok"]
 
 
@@ -380,16 +364,21 @@ def test_stream_broken_after_tokens_is_not_retried(server: FakeServer) -> None:
 
 def test_stream_error_status_is_classified(server: FakeServer) -> None:
     sleeps = SleepLog()
-    server.replies = [json_reply({"error": {"message": "overloaded"}}, 503),
-                      json_reply({"error": {"message": "context too long"}}, 400)]
+    server.replies = [
+        json_reply({"error": {"message": "overloaded"}}, 503),
+        json_reply({"error": {"message": "context too long"}}, 400),
+    ]
     with pytest.raises(BackendError, match=r"400 Bad Request: context too long$"):
         client(server, sleeps).complete(QUESTION, GenerationOptions(), lambda _: None)
     assert len(server.requests) == 2
 
 
 def logprob_entry(token: str, alternatives: dict[str, float]) -> dict[str, Any]:
-    return {"token": token, "logprob": alternatives[token],
-            "top_logprobs": [{"token": t, "logprob": lp} for t, lp in alternatives.items()]}
+    return {
+        "token": token,
+        "logprob": alternatives[token],
+        "top_logprobs": [{"token": t, "logprob": lp} for t, lp in alternatives.items()],
+    }
 
 
 def test_logprobs_requested_and_parsed(server: FakeServer) -> None:
@@ -397,8 +386,17 @@ def test_logprobs_requested_and_parsed(server: FakeServer) -> None:
     body["choices"][0]["logprobs"] = {"content": [logprob_entry("Yes", {"Yes": -0.1, "No": -2.4})]}
     stream = sse_reply([])
     stream.events = [
-        json.dumps({"choices": [{"index": 0, "delta": {"content": "No"}, "logprobs": {
-            "content": [logprob_entry("No", {"No": -0.2, "Yes": -1.7})]}}]}),
+        json.dumps(
+            {
+                "choices": [
+                    {
+                        "index": 0,
+                        "delta": {"content": "No"},
+                        "logprobs": {"content": [logprob_entry("No", {"No": -0.2, "Yes": -1.7})]},
+                    }
+                ]
+            }
+        ),
         json.dumps({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}),
         "[DONE]",
     ]
@@ -662,8 +660,7 @@ def test_make_llm(tmp_path: Path) -> None:
         make_llm("gpt", "m", home=tmp_path)
     with pytest.raises(ConfigError, match="base URL"):
         make_llm("openai", "m", home=tmp_path)
-    remote = make_llm("openai", "m", home=tmp_path, base_url="http://localhost:1/v1/",
-                      context_window=4096)
+    remote = make_llm("openai", "m", home=tmp_path, base_url="http://localhost:1/v1/", context_window=4096)
     assert isinstance(remote, OpenAICompatLLM) and remote.context_window == 4096
     with pytest.raises(ConfigError, match="http:// or https://"):
         make_llm("openai", "m", home=tmp_path, base_url="localhost:8000/v1")
@@ -715,8 +712,7 @@ def test_real_model_checksum(llm_small_path: Path) -> None:
 @pytest.mark.model
 def test_real_model_answers(llm_small: Any) -> None:
     pieces: list[str] = []
-    question = [Message("system", "Answer in one word."),
-                Message("user", "What is the capital of France?")]
+    question = [Message("system", "Answer in one word."), Message("user", "What is the capital of France?")]
     result = llm_small.complete(question, GenerationOptions(max_tokens=16), pieces.append)
     assert "Paris" in result.text
     assert "".join(pieces) == result.text
@@ -730,16 +726,15 @@ def test_real_model_prompt_count_matches_llama_cpp(llm_small: Any) -> None:
     question = [Message("user", "Name three colours.")]
     ours = llm_small.complete(question, GenerationOptions(max_tokens=4))
     theirs = llm_small._llama.create_chat_completion(
-        messages=[{"role": "user", "content": "Name three colours."}], max_tokens=4,
-        temperature=0.0)
+        messages=[{"role": "user", "content": "Name three colours."}], max_tokens=4, temperature=0.0
+    )
     assert ours.prompt_tokens == theirs["usage"]["prompt_tokens"]
     assert ours.finish_reason == "length"
 
 
 @pytest.mark.model
 def test_real_model_logprobs(llm_small: Any) -> None:
-    question = [Message("system", "Answer yes or no."),
-                Message("user", "Is Paris in France?")]
+    question = [Message("system", "Answer yes or no."), Message("user", "Is Paris in France?")]
     result = llm_small.complete(question, GenerationOptions(max_tokens=3, logprobs=4))
     assert result.top_logprobs is not None and len(result.top_logprobs) >= 1
     first = result.top_logprobs[0]
@@ -761,8 +756,7 @@ def test_real_model_serialises_threads(llm_small: Any) -> None:
     results: list[str] = []
 
     def ask() -> None:
-        results.append(llm_small.complete([Message("user", "Say OK.")],
-                                          GenerationOptions(max_tokens=3)).text)
+        results.append(llm_small.complete([Message("user", "Say OK.")], GenerationOptions(max_tokens=3)).text)
 
     threads = [threading.Thread(target=ask) for _ in range(2)]
     for t in threads:

@@ -483,9 +483,7 @@ def test_pdf_encrypted_with_empty_user_password_is_read(tmp_path: Path) -> None:
     assert "Open to all readers." in full_text(doc.blocks)
 
 
-def test_pdf_truncated_is_reported_without_log_noise(
-    tmp_path: Path, capfd: pytest.CaptureFixture[str]
-) -> None:
+def test_pdf_truncated_is_reported_without_log_noise(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     data = make_pdf([["Some text."], ["More text."]])
     cause = cause_of(write(tmp_path, "cut.pdf", data[: len(data) // 2]))
     assert cause == "not a valid PDF (truncated or corrupt)"

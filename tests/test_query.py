@@ -1,4 +1,4 @@
-from longdoc.agents.query import parse_plan, parse_expansions, plan_query
+from longdoc.agents.query import parse_expansions, parse_plan, plan_query
 from longdoc.llm.scripted import ScriptedLLM
 from longdoc.prompts import EN, language_of
 from longdoc.records import Usage
@@ -7,8 +7,11 @@ Q = "In 50 words, who runs the Karvo Point lighthouse?"
 
 
 def test_plain_json():
-    p = parse_plan('{"information": "Who runs the Karvo Point lighthouse?", "instruction": "In 50 words.", '
-                   '"keywords_en": ["Karvo Point", "lighthouse keeper"], "keywords_zh": ["卡尔沃角", "灯塔"]}', Q)
+    p = parse_plan(
+        '{"information": "Who runs the Karvo Point lighthouse?", "instruction": "In 50 words.", '
+        '"keywords_en": ["Karvo Point", "lighthouse keeper"], "keywords_zh": ["卡尔沃角", "灯塔"]}',
+        Q,
+    )
     assert p.from_llm and p.information == "Who runs the Karvo Point lighthouse?"
     assert p.instruction == "In 50 words."
     assert p.keywords == ["Karvo Point", "lighthouse keeper", "卡尔沃角", "灯塔"]
@@ -17,8 +20,11 @@ def test_plain_json():
 def test_an_instruction_the_question_does_not_hold_is_dropped():
     # The 0.5B model copies the prompt example's instruction into plain questions.
     q = "Who runs the Karvo Point lighthouse?"
-    p = parse_plan('{"information": "Who runs the Karvo Point lighthouse?", "instruction": "Answer in about 100 words.", '
-                   '"keywords_en": ["lighthouse", "lighthouse", "Karvo"]}', q)
+    p = parse_plan(
+        '{"information": "Who runs the Karvo Point lighthouse?", "instruction": "Answer in about 100 words.", '
+        '"keywords_en": ["lighthouse", "lighthouse", "Karvo"]}',
+        q,
+    )
     assert p.instruction == "" and p.keywords == ["lighthouse", "Karvo"]
 
 

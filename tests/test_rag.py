@@ -1,11 +1,10 @@
 import json
 
-
-from longdoc.agents.context import Job
 from longdoc.agents.answer import drop_echoed_label
+from longdoc.agents.context import Job
 from longdoc.agents.rag import ask_rag
-from longdoc.citations import is_not_found, marker_numbers, repoint_markers
 from longdoc.chunk import ChunkSettings
+from longdoc.citations import is_not_found, marker_numbers, repoint_markers
 from longdoc.index.store import IndexStore
 from longdoc.llm.scripted import ScriptedLLM
 from longdoc.prompts import EN, ZH
@@ -40,8 +39,12 @@ def test_answers_from_the_planted_passage_with_a_citation(tmp_path):
     paras = _filler(200)
     paras.insert(150, NEEDLE)
     corpus = _corpus(tmp_path, paras)
-    llm = ScriptedLLM([_plan("Who keeps the lighthouse on Karvo Point?", "Karvo Point", "lighthouse keeper"),
-                       "Edda Marn keeps it [1]."])
+    llm = ScriptedLLM(
+        [
+            _plan("Who keeps the lighthouse on Karvo Point?", "Karvo Point", "lighthouse keeper"),
+            "Edda Marn keeps it [1].",
+        ]
+    )
     streamed = []
     ans = ask_rag("Who keeps the lighthouse on Karvo Point?", Job(corpus, llm, 1000, 100, on_token=streamed.append))
     assert ans.answer == "Edda Marn keeps it [1]."
@@ -105,8 +108,18 @@ def test_chinese_question_gets_chinese_prompts(tmp_path):
     paras = [f"第{i}段讲的是港口、船只和北方海岸的潮汐。" for i in range(80)]
     paras.insert(60, "卡尔沃角的灯塔由艾达·马恩看守，她在1931年第一次点亮了它。")
     corpus = _corpus(tmp_path, paras, "海岸.txt")
-    llm = ScriptedLLM([json.dumps({"information": "谁看守卡尔沃角的灯塔？", "keywords_zh": ["卡尔沃角", "灯塔"], "keywords_en": ["Karvo Point"]}),
-                       "艾达·马恩 [1]"])
+    llm = ScriptedLLM(
+        [
+            json.dumps(
+                {
+                    "information": "谁看守卡尔沃角的灯塔？",
+                    "keywords_zh": ["卡尔沃角", "灯塔"],
+                    "keywords_en": ["Karvo Point"],
+                }
+            ),
+            "艾达·马恩 [1]",
+        ]
+    )
     ans = ask_rag("卡尔沃角的灯塔由谁看守？", Job(corpus, llm, 1000, 50))
     assert llm.calls[1].messages[0].content == ZH.answer_system
     assert "艾达·马恩" in _passage_1(llm)
@@ -125,20 +138,28 @@ def test_marker_numbers_reads_every_number_of_a_list():
 
 def test_a_marker_on_a_passage_without_the_answer_is_repointed(tmp_path):
     corpus = _corpus(tmp_path, [NEEDLE, *_filler(40)])
-    needle, filler = (next(c for c in corpus.chunks if NEEDLE in c.text), next(c for c in corpus.chunks if NEEDLE not in c.text))
+    needle, filler = (
+        next(c for c in corpus.chunks if NEEDLE in c.text),
+        next(c for c in corpus.chunks if NEEDLE not in c.text),
+    )
     evidence = [Evidence(filler, 1.0, filler.text, 30), Evidence(needle, 0.9, NEEDLE, 20)]
     question = "Who keeps the lighthouse?"
     text, note = repoint_markers("Edda Marn keeps the lighthouse [1].", evidence, question, corpus.analyzer)
     assert text == "Edda Marn keeps the lighthouse [2]." and "[1] -> [2]" in note
     # a right marker, or an answer with no terms of its own, is left alone
-    assert repoint_markers("Edda Marn keeps it [2].", evidence, question, corpus.analyzer) == ("Edda Marn keeps it [2].", None)
+    assert repoint_markers("Edda Marn keeps it [2].", evidence, question, corpus.analyzer) == (
+        "Edda Marn keeps it [2].",
+        None,
+    )
     assert repoint_markers("The lighthouse [1].", evidence, question, corpus.analyzer)[1] is None
 
 
 def test_passages_are_cut_to_the_sentences_that_share_the_question_s_terms(tmp_path):
     scene = "OFFICER. See where he comes. ANGELO. Here is the note of how much your chain weighs."
     corpus = _corpus(tmp_path, [f"{scene} {NEEDLE} DROMIO. I buy a rope!", *_filler(40)])
-    llm = ScriptedLLM([_plan("Who keeps the lighthouse on Karvo Point?", "Karvo Point", "lighthouse"), "Edda Marn [1]."])
+    llm = ScriptedLLM(
+        [_plan("Who keeps the lighthouse on Karvo Point?", "Karvo Point", "lighthouse"), "Edda Marn [1]."]
+    )
     ans = ask_rag("Who keeps the lighthouse on Karvo Point?", Job(corpus, llm, 1000, 100))
     assert _passage_1(llm).splitlines()[1] == NEEDLE  # the fact alone, not the scene around it
     assert "ANGELO" not in llm.calls[1].messages[-1].content
@@ -158,7 +179,10 @@ def test_a_passage_without_sentences_that_share_the_question_s_terms_is_kept_who
 
 def test_a_passage_label_copied_into_the_answer_becomes_a_citation():
     sources = ["notes.txt", "a.txt, p. 3"]
-    assert drop_echoed_label("[1]（notes.txt）\n沅梓岭灯塔的守塔人是邝珂砚。", sources) == "沅梓岭灯塔的守塔人是邝珂砚。[1]"
+    assert (
+        drop_echoed_label("[1]（notes.txt）\n沅梓岭灯塔的守塔人是邝珂砚。", sources)
+        == "沅梓岭灯塔的守塔人是邝珂砚。[1]"
+    )
     assert drop_echoed_label("[2] (a.txt, p. 3)\nEdda Marn keeps it [2].", sources) == "Edda Marn keeps it [2]."
     # a citation first, a parenthesis that is no label, or a label alone: left as they are
     for text in ("[1] Edda Marn keeps it.", "[1] (Edda Marn) keeps it.", "[1]（notes.txt）"):

@@ -1,4 +1,3 @@
-
 from longdoc.agents.context import Job, ReadSettings
 from longdoc.agents.read import ask_read, judge, verified_quotes
 from longdoc.chunk import ChunkSettings
@@ -38,7 +37,9 @@ def test_ranked_finds_a_paraphrase_that_keywords_alone_rank_first(tmp_path):
 def test_ranked_reads_first_what_other_words_for_the_question_find(tmp_path):
     corpus = _corpus(tmp_path, n=400, at=300)
     # The keywords only match the filler; one of the other words for "lighthouse" is "beacon".
-    oracle = Oracle({"lighthouse": FACT}, keywords=["harbour", "coast"], expansions={"lighthouse": ["beacon", "light tower"]})
+    oracle = Oracle(
+        {"lighthouse": FACT}, keywords=["harbour", "coast"], expansions={"lighthouse": ["beacon", "light tower"]}
+    )
     llm = ScriptedLLM(oracle)
     ans = ask_read(QUESTION, _job(corpus, llm, enough=1))
     assert FACT in ans.answer

@@ -44,8 +44,13 @@ def test_ranked_level2_finds_a_paraphrase_through_the_models_other_words(tmp_pat
     fact = "Physician Lira Quade cured the fever that swept Dunmore in the year of the flood."
     doc = tmp_path / "chronicle.txt"
     doc.write_text(_haystack(EN_FILLER, fact, 400, 300))  # ~22k tokens, ~45 chunks
-    ans = ask([doc], "Which doctor healed the sickness that spread through the town?",
-              _settings(read_max_chunks=4), mode="read", llm=default_llm)
+    ans = ask(
+        [doc],
+        "Which doctor healed the sickness that spread through the town?",
+        _settings(read_max_chunks=4),
+        mode="read",
+        llm=default_llm,
+    )
     assert "Quade" in ans.answer, ans
     assert ans.usage.chunks_read <= 4 < ans.usage.chunks_total // 8
 

@@ -64,8 +64,20 @@ def test_cli_json_through_the_real_model(tmp_path, small_model_path, isolated_ho
     doc.write_text(_haystack(EN_FILLER, needle, 60, 20))
     bad = tmp_path / "broken.pdf"
     bad.write_bytes(b"%PDF-1.7\n1 0 obj")
-    cmd = [sys.executable, "-m", "longdoc", "ask", "--json", "--model", str(small_model_path), "--threads", "2",
-           str(doc), str(bad), "Who keeps the lighthouse on Karvo Point?"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "longdoc",
+        "ask",
+        "--json",
+        "--model",
+        str(small_model_path),
+        "--threads",
+        "2",
+        str(doc),
+        str(bad),
+        "Who keeps the lighthouse on Karvo Point?",
+    ]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)

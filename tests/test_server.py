@@ -13,6 +13,7 @@ import time
 import httpx
 import openai
 import pytest
+
 from live_server import (
     FAIL_QUESTION,
     NEEDLE,
@@ -24,7 +25,6 @@ from live_server import (
     serve,
     wait_until_indexed,
 )
-
 from longdoc import api
 from longdoc.config import Settings
 from longdoc.errors import ConfigError
@@ -152,8 +152,12 @@ def test_openai_files_api_and_download(base, client):
 
 
 def test_unknown_or_malformed_file_ids_are_404(base, client, coast):
-    for path in ("/v1/files/file-000000000000000000000000", "/v1/files/..%2F..%2Fetc%2Fpasswd",
-                 f"/v1/files/{coast['id']}/passages/nope:1", "/v1/files/file-000000000000000000000000/content"):
+    for path in (
+        "/v1/files/file-000000000000000000000000",
+        "/v1/files/..%2F..%2Fetc%2Fpasswd",
+        f"/v1/files/{coast['id']}/passages/nope:1",
+        "/v1/files/file-000000000000000000000000/content",
+    ):
         r = httpx.get(f"{base}{path}")
         assert r.status_code == 404, path
         assert r.json()["error"]["message"]
@@ -164,8 +168,11 @@ def test_unknown_or_malformed_file_ids_are_404(base, client, coast):
 
 def test_unsupported_types_are_refused_and_nothing_is_stored(base):
     before = len(httpx.get(f"{base}/v1/files").json()["data"])
-    for files in ([("file", ("tool.exe", b"MZ"))], [("file", ("README", b"text"))],
-                  [("file", ("ok.txt", b"fine")), ("file", ("virus.exe", b"MZ"))]):
+    for files in (
+        [("file", ("tool.exe", b"MZ"))],
+        [("file", ("README", b"text"))],
+        [("file", ("ok.txt", b"fine")), ("file", ("virus.exe", b"MZ"))],
+    ):
         r = httpx.post(f"{base}/v1/files", files=files)
         assert r.status_code == 415 and "not supported" in r.json()["error"]["message"]
     assert len(httpx.get(f"{base}/v1/files").json()["data"]) == before
@@ -201,8 +208,10 @@ def test_body_limits_give_413(base):
         (b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}', "unknown model 'gpt-4o'"),
         (b'{"model": "longdoc-rag", "messages": [{"role": "assistant", "content": "hi"}]}', "last message"),
         (b'{"model": "longdoc-rag", "messages": [{"role": "user", "content": "  "}]}', "question is empty"),
-        (b'{"model": "longdoc-rag", "messages": [{"role": "user", "content": [{"type": "image_url"}]}]}',
-         "only text content"),
+        (
+            b'{"model": "longdoc-rag", "messages": [{"role": "user", "content": [{"type": "image_url"}]}]}',
+            "only text content",
+        ),
         (b'{"model": "longdoc-rag", "messages": [{"role": "wizard", "content": "hi"}]}', "messages.0.role"),
     ],
 )
@@ -223,8 +232,11 @@ def test_asking_a_failed_file_is_409_with_its_reason(base, client):
 
 
 def test_token_is_required_when_set(tmp_path):
-    app = create_app(Settings(backend="scripted", home=tmp_path), llm=ScriptedLLM(reader_model),
-                     options=ServerOptions(token="s3cret"))
+    app = create_app(
+        Settings(backend="scripted", home=tmp_path),
+        llm=ScriptedLLM(reader_model),
+        options=ServerOptions(token="s3cret"),
+    )
     with serve(app) as base:
         assert httpx.get(f"{base}/v1/files").status_code == 401
         wrong = httpx.get(f"{base}/v1/files", headers={"Authorization": "Bearer nope"})
@@ -263,8 +275,13 @@ def test_no_public_bind_without_a_token_nor_on_a_busy_port(isolated_home):
 def test_longdoc_serve_runs_with_the_token_from_the_environment(isolated_home):
     port = free_port()
     env = {**os.environ, "LONGDOC_TOKEN": "from-env"}
-    proc = subprocess.Popen([sys.executable, "-m", "longdoc", "serve", "--backend", "scripted", "--port", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "longdoc", "serve", "--backend", "scripted", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
@@ -330,8 +347,12 @@ def test_chat_streams_tokens_progress_and_citations(client, coast):
 
 
 def test_a_quiet_stream_sends_keepalive_comments(base, coast):
-    body = {"model": "longdoc-rag", "stream": True, "file_ids": [coast["id"]],
-            "messages": [{"role": "user", "content": SLOW_QUESTION}]}
+    body = {
+        "model": "longdoc-rag",
+        "stream": True,
+        "file_ids": [coast["id"]],
+        "messages": [{"role": "user", "content": SLOW_QUESTION}],
+    }
     with httpx.stream("POST", f"{base}/v1/chat/completions", json=body, timeout=30) as r:
         assert r.headers["content-type"].startswith("text/event-stream")
         lines = [line for line in r.iter_lines() if line]

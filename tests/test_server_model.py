@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import openai
 import pytest
-from live_server import serve, wait_until_indexed
 
+from live_server import serve, wait_until_indexed
 from longdoc.config import Settings
 from longdoc.server import create_app
 

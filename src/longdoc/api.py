@@ -5,9 +5,9 @@ The CLI and the server are thin layers over these functions.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 from .agents.agent import ask_agent
 from .agents.auto import ask_auto
@@ -62,9 +62,7 @@ def llm_from_settings(settings: Settings) -> LLM:
 
 
 def open_store(settings: Settings, counter: TokenCounter) -> IndexStore:
-    return IndexStore(
-        settings.home / "index", counter, ChunkSettings(settings.chunk_size, settings.chunk_overlap)
-    )
+    return IndexStore(settings.home / "index", counter, ChunkSettings(settings.chunk_size, settings.chunk_overlap))
 
 
 def index_files(paths: Sequence[str | Path], store: IndexStore, tracker: Tracker) -> IndexReport:
@@ -81,7 +79,9 @@ def index_files(paths: Sequence[str | Path], store: IndexStore, tracker: Tracker
     return report
 
 
-def build_corpus(paths: Sequence[str | Path], settings: Settings, tracker: Tracker, counter: TokenCounter) -> tuple[Corpus, IndexReport]:
+def build_corpus(
+    paths: Sequence[str | Path], settings: Settings, tracker: Tracker, counter: TokenCounter
+) -> tuple[Corpus, IndexReport]:
     store = open_store(settings, counter)
     report = index_files(paths, store, tracker)
     if not report.docs:

@@ -17,8 +17,8 @@ indexing, which is mostly tokenisation.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from .records import Block, Chunk, Document
 from .tokens import TokenCounter, count_many

@@ -80,7 +80,11 @@ def repoint_markers(text: str, evidence: list[Evidence], question: str, analyzer
         return f"[{', '.join(map(str, fixed))}]"
 
     text = MARKER.sub(fix, text)
-    return text, (f"citation markers pointed at passages without the answer's terms, re-pointed: {'; '.join(moved)}" if moved else None)
+    return text, (
+        f"citation markers pointed at passages without the answer's terms, re-pointed: {'; '.join(moved)}"
+        if moved
+        else None
+    )
 
 
 def marker_numbers(text: str, limit: int) -> list[int]:

@@ -7,8 +7,9 @@ import functools
 import json
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 from rich.console import Console
@@ -32,9 +33,17 @@ def _settings_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--reading-budget", type=int, help="Evidence tokens per answer [default: derived]."),
         click.option("--chunk-size", type=int, help="Max tokens per chunk [default: 512]."),
         click.option("--threads", type=int, help="CPU threads for the embedded model [default: all]."),
-        click.option("--read-strategy", type=click.Choice(["ranked", "all"]), help="Level 2: read best-first and stop early, or read every chunk [default: ranked]."),
-        click.option("--read-max-chunks", type=int, help="Level 2 ranked: chunks to read at most [default: 10%, 8-64]."),
-        click.option("--read-concurrency", type=int, help="Level 2: reader calls in flight [default: 1 embedded, 8 server]."),
+        click.option(
+            "--read-strategy",
+            type=click.Choice(["ranked", "all"]),
+            help="Level 2: read best-first and stop early, or read every chunk [default: ranked].",
+        ),
+        click.option(
+            "--read-max-chunks", type=int, help="Level 2 ranked: chunks to read at most [default: 10%, 8-64]."
+        ),
+        click.option(
+            "--read-concurrency", type=int, help="Level 2: reader calls in flight [default: 1 embedded, 8 server]."
+        ),
         click.option("--config", "config_file", type=click.Path(path_type=Path), help="Config file (TOML)."),
         click.option("--debug", is_flag=True, help="Show tracebacks."),
     ]
@@ -44,8 +53,17 @@ def _settings_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 _SETTING_FLAGS = (
-    "backend", "model", "base_url", "api_key", "context_window", "reading_budget", "chunk_size", "threads",
-    "read_strategy", "read_max_chunks", "read_concurrency",
+    "backend",
+    "model",
+    "base_url",
+    "api_key",
+    "context_window",
+    "reading_budget",
+    "chunk_size",
+    "threads",
+    "read_strategy",
+    "read_max_chunks",
+    "read_concurrency",
 )
 
 
@@ -98,7 +116,7 @@ class _StatusDisplay:
         if self._status is not None:
             self._status.update(message)
 
-    def __enter__(self) -> "_StatusDisplay":
+    def __enter__(self) -> _StatusDisplay:
         if self._status is not None:
             self._status.start()
         return self
@@ -120,7 +138,9 @@ def main() -> None:
 
 @main.command()
 @click.argument("args", nargs=-1)
-@click.option("--sample", "use_sample", is_flag=True, help="Ask over the bundled long sample (its own question if none is given).")
+@click.option(
+    "--sample", "use_sample", is_flag=True, help="Ask over the bundled long sample (its own question if none is given)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option(
     "--mode",
@@ -133,7 +153,9 @@ def main() -> None:
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
 @_settings_options
 @_handle_errors
-def ask(args: tuple[str, ...], use_sample: bool, as_json: bool, mode: str, quiet: bool, debug: bool, **kwargs: Any) -> None:
+def ask(
+    args: tuple[str, ...], use_sample: bool, as_json: bool, mode: str, quiet: bool, debug: bool, **kwargs: Any
+) -> None:
     """Answer QUESTION from the files: longdoc ask FILE... "QUESTION"."""
     from .api import ask as api_ask
 
@@ -144,7 +166,9 @@ def ask(args: tuple[str, ...], use_sample: bool, as_json: bool, mode: str, quiet
         s = build_sample(settings.home / "samples")
         paths, question = [str(s.path), *args[:-1]], (args[-1] if args else s.question)
         if not quiet:
-            Console(stderr=True, highlight=False).print(f"[dim]sample: {s.path} (~{s.tokens:,} tokens)\nquestion: {question}[/dim]")
+            Console(stderr=True, highlight=False).print(
+                f"[dim]sample: {s.path} (~{s.tokens:,} tokens)\nquestion: {question}[/dim]"
+            )
     elif len(args) < 2:
         raise click.UsageError('give one or more files and then the question: longdoc ask FILE... "QUESTION"')
     else:
@@ -227,7 +251,13 @@ def _print_index_report(report: IndexReport, tracker: Tracker, as_json: bool) ->
             json.dumps(
                 {
                     "documents": [
-                        {"file": d.path, "chunks": len(d.chunks), "tokens": d.tokens, "cached": not d.built, "key": d.key}
+                        {
+                            "file": d.path,
+                            "chunks": len(d.chunks),
+                            "tokens": d.tokens,
+                            "cached": not d.built,
+                            "key": d.key,
+                        }
                         for d in report.docs
                     ],
                     "errors": report.errors,
@@ -244,8 +274,10 @@ def _print_index_report(report: IndexReport, tracker: Tracker, as_json: bool) ->
     err = Console(stderr=True, highlight=False)
     for e in report.errors:
         err.print(f"[red]error:[/red] {e}")
-    out.print(f"{len(report.docs)} ready ({report.built} newly indexed), {len(report.errors)} failed, "
-              f"{sum(tracker.timings.values()):.2f}s")
+    out.print(
+        f"{len(report.docs)} ready ({report.built} newly indexed), {len(report.errors)} failed, "
+        f"{sum(tracker.timings.values()):.2f}s"
+    )
 
 
 @main.group()
@@ -297,7 +329,11 @@ def sample(write_to: Path | None, debug: bool = False) -> None:
     s = build_sample(home_dir() / "samples")
     if write_to:
         write_to.write_bytes(s.path.read_bytes())
-    click.echo(json.dumps({"path": str(write_to or s.path), "question": s.question, "tokens_estimate": s.tokens}, ensure_ascii=False))
+    click.echo(
+        json.dumps(
+            {"path": str(write_to or s.path), "question": s.question, "tokens_estimate": s.tokens}, ensure_ascii=False
+        )
+    )
 
 
 @main.group()
@@ -325,17 +361,36 @@ def bench_ingest(tokens: int, work: Path | None, debug: bool, **kwargs: Any) -> 
 
 
 @bench.command("generate")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Folder for items.jsonl and the documents.")
-@click.option("--preset", type=click.Choice(["smoke", "full"]), default="smoke", show_default=True, help="Lengths, depths, tasks and languages.")
-@click.option("--lengths", help="Comma-separated document lengths in tokens, e.g. 4000,32000,1000000 (overrides the preset).")
+@click.option(
+    "--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Folder for items.jsonl and the documents."
+)
+@click.option(
+    "--preset",
+    type=click.Choice(["smoke", "full"]),
+    default="smoke",
+    show_default=True,
+    help="Lengths, depths, tasks and languages.",
+)
+@click.option(
+    "--lengths", help="Comma-separated document lengths in tokens, e.g. 4000,32000,1000000 (overrides the preset)."
+)
 @click.option("--depths", help="Comma-separated needle depths in percent, e.g. 0,50,100 (overrides the preset).")
 @click.option("--tasks", help="Comma-separated tasks (overrides the preset).")
 @click.option("--langs", help="Comma-separated languages: en,zh (overrides the preset).")
 @click.option("--seed", type=int, help="Base seed [default: the preset's].")
 @_settings_options
 @_handle_errors
-def bench_generate(out_dir: Path, preset: str, lengths: str | None, depths: str | None, tasks: str | None,
-                   langs: str | None, seed: int | None, debug: bool, **kwargs: Any) -> None:
+def bench_generate(
+    out_dir: Path,
+    preset: str,
+    lengths: str | None,
+    depths: str | None,
+    tasks: str | None,
+    langs: str | None,
+    seed: int | None,
+    debug: bool,
+    **kwargs: Any,
+) -> None:
     """Generate needle-in-a-haystack items (EN/ZH), lengths in the model's tokens."""
     from .bench.generate import PRESETS, generate
     from .bench.tasks import TASKS
@@ -345,11 +400,15 @@ def bench_generate(out_dir: Path, preset: str, lengths: str | None, depths: str 
     unknown = set(config.tasks) - set(TASKS)
     if unknown:
         raise click.UsageError(f"unknown task(s) {', '.join(sorted(unknown))} (choose from {', '.join(TASKS)})")
-    items = generate(config, out_dir, token_counter(settings), on_item=lambda i: click.echo(f"{i.id}: {i.tokens:,} tokens", err=True))
+    items = generate(
+        config, out_dir, token_counter(settings), on_item=lambda i: click.echo(f"{i.id}: {i.tokens:,} tokens", err=True)
+    )
     click.echo(f"{len(items)} items in {out_dir / 'items.jsonl'}")
 
 
-def _gen_config(base: Any, lengths: str | None, depths: str | None, tasks: str | None, langs: str | None, seed: int | None) -> Any:
+def _gen_config(
+    base: Any, lengths: str | None, depths: str | None, tasks: str | None, langs: str | None, seed: int | None
+) -> Any:
     from dataclasses import replace
 
     def ints(v: str) -> list[int]:
@@ -373,16 +432,48 @@ def _gen_config(base: Any, lengths: str | None, depths: str | None, tasks: str |
 
 
 @bench.command("run")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Results folder (cached per item; rerun to resume).")
-@click.option("--items", "items_dir", type=click.Path(path_type=Path), help="Generated items [default: OUT/items, generated from the preset if missing].")
-@click.option("--preset", type=click.Choice(["smoke", "full"]), default="smoke", show_default=True, help="Items to generate and systems to run.")
-@click.option("--systems", help="Comma-separated: longdoc modes (rag, read, read:all, agent, auto), full, qwen-agent:assistant, qwen-agent:parallel.")
-@click.option("--qwen-agent-venv", type=click.Path(path_type=Path), help="Qwen-Agent's virtual env [default: $LONGDOC_HOME/qwen-agent-venv].")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Results folder (cached per item; rerun to resume).",
+)
+@click.option(
+    "--items",
+    "items_dir",
+    type=click.Path(path_type=Path),
+    help="Generated items [default: OUT/items, generated from the preset if missing].",
+)
+@click.option(
+    "--preset",
+    type=click.Choice(["smoke", "full"]),
+    default="smoke",
+    show_default=True,
+    help="Items to generate and systems to run.",
+)
+@click.option(
+    "--systems",
+    help="Comma-separated: longdoc modes (rag, read, read:all, agent, auto), full, qwen-agent:assistant, qwen-agent:parallel.",
+)
+@click.option(
+    "--qwen-agent-venv",
+    type=click.Path(path_type=Path),
+    help="Qwen-Agent's virtual env [default: $LONGDOC_HOME/qwen-agent-venv].",
+)
 @click.option("--report/--no-report", default=True, show_default=True, help="Write the report when done.")
 @_settings_options
 @_handle_errors
-def bench_run(out_dir: Path, items_dir: Path | None, preset: str, systems: str | None, qwen_agent_venv: Path | None,
-              report: bool, debug: bool, **kwargs: Any) -> None:
+def bench_run(
+    out_dir: Path,
+    items_dir: Path | None,
+    preset: str,
+    systems: str | None,
+    qwen_agent_venv: Path | None,
+    report: bool,
+    debug: bool,
+    **kwargs: Any,
+) -> None:
     """Answer the items with each system; score them; cache per item."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -404,13 +495,24 @@ def bench_run(out_dir: Path, items_dir: Path | None, preset: str, systems: str |
         from .llm.models import resolve_model
 
         venv = qwen_agent_venv or settings.home / "qwen-agent-venv"
-        config = QwenAgentConfig(venv, resolve_model(settings.model, settings.home), settings.context_window,
-                                 settings.threads or 1, settings.answer_tokens)
+        config = QwenAgentConfig(
+            venv,
+            resolve_model(settings.model, settings.home),
+            settings.context_window,
+            settings.threads or 1,
+            settings.answer_tokens,
+        )
         return QwenAgentAnswerer(system, config, out_dir / "qwen-agent")
 
     total = len(pending(load_items(items_dir), chosen, out_dir))
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=Console(stderr=True), transient=False) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    ) as bar:
         task = bar.add_task("bench", total=total)
 
         started = [0]
@@ -436,9 +538,16 @@ def _write_bench_report(out_dir: Path) -> None:
 
 
 @bench.command("report")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path, exists=True), required=True, help="The results folder of a run.")
+@click.option(
+    "--out", "out_dir", type=click.Path(path_type=Path, exists=True), required=True, help="The results folder of a run."
+)
 @click.option("--rescore", is_flag=True, help="Score the cached answers again with the current scorers first.")
-@click.option("--items", "items_dir", type=click.Path(path_type=Path), help="The items the run answered (for --rescore) [default: OUT/items].")
+@click.option(
+    "--items",
+    "items_dir",
+    type=click.Path(path_type=Path),
+    help="The items the run answered (for --rescore) [default: OUT/items].",
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @_handle_errors
 def bench_report(out_dir: Path, rescore: bool, items_dir: Path | None, debug: bool) -> None:
@@ -465,10 +574,14 @@ def show_config(debug: bool, **kwargs: Any) -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; any but loopback needs a token.")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to listen on; any but loopback needs a token."
+)
 @click.option("--port", type=int, default=8000, show_default=True, help="Port to listen on.")
 @click.option("--token", envvar="LONGDOC_TOKEN", help="Require 'Authorization: Bearer TOKEN' (prefer LONGDOC_TOKEN).")
-@click.option("--max-upload-mb", type=click.IntRange(min=1), default=100, show_default=True, help="Largest upload request.")
+@click.option(
+    "--max-upload-mb", type=click.IntRange(min=1), default=100, show_default=True, help="Largest upload request."
+)
 @_settings_options
 @_handle_errors
 def serve(host: str, port: int, token: str | None, max_upload_mb: int, debug: bool, **kwargs: Any) -> None:

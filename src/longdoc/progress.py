@@ -4,9 +4,9 @@ the caller decides how (or whether) to show them."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
 Display = Callable[[str], None]
 # (stage, done, total): e.g. ("read", 12, 40) while Level 2 reads chunks.

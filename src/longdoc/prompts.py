@@ -39,7 +39,7 @@ EN = PromptSet(
     ),
     query_user=(
         'Example question: "In about 100 words, what did the 2019 audit say about Lumen '
-        'Corp\'s water use?"\n'
+        "Corp's water use?\"\n"
         'Example reply: {{"information": "What did the 2019 audit say about Lumen Corp\'s '
         'water use?", "instruction": "Answer in about 100 words.", "keywords_en": ["2019 '
         'audit", "Lumen Corp", "water use", "water consumption", "inspection", "review"], '

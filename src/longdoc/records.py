@@ -55,7 +55,7 @@ class Chunk:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Chunk":
+    def from_dict(cls, d: dict[str, Any]) -> Chunk:
         return cls(**{**d, "heading": tuple(d.get("heading") or ())})
 
 
@@ -131,7 +131,7 @@ class Usage:
         self.prompt_tokens += prompt_tokens
         self.completion_tokens += completion_tokens
 
-    def absorb(self, other: "Usage", chunks: bool = True) -> None:
+    def absorb(self, other: Usage, chunks: bool = True) -> None:
         """Add the work of a step run on this answer's behalf (a sub-question, an earlier level)."""
         self.llm_calls += other.llm_calls
         self.prompt_tokens += other.prompt_tokens

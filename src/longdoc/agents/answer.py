@@ -27,7 +27,11 @@ def answer_from_evidence(
     plainly that nothing was found (never an LLM call on empty evidence)."""
     if not evidence:
         what = searched or ", ".join(plan.keywords[:8]) or plan.information
-        text = f"{prompts.not_found} ({what})" if searched else f"{prompts.not_found} (searched {len(job.corpus.chunks)} passages for: {what})"
+        text = (
+            f"{prompts.not_found} ({what})"
+            if searched
+            else f"{prompts.not_found} (searched {len(job.corpus.chunks)} passages for: {what})"
+        )
         if job.on_token:
             job.on_token(text)
         return Answer(text, mode, [], usage, dict(job.tracker.timings), notes=notes)
@@ -102,7 +106,7 @@ def drop_echoed_label(text: str, sources: list[str]) -> str:
     m = _ECHOED_LABEL.match(text)
     if not m or m.group(2).strip() not in sources:
         return text
-    rest = text[m.end():].strip()
+    rest = text[m.end() :].strip()
     if not rest:
         return text
     return rest if MARKER.search(rest) else f"{rest}[{m.group(1)}]"

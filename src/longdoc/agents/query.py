@@ -25,7 +25,9 @@ def plan_query(question: str, llm: LLM, prompts: PromptSet, usage: Usage) -> tup
     try:
         c = llm.complete(messages, GenerationOptions(max_tokens=200, temperature=0.0, repeat_penalty=1.15))
     except BackendError as e:
-        return QueryPlan(question, question, from_llm=False), f"keyword step skipped ({e}); searched with the question's words"
+        return QueryPlan(
+            question, question, from_llm=False
+        ), f"keyword step skipped ({e}); searched with the question's words"
     usage.add(c.prompt_tokens, c.completion_tokens)
     plan = parse_plan(c.text, question)
     note = None if plan.from_llm else "keyword reply was not valid JSON; searched with the question's words"
@@ -141,4 +143,6 @@ def _close_brackets(t: str) -> str:
 
 
 def _quoted_strings(text: str) -> list[str]:
-    return [s for s in re.findall(r'"([^"\n]{1,60})"', text) if not s.startswith(("keyword", "information", "instruction"))]
+    return [
+        s for s in re.findall(r'"([^"\n]{1,60})"', text) if not s.startswith(("keyword", "information", "instruction"))
+    ]

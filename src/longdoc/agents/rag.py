@@ -23,5 +23,3 @@ def ask_rag(question: str, job: Job, plan: QueryPlan | None = None) -> Answer:
         evidence = select_evidence(hits, job.budget, counter)
         evidence = focus_evidence(evidence, plan.information, job.corpus.analyzer, counter)
     return answer_from_evidence("rag", plan, evidence, job, prompts, usage, notes)
-
-

@@ -69,7 +69,9 @@ def ask_read(question: str, job: Job, plan: QueryPlan | None = None) -> Answer:
             job.on_token(text)
         return Answer(text, "read", [], usage, dict(job.tracker.timings), notes=notes, backend_failure=failure)
     if failed:
-        notes.append(f"{len(failed)} of {len(readings)} chunks could not be read ({failed[0].failed}); answered from the rest")
+        notes.append(
+            f"{len(failed)} of {len(readings)} chunks could not be read ({failed[0].failed}); answered from the rest"
+        )
     relevant = sorted(
         (r for r in readings if r.relevance >= job.read.relevant_at and not r.failed),
         key=lambda r: (-r.relevance, -r.rank_score),
@@ -157,7 +159,9 @@ def _read_one(hit: Hit, plan: QueryPlan, job: Job, prompts: PromptSet) -> tuple[
         Message("user", prompts.reader_user.format(question=plan.information, passage=hit.chunk.text.strip())),
     ]
     try:
-        c = job.llm.complete(messages, GenerationOptions(max_tokens=job.read.reader_tokens, temperature=0.0, logprobs=5))
+        c = job.llm.complete(
+            messages, GenerationOptions(max_tokens=job.read.reader_tokens, temperature=0.0, logprobs=5)
+        )
     except BackendError as e:
         return Reading(hit.chunk, hit.score, failed=str(e)), None
     relevance, quotes = judge(c.text, hit.chunk.text, c.top_logprobs)

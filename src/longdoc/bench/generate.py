@@ -11,9 +11,10 @@ import hashlib
 import json
 import os
 import random
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..tokens import TokenCounter
 from . import haystack
@@ -77,7 +78,7 @@ class Item:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Item":
+    def from_dict(cls, d: dict[str, Any]) -> Item:
         return cls(**d)
 
 
@@ -92,7 +93,9 @@ def item_seed(base: int, key: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{base}:{key}".encode()).digest()[:4], "big")
 
 
-def build_document(lang: str, length: int, needles: list[tuple[str, float]], counter: TokenCounter, rng: random.Random) -> tuple[str, list[int]]:
+def build_document(
+    lang: str, length: int, needles: list[tuple[str, float]], counter: TokenCounter, rng: random.Random
+) -> tuple[str, list[int]]:
     """The haystack with each needle as its own paragraph at its depth.
     Returns the text and each needle's character offset (in needle order)."""
     state = rng.getstate()
@@ -144,7 +147,9 @@ def _place(units: list[tuple[haystack.Unit, int]], needles: list[tuple[str, floa
     return "".join(parts) + "\n", offsets
 
 
-def build_item(task: str, lang: str, length: int, depth: int, repeat: int, base_seed: int, counter: TokenCounter) -> tuple[Item, str]:
+def build_item(
+    task: str, lang: str, length: int, depth: int, repeat: int, base_seed: int, counter: TokenCounter
+) -> tuple[Item, str]:
     iid = f"{task}-{lang}-{length_label(length)}-d{depth:03d}" + (f"-r{repeat}" if repeat else "")
     seed = item_seed(base_seed, iid)
     rng = random.Random(seed)
@@ -153,15 +158,26 @@ def build_item(task: str, lang: str, length: int, depth: int, repeat: int, base_
     body_tokens = counter.count(_without_needles(text, spec.needles, offsets))
     # Depth is measured in the haystack alone: other needles before this one do not count.
     measured = [
-        counter.count(_without_needles(text[:off], spec.needles, [o if o < off else len(text) for o in offsets])) / max(body_tokens, 1)
+        counter.count(_without_needles(text[:off], spec.needles, [o if o < off else len(text) for o in offsets]))
+        / max(body_tokens, 1)
         for off in offsets
     ]
     item = Item(
-        id=iid, task=task, lang=lang, length=length, depth=depth, seed=seed,
-        question=spec.question, answer=spec.answer, keywords=spec.keywords,
-        doc=f"docs/{iid}.txt", tokens=counter.count(text),
-        needle_depths=[round(m, 4) for m in measured], needles=[n for n, _ in spec.needles],
-        decoy_values=spec.decoy_values, tokenizer=counter.name,
+        id=iid,
+        task=task,
+        lang=lang,
+        length=length,
+        depth=depth,
+        seed=seed,
+        question=spec.question,
+        answer=spec.answer,
+        keywords=spec.keywords,
+        doc=f"docs/{iid}.txt",
+        tokens=counter.count(text),
+        needle_depths=[round(m, 4) for m in measured],
+        needles=[n for n, _ in spec.needles],
+        decoy_values=spec.decoy_values,
+        tokenizer=counter.name,
     )
     return item, text
 
@@ -170,11 +186,13 @@ def _without_needles(text: str, needles: list[tuple[str, float]], offsets: list[
     """`text` with the needles at `offsets` cut out (offsets past its end are ignored)."""
     for (needle, _), off in sorted(zip(needles, offsets), key=lambda x: -x[1]):
         if off < len(text):
-            text = text[:off] + text[off + len(needle):]
+            text = text[:off] + text[off + len(needle) :]
     return text
 
 
-def generate(config: GenConfig, out_dir: Path, counter: TokenCounter, on_item: Callable[[Item], None] | None = None) -> list[Item]:
+def generate(
+    config: GenConfig, out_dir: Path, counter: TokenCounter, on_item: Callable[[Item], None] | None = None
+) -> list[Item]:
     """Write `items.jsonl`, `docs/*.txt` and `manifest.json` under `out_dir`."""
     (out_dir / "docs").mkdir(parents=True, exist_ok=True)
     items: list[Item] = []

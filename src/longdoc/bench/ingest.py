@@ -45,7 +45,11 @@ class IngestResult:
             ("peak RSS", f"{self.peak_rss_mb:.0f} MB", "target < 1500 MB"),
             ("second run, unchanged file", f"{self.second_run_s:.3f} s", "target < 0.5 s"),
             ("baseline: rebuild BM25 per query", f"{self.baseline_query_s:.2f} s", "the reference's way"),
-            ("speed-up per query vs baseline", f"{self.baseline_query_s * 1000 / max(self.query_p50_ms, 1e-6):,.0f}x", ""),
+            (
+                "speed-up per query vs baseline",
+                f"{self.baseline_query_s * 1000 / max(self.query_p50_ms, 1e-6):,.0f}x",
+                "",
+            ),
         ]
         w = max(len(r[0]) for r in rows)
         return "\n".join(f"{a:<{w}}  {b:>12}  {c}" for a, b, c in rows)

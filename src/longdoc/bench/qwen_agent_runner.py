@@ -43,7 +43,9 @@ class QwenAgentConfig:
     context_window: int = 8192
     threads: int = 1
     max_tokens: int = 512  # the same answer cap longdoc gets; the reference has none by default
-    max_ref_tokens: int = 4000  # Assistant's evidence budget: the value Qwen-Agent's own docs use (ParallelDocQA fixes 4500)
+    max_ref_tokens: int = (
+        4000  # Assistant's evidence budget: the value Qwen-Agent's own docs use (ParallelDocQA fixes 4500)
+    )
     timeout: float = 1800.0  # seconds per question
 
 
@@ -93,10 +95,17 @@ def _proxy(upstream: str, usage: _Usage) -> ThreadingHTTPServer:
                 return
             choice = reply["choices"][0]
             chunk = {
-                "id": reply.get("id", "x"), "object": "chat.completion.chunk", "created": reply.get("created", 0),
+                "id": reply.get("id", "x"),
+                "object": "chat.completion.chunk",
+                "created": reply.get("created", 0),
                 "model": reply.get("model", MODEL_ALIAS),
-                "choices": [{"index": 0, "delta": {"role": "assistant", "content": choice["message"].get("content") or ""},
-                             "finish_reason": choice.get("finish_reason")}],
+                "choices": [
+                    {
+                        "index": 0,
+                        "delta": {"role": "assistant", "content": choice["message"].get("content") or ""},
+                        "finish_reason": choice.get("finish_reason"),
+                    }
+                ],
             }
             data = f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode()
             self._send(200, data, "text/event-stream")
@@ -128,16 +137,33 @@ class QwenAgentAnswerer:
         self._server: subprocess.Popen[bytes] | None = None
         self._proxy: ThreadingHTTPServer | None = None
 
-    def __enter__(self) -> "QwenAgentAnswerer":
+    def __enter__(self) -> QwenAgentAnswerer:
         port = free_port()
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_dir / "llama-server.log", "ab")
         self._server = subprocess.Popen(
-            [str(self.python), "-m", "llama_cpp.server", "--model", str(self.config.model_path),
-             "--model_alias", MODEL_ALIAS, "--host", "127.0.0.1", "--port", str(port),
-             "--n_ctx", str(self.config.context_window), "--n_threads", str(self.config.threads),
-             "--n_threads_batch", str(self.config.threads)],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,  # its own group, to stop it whole
+            [
+                str(self.python),
+                "-m",
+                "llama_cpp.server",
+                "--model",
+                str(self.config.model_path),
+                "--model_alias",
+                MODEL_ALIAS,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--n_ctx",
+                str(self.config.context_window),
+                "--n_threads",
+                str(self.config.threads),
+                "--n_threads_batch",
+                str(self.config.threads),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own group, to stop it whole
         )
         upstream = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 120
@@ -171,21 +197,37 @@ class QwenAgentAnswerer:
     def __call__(self, item: Item, doc: Path) -> Outcome:
         self.usage.reset()
         job = {
-            "agent": self.agent, "question": item.question, "file": str(doc.resolve()), "base_url": self.base_url,
-            "model": MODEL_ALIAS, "max_tokens": self.config.max_tokens, "max_ref_tokens": self.config.max_ref_tokens,
+            "agent": self.agent,
+            "question": item.question,
+            "file": str(doc.resolve()),
+            "base_url": self.base_url,
+            "model": MODEL_ALIAS,
+            "max_tokens": self.config.max_tokens,
+            "max_ref_tokens": self.config.max_ref_tokens,
             # Qwen-Agent's default input limit assumes a 32k model: keep prompts inside our window.
             "max_input_tokens": self.config.context_window - self.config.max_tokens - 256,
         }
         env = {**os.environ, "QWEN_AGENT_DEFAULT_WORKSPACE": str(self.log_dir / "workspace")}
         t0 = time.perf_counter()
         try:
-            p = subprocess.run([str(self.python), str(WORKER), json.dumps(job, ensure_ascii=False)], capture_output=True,
-                               text=True, env=env, timeout=self.config.timeout)
+            p = subprocess.run(
+                [str(self.python), str(WORKER), json.dumps(job, ensure_ascii=False)],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=self.config.timeout,
+            )
             lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
             result = json.loads(lines[-1]) if lines else {"error": (p.stderr or "no output").strip()[-500:]}
         except subprocess.TimeoutExpired:
             result = {"error": f"timed out after {self.config.timeout:.0f}s"}
         with self.usage.lock:
             calls, prompt, completion = self.usage.calls, self.usage.prompt, self.usage.completion
-        return Outcome(result.get("answer", ""), calls, prompt, completion,
-                       timings={"answer": time.perf_counter() - t0}, error=result.get("error"))
+        return Outcome(
+            result.get("answer", ""),
+            calls,
+            prompt,
+            completion,
+            timings={"answer": time.perf_counter() - t0},
+            error=result.get("error"),
+        )

@@ -30,9 +30,8 @@ def main() -> None:
         # Its default RAG budget (20,000 tokens) assumes a 32k model.
         bot = Assistant(llm=llm, rag_cfg={"max_ref_token": job["max_ref_tokens"]})
     messages = [{"role": "user", "content": [{"text": job["question"]}, {"file": job["file"]}]}]
-    last = []
-    for last in bot.run(messages):
-        pass
+    replies = list(bot.run(messages))  # each is the reply so far; the last is the whole of it
+    last = replies[-1] if replies else []
     answer = "".join(m["content"] for m in last if m.get("role") == "assistant" and isinstance(m.get("content"), str))
     print(json.dumps({"answer": answer}, ensure_ascii=False), flush=True)
 

@@ -35,13 +35,16 @@ def _systems(records: list[Record]) -> list[str]:
 
 
 def summary_table(records: list[Record]) -> str:
-    rows = ["| system | items | recall | NeedleBench | LV-Eval | decoy named | LLM calls | prompt tok | completion tok | chunks read | s / question | errors |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| system | items | recall | NeedleBench | LV-Eval | decoy named | LLM calls | prompt tok | completion tok | chunks read | s / question | errors |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for s in _systems(records):
         rs = [r for r in records if r.system == s]
         chunks = [r.chunks_read for r in rs if r.chunks_read is not None]
         rows.append(
-            f"| {s} | {len(rs)} | " + " | ".join(_fmt(mean(getattr(r, m) for r in rs)) for m in METRICS)
+            f"| {s} | {len(rs)} | "
+            + " | ".join(_fmt(mean(getattr(r, m) for r in rs)) for m in METRICS)
             + f" | {sum(r.decoy_hit for r in rs)} | {mean(r.llm_calls for r in rs):.1f} | {mean(r.prompt_tokens for r in rs):,.0f}"
             f" | {mean(r.completion_tokens for r in rs):,.0f} | {(f'{mean(chunks):.1f}' if chunks else '-')}"
             f" | {mean(r.wall_s for r in rs):.1f} | {sum(1 for r in rs if r.error)} |"
@@ -56,9 +59,11 @@ def task_table(records: list[Record], metric: str = "recall") -> str:
     for r in records:
         cells[(r.task, r.lang, r.length)][r.system].append(getattr(r, metric))
     rows = ["| task | lang | length | " + " | ".join(systems) + " |", "|---|---|---|" + "---|" * len(systems)]
-    for (task, lang, length) in sorted(cells):
+    for task, lang, length in sorted(cells):
         by = cells[(task, lang, length)]
-        vals = [(_fmt(mean(by[s])) + (f" ({len(by[s])})" if len(by[s]) > 1 else "")) if by.get(s) else "-" for s in systems]
+        vals = [
+            (_fmt(mean(by[s])) + (f" ({len(by[s])})" if len(by[s]) > 1 else "")) if by.get(s) else "-" for s in systems
+        ]
         rows.append(f"| {task} | {lang} | {length_label(length)} | " + " | ".join(vals) + " |")
     return "\n".join(rows)
 
@@ -139,13 +144,18 @@ def write_report(out: Path, title: str = "longdoc benchmark") -> Report:
     tokens_plot(records, tp)
     images.append(tp)
     models = sorted({r.model for r in records})
-    md = "\n\n".join([
-        f"# {title}",
-        f"Models: {', '.join(models)}. Scores are 0-1 means; recall is the relaxed keyword recall.",
-        "## Per system\n\n" + summary_table(records),
-        "## Relaxed keyword recall by task and length\n\n" + task_table(records, "recall"),
-        "## LV-Eval score by task and length\n\n" + task_table(records, "lveval"),
-        "## Plots\n\n" + "\n".join(f"![{p.stem}]({p.name})" for p in images),
-    ]) + "\n"
+    md = (
+        "\n\n".join(
+            [
+                f"# {title}",
+                f"Models: {', '.join(models)}. Scores are 0-1 means; recall is the relaxed keyword recall.",
+                "## Per system\n\n" + summary_table(records),
+                "## Relaxed keyword recall by task and length\n\n" + task_table(records, "recall"),
+                "## LV-Eval score by task and length\n\n" + task_table(records, "lveval"),
+                "## Plots\n\n" + "\n".join(f"![{p.stem}]({p.name})" for p in images),
+            ]
+        )
+        + "\n"
+    )
     (out / "report.md").write_text(md, encoding="utf-8")
     return Report(md, images)

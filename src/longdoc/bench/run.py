@@ -13,12 +13,13 @@ import json
 import os
 import subprocess
 import time
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from itertools import groupby
-from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterator, Protocol
+from typing import Protocol
 
 from .. import __version__, api
 from ..config import Settings
@@ -88,7 +89,9 @@ def check_system(spec: str) -> None:
             raise ConfigError(f"unknown system '{spec}': use qwen-agent:assistant or qwen-agent:parallel")
         return
     if mode not in api.MODES:
-        raise ConfigError(f"unknown system '{spec}' (choose from {', '.join((*api.MODES, FULL))}, optionally mode:ranked|all, or qwen-agent:...)")
+        raise ConfigError(
+            f"unknown system '{spec}' (choose from {', '.join((*api.MODES, FULL))}, optionally mode:ranked|all, or qwen-agent:...)"
+        )
     if variant not in ("", "ranked", "all"):
         raise ConfigError(f"unknown read strategy in '{spec}' (ranked or all)")
 
@@ -105,8 +108,16 @@ def longdoc_answerer(mode_spec: str, settings: Settings, llm: LLM) -> Answerer:
         except LongdocError as e:
             return Outcome("", timings=dict(tracker.timings), error=str(e))
         u = a.usage
-        return Outcome(a.answer, u.llm_calls, u.prompt_tokens, u.completion_tokens, u.chunks_read, u.chunks_total,
-                       dict(a.timings), a.backend_failure)
+        return Outcome(
+            a.answer,
+            u.llm_calls,
+            u.prompt_tokens,
+            u.completion_tokens,
+            u.chunks_read,
+            u.chunks_total,
+            dict(a.timings),
+            a.backend_failure,
+        )
 
     return answer
 
@@ -132,7 +143,7 @@ def fit_middle_out(text: str, budget: int, counter: TokenCounter) -> str:
             lo = mid
         else:
             hi = mid - 1
-    return text[:lo] + marker + text[len(text) - lo:]
+    return text[:lo] + marker + text[len(text) - lo :]
 
 
 def full_context_answerer(settings: Settings, llm: LLM) -> Answerer:
@@ -150,8 +161,13 @@ def full_context_answerer(settings: Settings, llm: LLM) -> Answerer:
             c = llm.complete([Message("user", prompt)], GenerationOptions(max_tokens=settings.answer_tokens))
         except LongdocError as e:
             return Outcome("", timings={"truncate": t1 - t0}, error=str(e))
-        return Outcome(c.text, 1, c.prompt_tokens, c.completion_tokens,
-                       timings={"truncate": t1 - t0, "generate": time.perf_counter() - t1})
+        return Outcome(
+            c.text,
+            1,
+            c.prompt_tokens,
+            c.completion_tokens,
+            timings={"truncate": t1 - t0, "generate": time.perf_counter() - t1},
+        )
 
     return answer
 
@@ -177,12 +193,26 @@ def _save(path: Path, record: Record) -> None:
 def evaluate(item: Item, system: str, model: str, outcome: Outcome, wall: float) -> Record:
     s = score(outcome.prediction, item.answer, item.keywords, item.lang, item.decoy_values)
     return Record(
-        system=system, item=item.id, task=item.task, lang=item.lang, length=item.length, depth=item.depth,
-        model=model, prediction=outcome.prediction, needlebench=s.needlebench, lveval=s.lveval, recall=s.recall,
-        decoy_hit=s.decoy_hit, llm_calls=outcome.llm_calls, prompt_tokens=outcome.prompt_tokens,
-        completion_tokens=outcome.completion_tokens, chunks_read=outcome.chunks_read,
-        chunks_total=outcome.chunks_total, wall_s=round(wall, 3),
-        timings={k: round(v, 4) for k, v in outcome.timings.items()}, error=outcome.error,
+        system=system,
+        item=item.id,
+        task=item.task,
+        lang=item.lang,
+        length=item.length,
+        depth=item.depth,
+        model=model,
+        prediction=outcome.prediction,
+        needlebench=s.needlebench,
+        lveval=s.lveval,
+        recall=s.recall,
+        decoy_hit=s.decoy_hit,
+        llm_calls=outcome.llm_calls,
+        prompt_tokens=outcome.prompt_tokens,
+        completion_tokens=outcome.completion_tokens,
+        chunks_read=outcome.chunks_read,
+        chunks_total=outcome.chunks_total,
+        wall_s=round(wall, 3),
+        timings={k: round(v, 4) for k, v in outcome.timings.items()},
+        error=outcome.error,
         version=code_version(),
     )
 
@@ -193,8 +223,16 @@ def code_version() -> str:
     "+dirty" with uncommitted changes), so results can be tied to the code behind them."""
     here = Path(__file__).resolve().parent
     try:
-        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here, capture_output=True, text=True, timeout=5)
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
     except (OSError, subprocess.SubprocessError):
         return __version__
     if sha.returncode != 0:
@@ -258,7 +296,9 @@ def run(
             else:
                 if llm is None:
                     llm = api.llm_from_settings(settings)
-                answer = full_context_answerer(settings, llm) if system == FULL else longdoc_answerer(system, settings, llm)
+                answer = (
+                    full_context_answerer(settings, llm) if system == FULL else longdoc_answerer(system, settings, llm)
+                )
                 model_name = llm.name
             for _, item in group:
                 if progress:

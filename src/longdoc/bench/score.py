@@ -18,8 +18,8 @@ import re
 import string
 import unicodedata
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 LVEVAL_GATE = {"en": 0.2, "zh": 0.4}
 _PUNCT = set(string.punctuation) | set("，。！？；：、“”‘’（）《》【】—…·「」『』")
@@ -34,7 +34,12 @@ class Scores:
     decoy_hit: bool  # the prediction names a look-alike fact's value
 
     def as_dict(self) -> dict[str, float | bool]:
-        return {"needlebench": self.needlebench, "lveval": self.lveval, "recall": self.recall, "decoy_hit": self.decoy_hit}
+        return {
+            "needlebench": self.needlebench,
+            "lveval": self.lveval,
+            "recall": self.recall,
+            "decoy_hit": self.decoy_hit,
+        }
 
 
 def levenshtein(a: str, b: str) -> int:

@@ -9,8 +9,8 @@ at, the question, the gold answer and the scoring keywords.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 TASKS = ("single_needle", "multi_needle", "multi_reasoning", "decoy", "paraphrase")
 
@@ -134,12 +134,18 @@ _CHAIN_Q = {
 # character bigram) apart from stop words: keyword search alone cannot link them.
 _PARAPHRASE = {
     "en": [
-        ("Each spring the harbour master of {v} hands out cakes sweetened with cloudberry honey.",
-         "In which town does the official overseeing ships distribute baked treats?"),
-        ("Every winter the blacksmiths of {v} forge a silver lantern for their patron saint.",
-         "Which settlement's metalworkers craft a light of precious metal during the cold season?"),
-        ("The orchard keepers of {v} press their pears into a violet cider each autumn.",
-         "Where do fruit growers turn produce into a purple drink when leaves fall?"),
+        (
+            "Each spring the harbour master of {v} hands out cakes sweetened with cloudberry honey.",
+            "In which town does the official overseeing ships distribute baked treats?",
+        ),
+        (
+            "Every winter the blacksmiths of {v} forge a silver lantern for their patron saint.",
+            "Which settlement's metalworkers craft a light of precious metal during the cold season?",
+        ),
+        (
+            "The orchard keepers of {v} press their pears into a violet cider each autumn.",
+            "Where do fruit growers turn produce into a purple drink when leaves fall?",
+        ),
     ],
     "zh": [
         ("每年春天，{v}的港务长都会分发用云莓蜂蜜做的糕点。", "哪个城镇负责管理船只的官员会派送烘焙食品？"),

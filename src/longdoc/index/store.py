@@ -19,9 +19,9 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -131,7 +131,9 @@ class IndexStore:
             "created": time.time(),
         }
         with _atomic_dir(self.root / "docs" / key) as tmp:
-            np.savez(tmp / "terms.npz", ids=np.asarray(ids, dtype=np.int32), offsets=np.asarray(offsets, dtype=np.int64))
+            np.savez(
+                tmp / "terms.npz", ids=np.asarray(ids, dtype=np.int32), offsets=np.asarray(offsets, dtype=np.int64)
+            )
             (tmp / "vocab.json").write_text(json.dumps(list(vocab), ensure_ascii=False), encoding="utf-8")
             with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
                 for c in chunks:

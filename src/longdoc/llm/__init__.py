@@ -45,9 +45,7 @@ def make_llm(
         return EmbeddedLLM(path, context_window=context_window, threads=threads, name=name)
     if backend == "openai":
         if not base_url:
-            raise ConfigError(
-                "the openai backend needs a base URL (e.g. http://localhost:8000/v1)"
-            )
+            raise ConfigError("the openai backend needs a base URL (e.g. http://localhost:8000/v1)")
         return OpenAICompatLLM(base_url, model, api_key=api_key, context_window=context_window)
     if backend == "scripted":
         # A .json model names a file holding the list of replies: how CLI

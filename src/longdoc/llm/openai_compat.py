@@ -59,8 +59,11 @@ def _top_logprobs(choice: dict[str, Any]) -> list[dict[str, float]]:
         alternatives = token.get("top_logprobs") if isinstance(token, dict) else None
         step: dict[str, float] = {}
         for alt in alternatives if isinstance(alternatives, list) else []:
-            if isinstance(alt, dict) and isinstance(alt.get("token"), str) \
-                    and isinstance(alt.get("logprob"), int | float):
+            if (
+                isinstance(alt, dict)
+                and isinstance(alt.get("token"), str)
+                and isinstance(alt.get("logprob"), int | float)
+            ):
                 step.setdefault(alt["token"], float(alt["logprob"]))
         steps.append(step)
     return steps
@@ -116,7 +119,11 @@ def _tool_calls(message: dict[str, Any]) -> list[ToolCall]:
     for i, raw in enumerate(message.get("tool_calls") or []):
         fn = raw["function"]
         args = fn.get("arguments") or "{}"
-        calls.append(ToolCall(str(raw.get("id") or f"call_{i}"), str(fn["name"]), args if isinstance(args, str) else json.dumps(args)))
+        calls.append(
+            ToolCall(
+                str(raw.get("id") or f"call_{i}"), str(fn["name"]), args if isinstance(args, str) else json.dumps(args)
+            )
+        )
     return calls
 
 
@@ -155,9 +162,7 @@ class OpenAICompatLLM:
         headers: dict[str, str] = {}
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
-        self._client = httpx.Client(
-            headers=headers, timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0))
-        )
+        self._client = httpx.Client(headers=headers, timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)))
 
     def close(self) -> None:
         self._client.close()
@@ -195,9 +200,7 @@ class OpenAICompatLLM:
         if options.tools:
             payload["tools"] = [{"type": "function", "function": t} for t in options.tools]
         if on_token is None or options.tools:
-            return with_retries(
-                lambda: self._post(messages, payload), target=self._target, policy=self._retry
-            )
+            return with_retries(lambda: self._post(messages, payload), target=self._target, policy=self._retry)
         payload["stream"] = True
         payload["stream_options"] = {"include_usage": True}
         return with_retries(
@@ -215,13 +218,9 @@ class OpenAICompatLLM:
         top_logprobs: list[dict[str, float]],
     ) -> Completion:
         if usage is None:
-            usage = _Usage(
-                estimate_prompt_tokens(messages, self._counter), self._counter.count(text)
-            )
+            usage = _Usage(estimate_prompt_tokens(messages, self._counter), self._counter.count(text))
         # Empty means not asked for, or a server that ignores the request.
-        return Completion(
-            text, usage.prompt_tokens, usage.completion_tokens, finish, top_logprobs or None
-        )
+        return Completion(text, usage.prompt_tokens, usage.completion_tokens, finish, top_logprobs or None)
 
     def _post(self, messages: list[Message], payload: dict[str, Any]) -> Completion:
         response = self._client.post(self._url, json=payload)
@@ -245,9 +244,7 @@ class OpenAICompatLLM:
         completion.tool_calls = calls
         return completion
 
-    def _stream(
-        self, messages: list[Message], payload: dict[str, Any], on_token: OnToken
-    ) -> Completion:
+    def _stream(self, messages: list[Message], payload: dict[str, Any], on_token: OnToken) -> Completion:
         pieces: list[str] = []
         top_logprobs: list[dict[str, float]] = []
         usage: _Usage | None = None
@@ -294,6 +291,4 @@ class OpenAICompatLLM:
                     raise broken(f"connection failed: {reason}") from exc
         if not done and finish is None:
             raise broken("stream ended before the reply was complete")
-        return self._completion(
-            messages, "".join(pieces), usage, finish or "stop", top_logprobs
-        )
+        return self._completion(messages, "".join(pieces), usage, finish or "stop", top_logprobs)

@@ -121,9 +121,7 @@ def check_response(response: httpx.Response) -> None:
     if code < 400:
         return
     if code == 429 or code >= 500:
-        raise RetryableFailure(
-            status_line(response), parse_retry_after(response.headers.get("retry-after"))
-        )
+        raise RetryableFailure(status_line(response), parse_retry_after(response.headers.get("retry-after")))
     message = _server_message(response)
     reason = status_line(response) + (f": {message}" if message else "")
     raise FatalFailure(reason)

@@ -105,10 +105,7 @@ class ScriptedLLM:
         if self._replies is None:
             return self._respond(messages)
         if self._next_reply >= len(self._replies):
-            raise AssertionError(
-                f"{self.name}: call {number} but the script has only "
-                f"{len(self._replies)} replies"
-            )
+            raise AssertionError(f"{self.name}: call {number} but the script has only {len(self._replies)} replies")
         reply = self._replies[self._next_reply]
         self._next_reply += 1
         return reply

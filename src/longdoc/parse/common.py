@@ -133,9 +133,7 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 def opening_ooxml(data: bytes, kind: str) -> Iterator[None]:
     """Turn the ways python-docx / python-pptx fail to open a file into clear causes."""
     if data.startswith(_OLE_MAGIC):
-        raise Unreadable(
-            f"not a valid {kind} file: it is password-protected or an old binary Office file"
-        )
+        raise Unreadable(f"not a valid {kind} file: it is password-protected or an old binary Office file")
     try:
         yield
     except zipfile.BadZipFile as e:

@@ -12,9 +12,7 @@ if TYPE_CHECKING:
     from selectolax.lexbor import LexborNode
 
 # Elements whose content is not document text.
-_SKIP = frozenset(
-    "script style nav noscript template svg canvas iframe object embed select".split()
-)
+_SKIP = frozenset("script style nav noscript template svg canvas iframe object embed select".split())
 # Elements that end the running paragraph: text before and after them goes to separate blocks.
 _BLOCK = frozenset(
     """address article aside blockquote body center dd details dialog dir div dl dt fieldset

@@ -51,8 +51,9 @@ def create_app(settings: Settings, llm: LLM | None = None, options: ServerOption
         state.asker.shutdown()
         files.stop()
 
-    app = FastAPI(title="longdoc", version=__version__, lifespan=lifespan,
-                  docs_url=None, redoc_url=None, openapi_url=None)  # docs/server.md is the reference
+    app = FastAPI(
+        title="longdoc", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )  # docs/server.md is the reference
     app.state.longdoc = state
     install_handlers(app)
     app.include_router(file_routes.router)
@@ -78,8 +79,12 @@ def _add_service_routes(app: FastAPI) -> None:
         """Questions can be answered: the model is loaded."""
         state = state_of(request)
         queued = sum(1 for f in state.files.all_files() if f.status in ("queued", "indexing"))
-        body = {"status": state.model.status, "model": state.model.name, "reason": state.model.error,
-                "files_indexing": queued}
+        body = {
+            "status": state.model.status,
+            "model": state.model.name,
+            "reason": state.model.error,
+            "files_indexing": queued,
+        }
         return JSONResponse(body, status_code=200 if state.model.status == "ready" else 503)
 
     @app.get("/v1/info")

@@ -108,8 +108,15 @@ class Asker:
             on_progress=lambda stage, done, total: post(("progress", {"stage": stage, "done": done, "total": total})),
         )
         try:
-            return api.ask(q.paths, q.text, self._settings, mode=q.mode, llm=llm, tracker=tracker,
-                           on_token=lambda piece: post(("token", piece)))
+            return api.ask(
+                q.paths,
+                q.text,
+                self._settings,
+                mode=q.mode,
+                llm=llm,
+                tracker=tracker,
+                on_token=lambda piece: post(("token", piece)),
+            )
         finally:
             if emit is not None:
                 emit(("end", None))

@@ -73,15 +73,25 @@ def model_ids() -> dict[str, str]:
 def mode_for(model: str) -> str:
     ids = model_ids()
     if model not in ids:
-        raise ApiError(400, f"unknown model '{model}': choose one of {', '.join(ids)} (each names a longdoc mode)",
-                       code="model_not_found", param="model")
+        raise ApiError(
+            400,
+            f"unknown model '{model}': choose one of {', '.join(ids)} (each names a longdoc mode)",
+            code="model_not_found",
+            param="model",
+        )
     return ids[model]
 
 
 def _model_object(model_id: str) -> dict[str, Any]:
     mode = model_ids()[model_id]
-    return {"id": model_id, "object": "model", "created": _STARTED, "owned_by": "longdoc",
-            "mode": mode, "description": _DESCRIPTIONS.get(mode, "")}
+    return {
+        "id": model_id,
+        "object": "model",
+        "created": _STARTED,
+        "owned_by": "longdoc",
+        "mode": mode,
+        "description": _DESCRIPTIONS.get(mode, ""),
+    }
 
 
 @router.get("/v1/models")
@@ -116,8 +126,12 @@ def question_from(messages: list[ChatMessage], max_chars: int) -> str:
     if not question:
         raise ApiError(400, "the question is empty", code="invalid_request", param="messages")
     if len(question) > max_chars:
-        raise ApiError(400, f"the question is {len(question):,} characters; the limit is {max_chars:,}",
-                       code="question_too_long", param="messages")
+        raise ApiError(
+            400,
+            f"the question is {len(question):,} characters; the limit is {max_chars:,}",
+            code="question_too_long",
+            param="messages",
+        )
     return fold(turns[:-1], question)
 
 
@@ -162,8 +176,16 @@ class _Reply:
         citations = []
         for c in answer.citations:
             f = self.names.file(c.file)
-            citations.append({"n": c.n, "file": f.filename if f else c.file, "file_id": f.id if f else None,
-                              "page": c.page, "chunk_id": c.chunk_id, "text": c.text})
+            citations.append(
+                {
+                    "n": c.n,
+                    "file": f.filename if f else c.file,
+                    "file_id": f.id if f else None,
+                    "page": c.page,
+                    "chunk_id": c.chunk_id,
+                    "text": c.text,
+                }
+            )
         d = answer.to_dict()
         longdoc = {
             "mode": d["mode"],
@@ -174,13 +196,20 @@ class _Reply:
             "backend_failure": answer.backend_failure and self.names.text(answer.backend_failure),
         }
         u = answer.usage
-        usage = {"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,
-                 "total_tokens": u.prompt_tokens + u.completion_tokens}
+        usage = {
+            "prompt_tokens": u.prompt_tokens,
+            "completion_tokens": u.completion_tokens,
+            "total_tokens": u.prompt_tokens + u.completion_tokens,
+        }
         return {"usage": usage, "citations": citations, "longdoc": longdoc}
 
     def completion(self, answer: Answer) -> dict[str, Any]:
-        choice = {"index": 0, "message": {"role": "assistant", "content": answer.answer},
-                  "finish_reason": "stop", "logprobs": None}
+        choice = {
+            "index": 0,
+            "message": {"role": "assistant", "content": answer.answer},
+            "finish_reason": "stop",
+            "logprobs": None,
+        }
         return {**self._base("chat.completion"), "choices": [choice], **self.extras(answer)}
 
     def chunk(self, delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:

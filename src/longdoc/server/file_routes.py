@@ -62,8 +62,13 @@ async def file_content(request: Request, file_id: str) -> FileResponse:
     files = state_of(request).files
     f = files.get(file_id)
     # Always a download, never rendered: an uploaded HTML file must not run as this site's page.
-    return FileResponse(files.path(f), media_type="application/octet-stream", filename=f.filename,
-                        content_disposition_type="attachment", headers={"X-Content-Type-Options": "nosniff"})
+    return FileResponse(
+        files.path(f),
+        media_type="application/octet-stream",
+        filename=f.filename,
+        content_disposition_type="attachment",
+        headers={"X-Content-Type-Options": "nosniff"},
+    )
 
 
 @router.get("/v1/files/{file_id}/passages/{chunk_id}")

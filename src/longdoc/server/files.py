@@ -180,16 +180,23 @@ class FileStore:
         if not file_ids:
             ready = [f for f in self.all_files() if f.status == "ready"]
             if not ready:
-                raise ApiError(400, "no documents to ask about: upload files (POST /v1/files) and wait until "
-                               "their status is ready", code="no_documents", param="file_ids")
+                raise ApiError(
+                    400,
+                    "no documents to ask about: upload files (POST /v1/files) and wait until their status is ready",
+                    code="no_documents",
+                    param="file_ids",
+                )
             return ready
         files = [self.get(i) for i in dict.fromkeys(file_ids)]
         for f in files:
             if f.status == "failed":
                 raise ApiError(409, f"{f.filename} ({f.id}) could not be indexed: {f.reason}", code="file_failed")
             if f.status != "ready":
-                raise ApiError(409, f"{f.filename} ({f.id}) is still {f.status}: ask again when its status is "
-                               "ready", code="file_not_ready")
+                raise ApiError(
+                    409,
+                    f"{f.filename} ({f.id}) is still {f.status}: ask again when its status is ready",
+                    code="file_not_ready",
+                )
         return files
 
     def passage(self, file_id: str, chunk_id: str) -> dict[str, Any]:

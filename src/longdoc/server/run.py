@@ -29,6 +29,7 @@ def run(settings: Settings, host: str, port: int, options: ServerOptions, debug:
     sock = listen(host, port)
     shown = f"[{host}]" if ":" in host else host
     print(f"longdoc {__version__}: http://{shown}:{port}/  (API: http://{shown}:{port}/v1)", file=sys.stderr)
-    config = uvicorn.Config(create_app(settings, options=options), log_level="debug" if debug else "info",
-                            timeout_graceful_shutdown=5)
+    config = uvicorn.Config(
+        create_app(settings, options=options), log_level="debug" if debug else "info", timeout_graceful_shutdown=5
+    )
     uvicorn.Server(config).run(sockets=[sock])
