@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from .agents.agent import ask_agent
@@ -72,11 +73,15 @@ def index_files(paths: Sequence[str | Path], store: IndexStore, tracker: Tracker
         name = Path(p).name
         try:
             with tracker.stage("index", name):
-                doc = store.add(p, on_stage=lambda s, n=name: tracker.show(f"{s}: {n}"))
+                doc = store.add(p, on_stage=partial(_show_stage, tracker, name))
             report.docs.append(doc)
         except ParseError as e:
             report.errors.append(str(e))
     return report
+
+
+def _show_stage(tracker: Tracker, name: str, stage: str) -> None:
+    tracker.show(f"{stage}: {name}")
 
 
 def build_corpus(

@@ -61,7 +61,10 @@ def parse_move(text: str) -> Move:
             values.setdefault(current, []).append(m.group(2))
         elif current:
             values[current].append(line)
-    join = lambda k: "\n".join(values.get(k, [])).strip()  # noqa: E731
+
+    def join(k: str) -> str:
+        return "\n".join(values.get(k, [])).strip()
+
     move.thought, move.action, move.action_input = join("thought"), join("action").lower(), join("action input")
     if "final answer" in values:
         move.final = join("final answer")

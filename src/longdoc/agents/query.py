@@ -86,7 +86,7 @@ def parse_plan(text: str, question: str) -> QueryPlan:
     info = data.get("information")
     info = info.strip() if isinstance(info, str) and info.strip() else question
     instr = data.get("instruction") or data.get("instructions") or ""
-    keywords: list[str] = []
+    keywords = []
     for k, v in data.items():
         if k.startswith("keyword") and isinstance(v, list):
             keywords += [str(x).strip() for x in v if isinstance(x, (str, int, float)) and str(x).strip()]

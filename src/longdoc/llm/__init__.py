@@ -12,12 +12,12 @@ from longdoc.llm.base import (
     GenerationOptions,
     Message,
     OnToken,
-    TokenCounter,
 )
 from longdoc.llm.embedded import EmbeddedLLM
 from longdoc.llm.models import MODELS, resolve_model
 from longdoc.llm.openai_compat import OpenAICompatLLM
 from longdoc.llm.scripted import ScriptedLLM
+from longdoc.tokens import TokenCounter
 
 BACKENDS = ("embedded", "openai", "scripted")
 

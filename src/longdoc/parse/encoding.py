@@ -68,10 +68,10 @@ def _decode(data: bytes, declared: str | None) -> str:
     except UnicodeDecodeError as e:
         bad_at = e.start
     if declared:
-        encoding = _widen(declared)
-        if encoding:
+        widened = _widen(declared)
+        if widened:
             try:
-                return data.decode(encoding)
+                return data.decode(widened)
             except UnicodeDecodeError:
                 pass  # a wrong declaration is common; fall back to detection
     return data.decode(_detect(_sample_around(data, bad_at)), errors="replace")

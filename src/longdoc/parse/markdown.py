@@ -29,7 +29,7 @@ def parse(data: bytes) -> Parsed:
         text = text[front.end() :]
     md = MarkdownIt("commonmark").enable(["table", "strikethrough"])
     # Keep link targets as written: readable (no %-escapes) and cheaper to parse.
-    md.normalizeLink = str  # type: ignore[method-assign]
+    md.normalizeLink = str  # type: ignore[method-assign, assignment]
     _Walker(blocks).walk(md.parse(text))
     top_headings = (b.text for b in blocks.blocks if b.kind == "heading" and len(b.heading) == 1)
     return Parsed(blocks.blocks, next(top_headings, None))

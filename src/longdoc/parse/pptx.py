@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from io import BytesIO
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from longdoc.parse.common import BlockCollector, Parsed, opening_ooxml
 
 if TYPE_CHECKING:
+    from pptx.shapes.autoshape import Shape
     from pptx.shapes.base import BaseShape
+    from pptx.shapes.graphfrm import GraphicFrame
     from pptx.table import Table
 
 NOTES_PREFIX = "Speaker notes: "
@@ -34,14 +36,14 @@ def parse(data: bytes) -> Parsed:
             if title_shape is not None and shape.shape_id == title_shape.shape_id:
                 continue
             if shape.has_table:
-                blocks.add(_table_text(shape.table), kind="table", page=number, heading=path)
+                blocks.add(_table_text(cast("GraphicFrame", shape).table), kind="table", page=number, heading=path)
             elif shape.has_text_frame:
-                blocks.add(_text(shape.text_frame.text), page=number, heading=path)
+                blocks.add(_text(cast("Shape", shape).text_frame.text), page=number, heading=path)
         notes = slide.notes_slide.notes_text_frame if slide.has_notes_slide else None
         if notes is not None and notes.text.strip():
             blocks.add(NOTES_PREFIX + _text(notes.text).strip(), page=number, heading=path)
-    title = presentation.core_properties.title or first_title
-    return Parsed(blocks.blocks, title or None)
+    doc_title = presentation.core_properties.title or first_title
+    return Parsed(blocks.blocks, doc_title or None)
 
 
 def _shapes(shapes: Iterable[BaseShape]) -> Iterator[BaseShape]:
