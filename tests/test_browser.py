@@ -52,6 +52,7 @@ def test_upload_ask_stream_and_open_a_citation(tmp_path):
             page.on("console", lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None)
             page.goto(base)
             expect(page.locator("#mode option")).not_to_have_count(0)
+            expect(page.locator("#mode option[value=longdoc-rag]")).to_have_text("rag: keyword search (fast)")
 
             page.set_input_files("#file-input", [str(doc), str(zh), str(empty)])
             expect(page.locator("#files li.file.ready")).to_have_count(2, timeout=20_000)
@@ -91,6 +92,7 @@ def test_upload_ask_stream_and_open_a_citation(tmp_path):
             page.click("#passage-close")
             page.click("#lang")
             expect(page.locator("#ask")).to_have_text("提问")
+            expect(page.locator("#mode option[value=longdoc-rag]")).to_have_text("rag：关键词检索（快）")
             expect(page.locator("#files li.file.ready .badge").first).to_have_text("就绪")
             page.screenshot(path=str(ARTIFACTS / "browser-zh.png"), full_page=True)
             assert not problems, problems

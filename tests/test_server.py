@@ -88,7 +88,11 @@ def test_health_ready_info_and_page(base):
 
 def test_models_are_the_modes_api_has(base, client, monkeypatch):
     assert [m.id for m in client.models.list()] == [f"longdoc-{m}" for m in api.MODES]
-    monkeypatch.setattr(api, "MODES", ("rag",))  # a build where the other levels do not exist yet
+    info = httpx.get(f"{base}/v1/info").json()
+    assert [m["id"] for m in info["modes"]] == info["models"] and info["default_model"] == "longdoc-auto"
+    assert info["modes"][1]["labels"] == dict(api.MODES["rag"].labels)
+    assert client.models.retrieve("longdoc-read").model_extra["description"] == api.MODES["read"].description
+    monkeypatch.setattr(api, "MODES", {"rag": api.MODES["rag"]})  # a build where the other levels do not exist yet
     assert [m.id for m in client.models.list()] == ["longdoc-rag"]
     with pytest.raises(openai.BadRequestError) as e:
         client.chat.completions.create(model="longdoc-agent", messages=[{"role": "user", "content": "hi"}])

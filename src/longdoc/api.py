@@ -5,16 +5,13 @@ The CLI and the server are thin layers over these functions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from .agents.agent import ask_agent
-from .agents.auto import ask_auto
 from .agents.context import Job, ReadSettings
-from .agents.rag import ask_rag
-from .agents.read import ask_read
+from .agents.modes import DEFAULT_MODE, MODES
 from .chunk import ChunkSettings
 from .config import Settings
 from .errors import ConfigError, NoInputError, ParseError
@@ -25,8 +22,18 @@ from .progress import Tracker
 from .records import Answer, IndexedDoc
 from .tokens import EstimateCounter, TokenCounter
 
-# mode -> the level that answers; "auto" picks one per question.
-MODES = ("auto", "rag", "read", "agent")
+__all__ = [
+    "DEFAULT_MODE",
+    "MODES",
+    "IndexReport",
+    "ask",
+    "build_corpus",
+    "index_files",
+    "llm_from_settings",
+    "open_store",
+    "read_settings",
+    "token_counter",
+]
 
 
 @dataclass
@@ -107,14 +114,14 @@ def ask(
     question: str,
     settings: Settings,
     *,
-    mode: str = "auto",
+    mode: str = DEFAULT_MODE,
     llm: LLM | None = None,
     tracker: Tracker | None = None,
     on_token: OnToken | None = None,
 ) -> Answer:
     """Answer `question` from the files in `paths`. Files that fail to parse are
     listed in `Answer.errors`; the others are still used."""
-    if mode not in _LEVELS:
+    if mode not in MODES:
         raise ConfigError(f"unknown mode '{mode}' (choose from {', '.join(MODES)})")
     tracker = tracker or Tracker()
     if llm is None:
@@ -131,15 +138,7 @@ def ask(
         on_token=on_token,
         max_steps=settings.agent_steps,
     )
-    answer = _LEVELS[mode](question, job)
+    answer = MODES[mode].answer(question, job)
     answer.errors = report.errors + answer.errors
     answer.timings = dict(tracker.timings)
     return answer
-
-
-_LEVELS: dict[str, Callable[[str, Job], Answer]] = {
-    "auto": ask_auto,
-    "rag": lambda q, job: ask_rag(q, job),
-    "read": lambda q, job: ask_read(q, job),
-    "agent": ask_agent,
-}

@@ -15,7 +15,7 @@ import click
 from rich.console import Console
 
 from . import __version__
-from .api import MODES, IndexReport, index_files, open_store, token_counter
+from .api import DEFAULT_MODE, MODES, IndexReport, index_files, open_store, token_counter
 from .config import BACKENDS, Settings, load_settings
 from .errors import EXIT_BACKEND, EXIT_INTERNAL, LongdocError
 from .progress import Tracker
@@ -144,11 +144,10 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.option(
     "--mode",
-    type=click.Choice(MODES),
-    default="auto",
+    type=click.Choice(list(MODES)),
+    default=DEFAULT_MODE,
     show_default=True,
-    help="rag: keyword retrieval (Level 1); read: the model reads chunks (Level 2); "
-    "agent: step-by-step sub-questions (Level 3); auto: the cheapest that answers.",
+    help="; ".join(f"{m.name}: {m.description}" for m in MODES.values()) + ".",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
 @_settings_options

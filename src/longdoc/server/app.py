@@ -98,5 +98,7 @@ def _add_service_routes(app: FastAPI) -> None:
             "max_files_per_upload": state.options.max_files_per_upload,
             "file_types": sorted(SUPPORTED_SUFFIXES),
             "models": list(chat.model_ids()),
-            "default_model": f"{chat.MODEL_PREFIX}{api.MODES[0]}",
+            # The page's mode picker: the same table as the model list, labelled per language.
+            "modes": [{"id": chat.model_id(m.name), "labels": dict(m.labels)} for m in api.MODES.values()],
+            "default_model": chat.model_id(api.DEFAULT_MODE),
         }

@@ -32,13 +32,6 @@ from .state import read_json, state_of
 router = APIRouter()
 
 MODEL_PREFIX = "longdoc-"
-_DESCRIPTIONS = {
-    "auto": "picks the cheapest level that answers: keyword RAG, then chunk reading; "
-    "the agent for multi-step questions",
-    "rag": "Level 1: keyword retrieval (BM25), then one answer from the best passages",
-    "read": "Level 2: the model reads the most promising chunks one by one, then answers",
-    "agent": "Level 3: step-by-step sub-questions for questions that chain several facts",
-}
 _STARTED = int(time.time())
 _DISCONNECT_POLL = 1.0  # seconds between checks that a non-streaming client is still there
 
@@ -67,7 +60,11 @@ class ChatRequest(BaseModel):
 
 def model_ids() -> dict[str, str]:
     """Model id -> mode, for the modes this build of longdoc has."""
-    return {f"{MODEL_PREFIX}{m}": m for m in api.MODES}
+    return {model_id(m): m for m in api.MODES}
+
+
+def model_id(mode: str) -> str:
+    return f"{MODEL_PREFIX}{mode}"
 
 
 def mode_for(model: str) -> str:
@@ -90,7 +87,7 @@ def _model_object(model_id: str) -> dict[str, Any]:
         "created": _STARTED,
         "owned_by": "longdoc",
         "mode": mode,
-        "description": _DESCRIPTIONS.get(mode, ""),
+        "description": api.MODES[mode].description,
     }
 
 

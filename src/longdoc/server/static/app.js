@@ -53,10 +53,6 @@ const STRINGS = {
     "stage_agent step": "Step",
     passage_missing: "The passage could not be loaded: {reason}",
     passage_n: "passage {n}",
-    mode_auto: "auto: picks the level that answers",
-    mode_rag: "rag: keyword search (fast)",
-    mode_read: "read: the model reads passages",
-    mode_agent: "agent: step by step",
   },
   zh: {
     tagline: "对长文档提问，答案附带出处",
@@ -107,10 +103,6 @@ const STRINGS = {
     "stage_agent step": "步骤",
     passage_missing: "无法载入该段落：{reason}",
     passage_n: "第 {n} 段",
-    mode_auto: "auto：自动选择合适的层级",
-    mode_rag: "rag：关键词检索（快）",
-    mode_read: "read：模型逐段阅读",
-    mode_agent: "agent：逐步推理",
   },
 };
 
@@ -200,19 +192,21 @@ function applyLanguage() {
   $("lang").textContent = state.lang === "zh" ? "English" : "中文";
   if (state.info) {
     $("types").textContent = t("types", { types: state.info.file_types.join(" "), size: formatSize(state.info.max_upload_bytes) });
-    for (const option of $("mode").options) {
-      const key = `mode_${option.value.replace(/^longdoc-/, "")}`;
-      option.textContent = STRINGS.en[key] ? t(key) : option.value;
+    // The server's mode table labels each mode in both languages.
+    for (const mode of state.info.modes) {
+      const option = [...$("mode").options].find((o) => o.value === mode.id);
+      if (option) option.textContent = mode.labels[state.lang] || mode.labels.en || mode.id;
     }
   }
   renderFiles();
 }
 
-function fillModes(models, fallback) {
+function fillModes(modes, fallback) {
   const select = $("mode");
   const saved = localStorage.getItem("longdoc.mode");
-  select.replaceChildren(...models.map((id) => el("option", { value: id, text: id })));
-  select.value = models.includes(saved) ? saved : fallback;
+  const ids = modes.map((m) => m.id);
+  select.replaceChildren(...ids.map((id) => el("option", { value: id, text: id })));
+  select.value = ids.includes(saved) ? saved : fallback;
 }
 
 // ---- documents -------------------------------------------------------------------
@@ -610,7 +604,7 @@ async function start() {
     return;
   }
   $("file-input").accept = state.info.file_types.join(",");
-  fillModes(state.info.models, state.info.default_model);
+  fillModes(state.info.modes, state.info.default_model);
   applyLanguage();
   if (state.info.auth_required && !state.token) {
     $("token-form").hidden = false; // the list loads once the token is given

@@ -1,0 +1,55 @@
+"""The modes `longdoc ask --mode` offers: one table that the CLI's help, `api.ask`,
+the server's model list and the web page's mode picker all read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from ..records import Answer
+from .agent import ask_agent
+from .auto import ask_auto
+from .context import Job
+from .rag import ask_rag
+from .read import ask_read
+
+
+@dataclass(frozen=True)
+class Mode:
+    name: str
+    answer: Callable[[str, Job], Answer]
+    description: str  # one line, for `--help` and the server's model list
+    labels: Mapping[str, str]  # the web page's mode picker, by page language
+
+
+MODES: dict[str, Mode] = {
+    m.name: m
+    for m in (
+        Mode(
+            "auto",
+            ask_auto,
+            "the cheapest level likely to answer: Level 1, then Level 2 when it finds nothing; "
+            "Level 3 for questions that chain facts",
+            {"en": "auto: picks the level that answers", "zh": "auto：自动选择合适的层级"},
+        ),
+        Mode(
+            "rag",
+            ask_rag,
+            "Level 1: keyword retrieval (BM25), then one answer from the best passages",
+            {"en": "rag: keyword search (fast)", "zh": "rag：关键词检索（快）"},
+        ),
+        Mode(
+            "read",
+            ask_read,
+            "Level 2: the model reads the most promising chunks one by one, then answers",
+            {"en": "read: the model reads passages", "zh": "read：模型逐段阅读"},
+        ),
+        Mode(
+            "agent",
+            ask_agent,
+            "Level 3: step-by-step sub-questions for questions that chain several facts",
+            {"en": "agent: step by step", "zh": "agent：逐步推理"},
+        ),
+    )
+}
+DEFAULT_MODE = "auto"
