@@ -165,3 +165,15 @@ def test_config_shows_sources(isolated_home):
     assert r.returncode == 0, r.stderr
     lines = {line.split()[0]: line for line in r.stdout.splitlines()}
     assert "(flag)" in lines["model"] and "config" in lines["chunk_size"] and "(default)" in lines["backend"]
+
+
+def test_help_offers_the_backends_and_modes_of_their_tables(isolated_home):
+    from longdoc.agents.modes import MODES
+    from longdoc.llm.backends import BACKENDS
+
+    r = run("ask", "--help", env_home=isolated_home)
+    assert r.returncode == 0, r.stderr
+    text = " ".join(r.stdout.split())
+    assert "[embedded|openai]" in text and "scripted" not in text  # the test backend is not offered
+    assert all(b.description in text for b in BACKENDS.values() if b.offered)
+    assert f"[{'|'.join(MODES)}]" in text and "[default: auto]" in text

@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 
 import longdoc.llm.models as models_mod
+from longdoc.api import llm_from_settings
+from longdoc.config import load_settings
 from longdoc.errors import BackendError, ConfigError, ModelError
 from longdoc.llm import make_llm
 from longdoc.llm.base import LLM, Completion, GenerationOptions, Message
@@ -796,3 +798,13 @@ def test_repeat_penalty_becomes_a_frequency_penalty(server: FakeServer) -> None:
     llm.complete(QUESTION, GenerationOptions())
     assert server.requests[0]["json"]["frequency_penalty"] == 0.3
     assert "frequency_penalty" not in server.requests[1]["json"]  # the server's default stays
+
+
+def test_the_timeout_setting_reaches_the_openai_backend(server: FakeServer, tmp_path: Path) -> None:
+    late = Reply(200, json.dumps(chat_body("too late")).encode(), {"Content-Type": "application/json"}, delay=1.0)
+    server.replies = [late, json_reply(chat_body("in time"))]
+    env = {"LONGDOC_HOME": str(tmp_path), "LONGDOC_TIMEOUT": "0.3"}
+    settings, sources = load_settings({"backend": "openai", "base_url": server.base_url, "model": "m"}, env=env)
+    assert sources["timeout"] == "env LONGDOC_TIMEOUT"
+    assert llm_from_settings(settings).complete(QUESTION, GenerationOptions()).text == "in time"
+    assert len(server.requests) == 2  # the first reply took longer than the 0.3 s setting

@@ -16,17 +16,18 @@ from .chunk import ChunkSettings
 from .config import Settings
 from .errors import ConfigError, NoInputError, ParseError
 from .index.store import Corpus, IndexStore
-from .llm import make_llm
+from .llm import BackendOptions, backend_named
 from .llm.base import LLM, OnToken
 from .progress import Tracker
 from .records import Answer, IndexedDoc
-from .tokens import EstimateCounter, TokenCounter
+from .tokens import TokenCounter
 
 __all__ = [
     "DEFAULT_MODE",
     "MODES",
     "IndexReport",
     "ask",
+    "backend_options",
     "build_corpus",
     "index_files",
     "llm_from_settings",
@@ -46,27 +47,25 @@ class IndexReport:
         return sum(1 for d in self.docs if d.built)
 
 
-def token_counter(settings: Settings) -> TokenCounter:
-    """The tokenizer chunks are measured with: the embedded model's own when
-    it is the backend (loaded without its weights), else a conservative estimate."""
-    if settings.backend != "embedded":
-        return EstimateCounter()
-    from .llm.embedded import load_token_counter
-    from .llm.models import resolve_model
-
-    return load_token_counter(resolve_model(settings.model, settings.home))
-
-
-def llm_from_settings(settings: Settings) -> LLM:
-    return make_llm(
-        settings.backend,
+def backend_options(settings: Settings) -> BackendOptions:
+    return BackendOptions(
         settings.model,
-        home=settings.home,
+        settings.home,
         base_url=settings.base_url,
         api_key=settings.api_key,
         context_window=settings.context_window,
         threads=settings.threads or None,
+        timeout=settings.timeout,
     )
+
+
+def token_counter(settings: Settings) -> TokenCounter:
+    """The tokenizer chunks are measured with, known before the model loads (see `Backend.token_counter`)."""
+    return backend_named(settings.backend).token_counter(backend_options(settings))
+
+
+def llm_from_settings(settings: Settings) -> LLM:
+    return backend_named(settings.backend).build(backend_options(settings))
 
 
 def open_store(settings: Settings, counter: TokenCounter) -> IndexStore:
@@ -105,7 +104,7 @@ def build_corpus(
 
 
 def read_settings(settings: Settings) -> ReadSettings:
-    concurrency = settings.read_concurrency or (1 if settings.backend == "embedded" else 8)
+    concurrency = settings.read_concurrency or backend_named(settings.backend).read_concurrency
     return ReadSettings(strategy=settings.read_strategy, max_chunks=settings.read_max_chunks, concurrency=concurrency)
 
 

@@ -16,8 +16,10 @@ from rich.console import Console
 
 from . import __version__
 from .api import DEFAULT_MODE, MODES, IndexReport, index_files, open_store, token_counter
-from .config import BACKENDS, Settings, load_settings
-from .errors import EXIT_BACKEND, EXIT_INTERNAL, LongdocError
+from .config import Settings, load_settings
+from .errors import EXIT_BACKEND, EXIT_INTERNAL, EXIT_NO_INPUT, LongdocError
+from .llm.backends import BACKENDS, DEFAULT_BACKEND, offered_backends
+from .llm.models import DEFAULT_MODEL
 from .progress import Tracker
 from .records import Answer
 
@@ -25,7 +27,13 @@ from .records import Answer
 def _settings_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """The flags every command that talks to a model or the index accepts."""
     opts = [
-        click.option("--backend", type=click.Choice(BACKENDS), help="LLM backend [default: embedded]."),
+        click.option(
+            "--backend",
+            type=click.Choice(list(BACKENDS)),
+            metavar=f"[{'|'.join(offered_backends())}]",
+            help="; ".join(f"{n}: {BACKENDS[n].description}" for n in offered_backends())
+            + f" [default: {DEFAULT_BACKEND}].",
+        ),
         click.option("--model", help="Embedded model name or .gguf path, or the server's model id."),
         click.option("--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1."),
         click.option("--api-key", help="API key for the endpoint (prefer LONGDOC_API_KEY)."),
@@ -241,7 +249,7 @@ def index(paths: tuple[str, ...], as_json: bool, quiet: bool, debug: bool, **kwa
                 store.corpus(report.docs)
     _print_index_report(report, tracker, as_json)
     if not report.docs:
-        sys.exit(3)
+        sys.exit(EXIT_NO_INPUT)
 
 
 def _print_index_report(report: IndexReport, tracker: Tracker, as_json: bool) -> None:
@@ -302,7 +310,7 @@ def models_list(debug: bool = False) -> None:
 
 
 @models.command("install")
-@click.argument("name", default="qwen2.5-coder-1.5b")
+@click.argument("name", default=DEFAULT_MODEL)
 @click.option("--debug", is_flag=True)
 @_handle_errors
 def models_install(name: str, debug: bool) -> None:

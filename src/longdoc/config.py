@@ -21,14 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-
-BACKENDS = ("embedded", "openai", "scripted")
+from .llm.backends import BACKENDS, DEFAULT_BACKEND, offered_backends
+from .llm.models import DEFAULT_MODEL
 
 
 @dataclass(frozen=True)
 class Settings:
-    backend: str = "embedded"
-    model: str = "qwen2.5-coder-1.5b"  # an embedded model name, a .gguf path, or a server's model id
+    backend: str = DEFAULT_BACKEND
+    model: str = DEFAULT_MODEL  # an embedded model name, a .gguf path, or a server's model id
     base_url: str | None = None  # for the openai backend, e.g. http://127.0.0.1:8080/v1
     api_key: str | None = None
     context_window: int = 8192  # tokens the model can see at once
@@ -108,10 +108,11 @@ def load_settings(
         sources[k] = "flag"
 
     settings = replace(Settings(), **values)
-    if settings.backend not in BACKENDS:
-        raise ConfigError(f"unknown backend '{settings.backend}' (choose from {', '.join(BACKENDS)})")
-    if settings.backend == "openai" and not settings.base_url:
-        raise ConfigError("the openai backend needs a base URL (--base-url or LONGDOC_BASE_URL)")
+    backend = BACKENDS.get(settings.backend)
+    if backend is None:
+        raise ConfigError(f"unknown backend '{settings.backend}' (choose from {', '.join(offered_backends())})")
+    if backend.needs_base_url and not settings.base_url:
+        raise ConfigError(f"the {backend.name} backend needs a base URL (--base-url or LONGDOC_BASE_URL)")
     if settings.read_strategy not in ("ranked", "all"):
         raise ConfigError(f"unknown read strategy '{settings.read_strategy}' (choose ranked or all)")
     if settings.chunk_size < 64:

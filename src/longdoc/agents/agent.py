@@ -77,7 +77,7 @@ def ask_agent(question: str, job: Job) -> Answer:
     notes: list[str] = []
     hops: list[Hop] = []
     citations: list[Citation] = []
-    run = _native_loop if getattr(job.llm, "supports_tools", False) else _react_loop
+    run = _native_loop if job.llm.supports_tools else _react_loop
     final = run(question, job, prompts, usage, notes, hops, citations)
     if final is None:
         notes.append(f"no final answer within {job.max_steps} steps; answering from the sub-answers")

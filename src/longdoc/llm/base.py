@@ -72,3 +72,8 @@ class LLM(Protocol):
     def token_counter(self) -> TokenCounter:
         """The model's own tokenizer when at hand, else a conservative estimate."""
         ...
+
+    def load(self) -> None:
+        """Get ready to answer now rather than at the first call (the embedded
+        model reads its weights); a no-op for the others."""
+        ...

@@ -176,6 +176,9 @@ class OpenAICompatLLM:
     def token_counter(self) -> EstimateCounter:
         return self._counter
 
+    def load(self) -> None:
+        pass  # nothing to load
+
     def complete(
         self,
         messages: list[Message],

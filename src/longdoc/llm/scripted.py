@@ -73,6 +73,9 @@ class ScriptedLLM:
     def token_counter(self) -> EstimateCounter:
         return self._counter
 
+    def load(self) -> None:
+        pass  # nothing to load
+
     def complete(
         self,
         messages: list[Message],

@@ -34,9 +34,7 @@ class ModelHolder:
             if self._llm is None:
                 self._llm = llm_from_settings(self._settings)
             self._created.set()
-            load = getattr(self._llm, "load", None)  # the embedded backend loads lazily otherwise
-            if callable(load):
-                load()
+            self._llm.load()  # the embedded backend would otherwise load at the first question
         except LongdocError as e:
             self._error = str(e)
         except Exception as e:
