@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from longdoc.agents.context import Job, ReadSettings
-from longdoc.agents.read import _read_one
+from longdoc.agents.read import read_one
 from longdoc.api import ask, build_corpus, llm_from_settings
 from longdoc.config import load_settings
 from longdoc.progress import Tracker
@@ -88,7 +88,7 @@ def main() -> None:
     prompt_tokens = 0
     verdicts = []
     for c in sample:
-        reading, used = _read_one(Hit(c, 0.0), plan, job, EN)
+        reading, used = read_one(Hit(c, 0.0), plan, job, EN)
         prompt_tokens += used[0] if used else 0
         verdicts.append((c is fact_chunk, round(reading.relevance, 2), bool(reading.quotes)))
     per_chunk = (time.perf_counter() - t0) / len(sample)

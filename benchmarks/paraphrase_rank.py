@@ -24,7 +24,7 @@ from longdoc.agents.context import ReadSettings
 from longdoc.agents.query import expand_query, plan_query
 from longdoc.api import build_corpus, llm_from_settings
 from longdoc.bench.generate import build_document
-from longdoc.bench.tasks import _PARAPHRASE
+from longdoc.bench.tasks import PARAPHRASES
 from longdoc.config import load_settings
 from longdoc.index.retriever import fuse
 from longdoc.progress import Tracker
@@ -71,7 +71,7 @@ def main() -> None:
     facts = [
         (lang, f.format(v="Varnholt" if lang == "en" else "瓦恩霍尔特"), q, "bench")
         for lang in ("en", "zh")
-        for f, q in _PARAPHRASE[lang]
+        for f, q in PARAPHRASES[lang]
     ]
     facts += [(lang, f, q, "held out") for lang in ("en", "zh") for f, q in HELD_OUT[lang]]
     print(f"model {args.model}; haystacks of {args.tokens:,} tokens, fact at 60% depth\n")

@@ -9,7 +9,7 @@ import pytest
 
 from longdoc.bench import haystack
 from longdoc.bench.generate import GenConfig, _without_needles, build_item, generate, load_items
-from longdoc.bench.tasks import _PARAPHRASE, BUILDERS, TASKS, needle_depths
+from longdoc.bench.tasks import BUILDERS, PARAPHRASES, TASKS, needle_depths
 from longdoc.tokens import EstimateCounter
 
 COUNTER = EstimateCounter()
@@ -104,9 +104,9 @@ def _content_words(text: str) -> set[str]:
 
 
 def test_paraphrase_question_shares_no_content_word_with_the_fact():
-    for fact, question in _PARAPHRASE["en"]:
+    for fact, question in PARAPHRASES["en"]:
         assert not _content_words(fact.format(v="")) & _content_words(question), question
-    for fact, question in _PARAPHRASE["zh"]:
+    for fact, question in PARAPHRASES["zh"]:
         f = fact.format(v="")
         bigrams = {f[i : i + 2] for i in range(len(f) - 1)}
         shared = {question[i : i + 2] for i in range(len(question) - 1)} & bigrams

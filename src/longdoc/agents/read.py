@@ -138,7 +138,7 @@ def read_chunks(order: list[Hit], plan: QueryPlan, job: Job, prompts: PromptSet,
         try:
             for start in range(0, len(order), batch):
                 part = order[start : start + batch]
-                results = list(pool.map(lambda h: _read_one(h, plan, job, prompts), part))
+                results = list(pool.map(lambda h: read_one(h, plan, job, prompts), part))
                 for reading, completion_usage in results:
                     readings.append(reading)
                     if completion_usage:
@@ -153,7 +153,9 @@ def read_chunks(order: list[Hit], plan: QueryPlan, job: Job, prompts: PromptSet,
     return readings
 
 
-def _read_one(hit: Hit, plan: QueryPlan, job: Job, prompts: PromptSet) -> tuple[Reading, tuple[int, int] | None]:
+def read_one(hit: Hit, plan: QueryPlan, job: Job, prompts: PromptSet) -> tuple[Reading, tuple[int, int] | None]:
+    """One reader call on one chunk: the reading, and the (prompt, completion) tokens
+    it used (None when the call failed)."""
     messages = [
         Message("system", prompts.reader_system),
         Message("user", prompts.reader_user.format(question=plan.information, passage=hit.chunk.text.strip())),

@@ -132,7 +132,7 @@ _CHAIN_Q = {
 
 # The fact and its question share no content word (nor, in Chinese, any
 # character bigram) apart from stop words: keyword search alone cannot link them.
-_PARAPHRASE = {
+PARAPHRASES = {
     "en": [
         (
             "Each spring the harbour master of {v} hands out cakes sweetened with cloudberry honey.",
@@ -210,7 +210,7 @@ def decoy(rng: random.Random, lang: str, depths: list[float]) -> Spec:
 
 def paraphrase(rng: random.Random, lang: str, depths: list[float]) -> Spec:
     names = Names(rng, lang)
-    fact, q = rng.choice(_PARAPHRASE[lang])
+    fact, q = rng.choice(PARAPHRASES[lang])
     v = names.place()
     return Spec([(fact.format(v=v), depths[0])], q, v, [v])
 
