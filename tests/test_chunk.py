@@ -1,5 +1,5 @@
-from longdoc.chunk import ChunkSettings, chunk_document, full_text
-from longdoc.records import Block, Document
+from longdoc.chunk import ChunkSettings, chunk_document
+from longdoc.records import Block, Document, full_text
 from longdoc.tokens import EstimateCounter
 
 
@@ -12,7 +12,7 @@ def _doc(paragraphs, pages=None):
 
 
 def _check_invariants(doc, chunks, size):
-    text = full_text(doc)
+    text = full_text(doc.blocks)
     counter = EstimateCounter()
     for c in chunks:
         assert text[c.start : c.end] == c.text

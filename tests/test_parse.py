@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from longdoc.errors import ParseError
-from longdoc.parse import PARSERS, SUPPORTED_SUFFIXES, full_text, parse_bytes, parse_file
+from longdoc.parse import PARSERS, SUPPORTED_SUFFIXES, parse_bytes, parse_file
 from longdoc.parse.common import MAX_BLOCK_CHARS, split_long
-from longdoc.records import Document
+from longdoc.records import Document, full_text
 
 ZH_TEXT = "第一章 总则\n\n为了规范长文档问答系统的开发，制定本规范。本规范适用于所有模块，包括解析、索引和检索。"
 
@@ -320,6 +320,9 @@ def test_split_long_prefers_sentence_ends() -> None:
     assert " ".join(pieces) == text
     assert split_long("x" * 25, limit=10) == ["x" * 10, "x" * 10, "x" * 5]
     assert split_long("甲乙丙丁戊。己庚辛壬癸子丑", limit=8)[0] == "甲乙丙丁戊。"
+    # The chunker's sentence rule: a closing quote stays with its sentence, "3.5" is no end.
+    assert split_long('He said "Stop it." Then version 3.5 came out', limit=30)[0] == 'He said "Stop it."'
+    assert split_long("他说：“快走。”我们就走了，走得很远很远很远", limit=12)[0] == "他说：“快走。”"
 
 
 # ---------------------------------------------------------------- Markdown

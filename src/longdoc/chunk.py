@@ -16,16 +16,12 @@ indexing, which is mostly tokenisation.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .records import Block, Chunk, Document
+from .records import BLOCK_SEPARATOR, Block, Chunk, Document, full_text
+from .sentences import sentence_spans
 from .tokens import TokenCounter, count_many
-
-# A sentence ends after . ! ? (plus closing quotes) and whitespace, after a
-# Chinese end mark (no space follows in Chinese), or at a line break.
-_SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*\s+|[。！？；…]+[”’」』）)]*\s*|\n+")
 
 
 @dataclass(frozen=True)
@@ -46,16 +42,11 @@ class _Piece:
     heading: tuple[str, ...]
 
 
-def full_text(doc: Document) -> str:
-    """The document text that block and chunk offsets point into."""
-    return "\n\n".join(b.text for b in doc.blocks)
-
-
 def chunk_document(doc: Document, counter: TokenCounter, settings: ChunkSettings) -> list[Chunk]:
-    text = full_text(doc)
+    text = full_text(doc.blocks)
     pending = list(_pieces(doc.blocks, counter, settings.size))
     pending.reverse()  # a stack: pieces a full chunk gives back are pushed again
-    sep = max(1, counter.count("\n\n"))  # what joining two pieces can cost at most
+    sep = max(1, counter.count(BLOCK_SEPARATOR))  # what joining two pieces can cost at most
     spans: list[tuple[list[_Piece], int]] = []
     cur: list[_Piece] = []
     cur_tokens = 0
@@ -110,7 +101,7 @@ def _pieces(blocks: list[Block], counter: TokenCounter, size: int) -> Iterator[_
         if n <= size:
             yield _Piece(b.start, b.end, n, b.page, b.heading)
             continue
-        for s, e in _sentences(b.text):
+        for s, e in sentence_spans(b.text):
             sent = b.text[s:e]
             if not sent.strip():
                 continue
@@ -120,17 +111,6 @@ def _pieces(blocks: list[Block], counter: TokenCounter, size: int) -> Iterator[_
             else:
                 for hs, he, k in _hard_split(sent, counter, size):
                     yield _Piece(b.start + s + hs, b.start + s + he, k, b.page, b.heading)
-
-
-def _sentences(text: str) -> list[tuple[int, int]]:
-    spans = []
-    start = 0
-    for m in _SENTENCE_END.finditer(text):
-        spans.append((start, m.end()))
-        start = m.end()
-    if start < len(text):
-        spans.append((start, len(text)))
-    return spans
 
 
 def _hard_split(text: str, counter: TokenCounter, size: int) -> list[tuple[int, int, int]]:

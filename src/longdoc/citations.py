@@ -12,7 +12,8 @@ import re
 from .index.terms import Analyzer
 from .prompts import PromptSet
 from .records import Citation
-from .retrieve import Evidence, sentences, shared_terms
+from .retrieve import Evidence, shared_terms
+from .sentences import sentences
 
 # "[2]" or "[1, 2]" (a Chinese comma too); at most three digits, so "[1931]" is not one.
 MARKER = re.compile(r"\[\d{1,3}(?:\s*[,，]\s*\d{1,3})*\]")

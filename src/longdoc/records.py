@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+# A document's text is its blocks joined by a blank line; block and chunk offsets count it.
+BLOCK_SEPARATOR = "\n\n"
 
 
 @dataclass(frozen=True)
@@ -20,6 +24,11 @@ class Block:
     kind: str = "text"  # "text" | "table" | "heading"
     start: int = 0
     end: int = 0
+
+
+def full_text(blocks: Iterable[Block]) -> str:
+    """The document text that block and chunk offsets point into."""
+    return BLOCK_SEPARATOR.join(b.text for b in blocks)
 
 
 @dataclass

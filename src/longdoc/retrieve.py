@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from .index.store import Corpus
 from .index.terms import Analyzer, phrase
 from .records import Chunk, Hit, QueryPlan
+from .sentences import sentences
 from .tokens import TokenCounter
 
 # Verbatim matches of a multi-word name ("Karvo Point") lift a chunk above
@@ -17,7 +18,6 @@ PHRASE_BONUS = 0.35
 # the question, at most FOCUS_SENTENCES of them (see focus_evidence).
 FOCUS_MIN_SHARED = 2
 FOCUS_SENTENCES = 3
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？；])\s*|\n+")
 _CAPITALISED_RUN = re.compile(r"\b[A-Z][\w'-]*(?:\s+(?:of|the|de|van|von)?\s*[A-Z][\w'-]*)+")
 
 
@@ -72,10 +72,6 @@ def select_evidence(hits: list[Hit], budget: int, counter: TokenCounter, label_t
         if budget - used < 64:
             break
     return chosen
-
-
-def sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
 
 
 def shared_terms(terms: set[str], texts: list[str], analyzer: Analyzer) -> list[int]:

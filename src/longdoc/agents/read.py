@@ -26,7 +26,8 @@ from ..index.retriever import fuse
 from ..llm.base import GenerationOptions, Message
 from ..prompts import PromptSet, prompts_for
 from ..records import Answer, Chunk, Hit, QueryPlan, Usage
-from ..retrieve import Evidence, rank, select_evidence, sentences
+from ..retrieve import Evidence, rank, select_evidence
+from ..sentences import sentences
 from .answer import answer_from_evidence
 from .context import Job
 from .query import expand_query, make_plan

@@ -13,10 +13,10 @@ from pathlib import Path, PurePath
 
 from longdoc.errors import ParseError
 from longdoc.parse import docx, html, markdown, pdf, pptx, text
-from longdoc.parse.common import Parsed, Unreadable, describe, full_text, with_offsets
+from longdoc.parse.common import Parsed, Unreadable, describe, with_offsets
 from longdoc.records import Document
 
-__all__ = ["PARSERS", "SUPPORTED_SUFFIXES", "full_text", "parse_bytes", "parse_file"]
+__all__ = ["PARSERS", "SUPPORTED_SUFFIXES", "parse_bytes", "parse_file"]
 
 # Lower-case suffix -> (Document.format, parser).
 PARSERS: dict[str, tuple[str, Callable[[bytes], Parsed]]] = {

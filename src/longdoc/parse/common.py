@@ -8,18 +8,17 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from longdoc.records import Block
+from longdoc.records import BLOCK_SEPARATOR, Block
+from longdoc.sentences import END_MARK
 
-BLOCK_SEPARATOR = "\n\n"
 # Blocks above this size are cut so no single block can swamp a chunk or a prompt.
 MAX_BLOCK_CHARS = 20_000
 
 # One or more blank lines (lines holding only spaces or tabs count as blank).
 PARAGRAPH_BREAK = re.compile(r"\n[ \t\f\v]*\n\s*")
 
-# Break points for over-long text, best first: a sentence end, a line end, a word gap.
+# Break points for over-long text after a sentence end, best first: a line end, a word gap.
 _BREAK_TIERS: tuple[tuple[str, ...], ...] = (
-    (". ", "! ", "? ", ".\n", "!\n", "?\n", "。", "！", "？"),
     ("\n",),
     (" ", "\t", "，", "、", "；"),
 )
@@ -94,6 +93,9 @@ def split_long(text: str, limit: int = MAX_BLOCK_CHARS) -> list[str]:
 
 def _break_point(text: str, lo: int, hi: int) -> int:
     """The best place to cut within text[lo:hi]; `hi` when there is no break at all."""
+    sentence_end = max((m.end() for m in END_MARK.finditer(text, lo, hi)), default=lo)
+    if sentence_end > lo:
+        return sentence_end
     for marks in _BREAK_TIERS:
         best = max(text.rfind(m, lo, hi) + len(m) for m in marks)
         if best > lo:
@@ -110,11 +112,6 @@ def with_offsets(blocks: Iterable[Block]) -> list[Block]:
         out.append(Block(b.text, b.page, b.heading, b.kind, pos, end))
         pos = end + len(BLOCK_SEPARATOR)
     return out
-
-
-def full_text(blocks: Iterable[Block]) -> str:
-    """The document text that block offsets point into."""
-    return BLOCK_SEPARATOR.join(b.text for b in blocks)
 
 
 def describe(exc: BaseException) -> str:
