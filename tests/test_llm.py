@@ -112,7 +112,13 @@ class FakeServer:
                 length = int(self.headers.get("Content-Length", "0"))
                 raw = self.rfile.read(length)
                 with outer._lock:
-                    outer.requests.append({"path": self.path, "headers": dict(self.headers), "json": json.loads(raw)})
+                    outer.requests.append(
+                        {
+                            "path": self.path,
+                            "headers": {k.lower(): v for k, v in self.headers.items()},
+                            "json": json.loads(raw),
+                        }
+                    )
                     reply = outer.replies.pop(0) if outer.replies else Reply(500, b"no scripted reply left")
                 if reply.delay:
                     time.sleep(reply.delay)
@@ -296,7 +302,7 @@ def test_non_streaming_request_shape(server: FakeServer) -> None:
     result = llm.complete(QUESTION, GenerationOptions(max_tokens=7, temperature=0.2, stop=["\n\n"]))
     req = server.requests[0]
     assert req["path"] == "/v1/chat/completions"
-    assert req["headers"]["Authorization"] == "Bearer sk-test"
+    assert req["headers"]["authorization"] == "Bearer sk-test"  # HTTP names are case-blind
     assert req["json"] == {
         "model": "test-model",
         "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Say hello."}],
@@ -308,6 +314,18 @@ def test_non_streaming_request_shape(server: FakeServer) -> None:
     # No usage from the server: estimated.
     assert result.prompt_tokens == estimate_prompt_tokens(QUESTION, EstimateCounter())
     assert result.completion_tokens == 1
+
+
+def test_without_a_key_no_credentials_from_the_environment_are_sent(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in {"OPENAI_API_KEY": "sk-mine", "OPENAI_ORG_ID": "org-mine", "OPENAI_PROJECT_ID": "p"}.items():
+        monkeypatch.setenv(name, value)
+    server.replies = [json_reply(chat_body("x"))]
+    client(server, SleepLog()).complete(QUESTION, GenerationOptions())
+    headers = server.requests[0]["headers"]
+    assert "authorization" not in headers and not [k for k in headers if k.startswith("openai-")]
+    assert "sk-mine" not in json.dumps(headers)
 
 
 def test_streaming_tokens_in_order_with_usage(server: FakeServer) -> None:

@@ -1,21 +1,22 @@
 """Retrying calls to a network LLM endpoint.
 
-The request function signals what went wrong by raising: httpx timeouts and
-transport errors and `RetryableFailure` are worth another attempt,
-`FatalFailure` is not. Everything else propagates untouched, so a bug or an
-exception from a caller's callback is never hidden behind a retry.
+The request function signals what went wrong by raising `RetryableFailure`
+(worth another attempt: a timeout, a dropped connection, 429, 5xx, a garbled
+reply) or `FatalFailure` (another attempt would only repeat it). Everything
+else propagates untouched, so a bug or an exception from a caller's callback
+is never hidden behind a retry.
 """
 
 from __future__ import annotations
 
 import email.utils
+import json
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import TypeVar
-
-import httpx
 
 from longdoc.errors import BackendError
 
@@ -90,41 +91,38 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(when.timestamp() - current, 0.0)
 
 
-def _server_message(response: httpx.Response) -> str:
+def server_message(body: str) -> str:
     """The error text a server put in its body, OpenAI-style JSON or plain."""
     try:
-        body = response.json()
+        data = json.loads(body)
     except ValueError:
-        return one_line(response.text)
-    if isinstance(body, dict):
-        err = body.get("error")
+        return one_line(body)
+    if isinstance(data, dict):
+        err = data.get("error")
         if isinstance(err, dict) and isinstance(err.get("message"), str):
             return one_line(err["message"])
         if isinstance(err, str):
             return one_line(err)
-        if isinstance(body.get("message"), str):
-            return one_line(body["message"])
-    return one_line(response.text)
+        if isinstance(data.get("message"), str):
+            return one_line(data["message"])
+    return one_line(body)
 
 
-def status_line(response: httpx.Response) -> str:
-    phrase = response.reason_phrase or httpx.codes.get_reason_phrase(response.status_code)
-    return f"{response.status_code} {phrase}".strip()
+def status_failure(status: int, reason_phrase: str, retry_after: str | None, body: str) -> Exception:
+    """The failure for an HTTP error status: 429 and 5xx may pass, the rest would repeat."""
+    phrase = reason_phrase or _standard_phrase(status)
+    line = f"{status} {phrase}".strip()
+    if status == 429 or status >= 500:
+        return RetryableFailure(line, parse_retry_after(retry_after))
+    message = server_message(body)
+    return FatalFailure(line + (f": {message}" if message else ""))
 
 
-def check_response(response: httpx.Response) -> None:
-    """Raise the matching failure for an HTTP error status.
-
-    The body must have been read already (call `response.read()` first when
-    streaming)."""
-    code = response.status_code
-    if code < 400:
-        return
-    if code == 429 or code >= 500:
-        raise RetryableFailure(status_line(response), parse_retry_after(response.headers.get("retry-after")))
-    message = _server_message(response)
-    reason = status_line(response) + (f": {message}" if message else "")
-    raise FatalFailure(reason)
+def _standard_phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 def with_retries(fn: Callable[[], T], *, target: str, policy: RetryPolicy) -> T:
@@ -143,10 +141,6 @@ def with_retries(fn: Callable[[], T], *, target: str, policy: RetryPolicy) -> T:
             raise BackendError(f"{target}: {exc.reason}") from exc
         except RetryableFailure as exc:
             reason, retry_after = exc.reason, exc.retry_after
-        except httpx.TimeoutException as exc:
-            reason = f"timed out ({type(exc).__name__})"
-        except httpx.TransportError as exc:
-            reason = f"connection failed: {one_line(str(exc)) or type(exc).__name__}"
         if attempt < policy.max_attempts:
             policy.sleep(policy.backoff(attempt, retry_after))
     noun = "attempt" if policy.max_attempts == 1 else "attempts"
