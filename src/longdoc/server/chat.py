@@ -18,8 +18,9 @@ from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.responses import Response
 
 from .. import api
@@ -209,16 +210,20 @@ class _Reply:
         }
         return {**self._base("chat.completion"), "choices": [choice], **self.extras(answer)}
 
-    def chunk(self, delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+    def chunk(self, delta: dict[str, Any], finish: str | None = None, **extra: Any) -> ServerSentEvent:
         choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
-        return _sse({**self._base("chat.completion.chunk"), "choices": [choice], **extra})
+        return _event({**self._base("chat.completion.chunk"), "choices": [choice], **extra})
 
 
-def _sse(data: Any) -> str:
-    return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
+# The page splits events at blank lines written as "\n\n", as most clients do.
+_SEP = "\n"
 
 
-def _stream(request: Request, q: Question, reply: _Reply) -> StreamingResponse:
+def _event(data: Any) -> ServerSentEvent:
+    return ServerSentEvent(json.dumps(data, ensure_ascii=False), sep=_SEP)
+
+
+def _stream(request: Request, q: Question, reply: _Reply) -> EventSourceResponse:
     state = state_of(request)
     loop = asyncio.get_running_loop()
     events: asyncio.Queue[Event] = asyncio.Queue()
@@ -229,19 +234,12 @@ def _stream(request: Request, q: Question, reply: _Reply) -> StreamingResponse:
 
     # Submitted before the response starts, so "busy" or "model loading" is still an HTTP status.
     future = state.asker.submit(q, emit, cancelled)
-    keepalive = state.options.keepalive_seconds
 
-    async def body() -> AsyncIterator[str]:
+    async def body() -> AsyncIterator[ServerSentEvent]:
         try:
             yield reply.chunk({"role": "assistant", "content": ""})
-            while True:
-                try:
-                    kind, value = await asyncio.wait_for(events.get(), keepalive)
-                except TimeoutError:
-                    yield ": keepalive\n\n"  # an SSE comment: keeps proxies from closing a quiet stream
-                    continue
-                if kind == "end":
-                    break
+            while (event := await events.get())[0] != "end":
+                kind, value = event
                 if kind == "token":
                     yield reply.chunk({"content": value})
                 else:
@@ -250,12 +248,18 @@ def _stream(request: Request, q: Question, reply: _Reply) -> StreamingResponse:
                 answer = await future
             except Exception as e:
                 err = as_api_error(e, q.names)
-                yield _sse(error_body(err.status, err.message, err.code))
+                yield _event(error_body(err.status, err.message, err.code))
             else:
                 yield reply.chunk({}, "stop", **reply.extras(answer))
-            yield "data: [DONE]\n\n"
+            yield ServerSentEvent("[DONE]", sep=_SEP)
         finally:
             cancelled.set()  # a client that left stops the pipeline at its next token
 
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(body(), media_type="text/event-stream", headers=headers)
+    return EventSourceResponse(
+        body(),
+        headers={"Cache-Control": "no-cache"},
+        sep=_SEP,
+        # An SSE comment while the pipeline is quiet keeps proxies from closing the stream.
+        ping=state.options.keepalive_seconds,
+        ping_message_factory=lambda: ServerSentEvent(comment="keepalive", sep=_SEP),
+    )
