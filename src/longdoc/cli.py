@@ -14,7 +14,7 @@ from rich.console import Console
 from . import __version__
 from .api import DEFAULT_MODE, MODES, IndexReport, index_files, open_store, token_counter
 from .bench.cli import bench
-from .errors import EXIT_BACKEND, EXIT_NO_INPUT
+from .errors import EXIT_BACKEND, EXIT_NO_INPUT, ConfigError
 from .flags import handle_errors, resolve, resolve_with_sources, settings_options
 from .llm.models import DEFAULT_MODEL
 from .progress import Tracker
@@ -278,7 +278,10 @@ def show_config(debug: bool, **kwargs: Any) -> None:
 @handle_errors
 def serve(host: str, port: int, token: str | None, max_upload_mb: int, debug: bool, **kwargs: Any) -> None:
     """Serve the OpenAI-compatible API and the web page (see docs/server.md)."""
-    from .server import ServerOptions, run
+    try:
+        from .server import ServerOptions, run
+    except ImportError as e:
+        raise ConfigError(f'longdoc serve needs the server extra ({e}): pip install "longdoc[server]"') from None
 
     options = ServerOptions(token=token or None, max_upload_bytes=max_upload_mb * 1024 * 1024)
     run(resolve(kwargs), host, port, options, debug=debug)
