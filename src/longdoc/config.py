@@ -9,6 +9,11 @@ Precedence, highest first (documented in the README):
 
 Everything longdoc stores lives under one home directory: `~/.longdoc`, or
 `$LONGDOC_HOME` when set.
+
+Written out rather than with pydantic-settings: that library merges the same
+sources but keeps no record of which one each value came from, and that record
+is what `longdoc config` prints; its validation errors also span several lines
+where these are one.
 """
 
 from __future__ import annotations
