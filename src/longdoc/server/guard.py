@@ -5,9 +5,10 @@ refused before a byte of it is parsed.
 Starlette's own middlewares do not cover these: TrustedHostMiddleware takes a
 fixed list of names, not "any loopback address, or any host once a token is
 set"; CORSMiddleware decides what a browser may read, but a cross-site form
-post still reaches the routes; RequestBodyLimitMiddleware has one limit for every route and does not read the
-rest of a refused body, so a client still sending sees a reset instead of the
-413. All of them answer in plain text, not the API's error shape."""
+post still reaches the routes; RequestBodyLimitMiddleware has one limit for
+every route and does not read the rest of a refused body, so a client still
+sending sees a reset instead of the 413. All of them answer in plain text, not
+the API's error shape."""
 
 from __future__ import annotations
 
