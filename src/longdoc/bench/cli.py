@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
 
-from ..api import token_counter
+from ..api import MODES, token_counter
 from ..flags import handle_errors, resolve, settings_options
+from .generate import PRESETS
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _preset_option(help: str) -> Callable[[F], F]:
+    return click.option("--preset", type=click.Choice(list(PRESETS)), default="smoke", show_default=True, help=help)
 
 
 @click.group()
@@ -40,13 +48,7 @@ def bench_ingest(tokens: int, work: Path | None, debug: bool, **kwargs: Any) -> 
 @click.option(
     "--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Folder for items.jsonl and the documents."
 )
-@click.option(
-    "--preset",
-    type=click.Choice(["smoke", "full"]),
-    default="smoke",
-    show_default=True,
-    help="Lengths, depths, tasks and languages.",
-)
+@_preset_option("Lengths, depths, tasks and languages.")
 @click.option(
     "--lengths", help="Comma-separated document lengths in tokens, e.g. 4000,32000,1000000 (overrides the preset)."
 )
@@ -68,7 +70,7 @@ def bench_generate(
     **kwargs: Any,
 ) -> None:
     """Generate needle-in-a-haystack items (EN/ZH), lengths in the model's tokens."""
-    from .generate import PRESETS, generate
+    from .generate import generate
     from .tasks import TASKS
 
     settings = resolve(kwargs)
@@ -121,16 +123,11 @@ def _gen_config(
     type=click.Path(path_type=Path),
     help="Generated items [default: OUT/items, generated from the preset if missing].",
 )
-@click.option(
-    "--preset",
-    type=click.Choice(["smoke", "full"]),
-    default="smoke",
-    show_default=True,
-    help="Items to generate and systems to run.",
-)
+@_preset_option("Items to generate and systems to run.")
 @click.option(
     "--systems",
-    help="Comma-separated: longdoc modes (rag, read, read:all, agent, auto), full, qwen-agent:assistant, qwen-agent:parallel.",
+    help=f"Comma-separated: longdoc modes ({', '.join(MODES)}; read:all reads every chunk), full, "
+    "qwen-agent:assistant, qwen-agent:parallel.",
 )
 @click.option(
     "--qwen-agent-venv",
@@ -153,7 +150,7 @@ def bench_run(
     """Answer the items with each system; score them; cache per item."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from .generate import ITEMS_FILE, PRESETS, generate, load_items
+    from .generate import ITEMS_FILE, generate, load_items
     from .run import check_system, iter_systems, pending, run
 
     settings = resolve(kwargs)
