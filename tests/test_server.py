@@ -331,6 +331,13 @@ def test_chat_answers_with_citations_and_usage(client, coast):
     assert {"plan", "retrieve", "generate"} <= set(extra["timings"])
 
 
+def test_the_model_sees_upload_names_never_stored_ids(client, coast, llm):
+    _ask(client, coast["id"])
+    prompts = "\n".join(m.content for call in llm.calls[-2:] for m in call.messages)
+    assert "(coast.txt)" in prompts  # the passage label
+    assert "file-" not in prompts
+
+
 def test_citation_opens_its_passage(base, client, coast):
     c = _ask(client, coast["id"]).citations[0]
     p = httpx.get(f"{base}/v1/files/{c['file_id']}/passages/{c['chunk_id']}").json()

@@ -5,6 +5,7 @@ The CLI and the server are thin layers over these functions.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -18,6 +19,7 @@ from .errors import ConfigError, NoInputError, ParseError
 from .index.store import Corpus, IndexStore
 from .llm import BackendOptions, backend_named
 from .llm.base import LLM, OnToken
+from .names import display_names
 from .progress import Tracker
 from .records import Answer, IndexedDoc
 from .tokens import TokenCounter
@@ -27,6 +29,7 @@ __all__ = [
     "MODES",
     "IndexReport",
     "ask",
+    "ask_corpus",
     "backend_options",
     "build_corpus",
     "index_files",
@@ -72,15 +75,19 @@ def open_store(settings: Settings, counter: TokenCounter) -> IndexStore:
     return IndexStore(settings.home / "index", counter, ChunkSettings(settings.chunk_size, settings.chunk_overlap))
 
 
-def index_files(paths: Sequence[str | Path], store: IndexStore, tracker: Tracker) -> IndexReport:
-    """Index every file it can; a file that fails is reported and skipped."""
+def index_files(
+    paths: Sequence[str | Path], store: IndexStore, tracker: Tracker, names: Sequence[str] | None = None
+) -> IndexReport:
+    """Index every file it can; a file that fails is reported and skipped.
+    Documents are named `names` (default: the shortest part of each path that
+    tells same-named files apart), which citations and the model see."""
     report = IndexReport()
-    for p in paths:
-        name = Path(p).name
+    shown = list(names) if names is not None else display_names([os.path.abspath(p) for p in paths])
+    for p, name in zip(paths, shown, strict=True):
         try:
             with tracker.stage("index", name):
                 doc = store.add(p, on_stage=partial(_show_stage, tracker, name))
-            report.docs.append(doc)
+            report.docs.append(doc.named(name))
         except ParseError as e:
             report.errors.append(str(e))
     return report
@@ -91,10 +98,14 @@ def _show_stage(tracker: Tracker, name: str, stage: str) -> None:
 
 
 def build_corpus(
-    paths: Sequence[str | Path], settings: Settings, tracker: Tracker, counter: TokenCounter
+    paths: Sequence[str | Path],
+    settings: Settings,
+    tracker: Tracker,
+    counter: TokenCounter,
+    names: Sequence[str] | None = None,
 ) -> tuple[Corpus, IndexReport]:
     store = open_store(settings, counter)
-    report = index_files(paths, store, tracker)
+    report = index_files(paths, store, tracker, names)
     if not report.docs:
         detail = "; ".join(report.errors) or "no files given"
         raise NoInputError(f"no usable input: {detail}")
@@ -117,16 +128,41 @@ def ask(
     llm: LLM | None = None,
     tracker: Tracker | None = None,
     on_token: OnToken | None = None,
+    names: Sequence[str] | None = None,
 ) -> Answer:
-    """Answer `question` from the files in `paths`. Files that fail to parse are
-    listed in `Answer.errors`; the others are still used."""
-    if mode not in MODES:
-        raise ConfigError(f"unknown mode '{mode}' (choose from {', '.join(MODES)})")
+    """Answer `question` from the files in `paths` (cited as `names`, see
+    `index_files`). Files that fail to parse are listed in `Answer.errors`;
+    the others are still used."""
+    check_mode(mode)
     tracker = tracker or Tracker()
     if llm is None:
         with tracker.stage("load model"):
             llm = llm_from_settings(settings)
-    corpus, report = build_corpus(paths, settings, tracker, llm.token_counter())
+    corpus, report = build_corpus(paths, settings, tracker, llm.token_counter(), names)
+    answer = ask_corpus(corpus, question, settings, llm, mode=mode, tracker=tracker, on_token=on_token)
+    answer.errors = report.errors + answer.errors
+    return answer
+
+
+def check_mode(mode: str) -> None:
+    if mode not in MODES:
+        raise ConfigError(f"unknown mode '{mode}' (choose from {', '.join(MODES)})")
+
+
+def ask_corpus(
+    corpus: Corpus,
+    question: str,
+    settings: Settings,
+    llm: LLM,
+    *,
+    mode: str = DEFAULT_MODE,
+    tracker: Tracker | None = None,
+    on_token: OnToken | None = None,
+) -> Answer:
+    """Answer `question` from documents already indexed and loaded (`build_corpus`):
+    what a chat session asks one question after another."""
+    check_mode(mode)
+    tracker = tracker or Tracker()
     job = Job(
         corpus,
         llm,
@@ -138,6 +174,5 @@ def ask(
         max_steps=settings.agent_steps,
     )
     answer = MODES[mode].answer(question, job)
-    answer.errors = report.errors + answer.errors
     answer.timings = dict(tracker.timings)
     return answer

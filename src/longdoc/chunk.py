@@ -76,9 +76,21 @@ def chunk_document(doc: Document, counter: TokenCounter, settings: ChunkSettings
             heading=s[0].heading,
             start=s[0].start,
             end=s[-1].end,
+            page_breaks=_page_breaks(s),
         )
         for i, (s, n) in enumerate(spans)
     ]
+
+
+def _page_breaks(pieces: list[_Piece]) -> tuple[tuple[int, int], ...]:
+    """Where each later page starts, as offsets into the chunk's text."""
+    breaks = []
+    page = pieces[0].page
+    for p in pieces[1:]:
+        if p.page is not None and p.page != page:
+            breaks.append((p.start - pieces[0].start, p.page))
+            page = p.page
+    return tuple(breaks)
 
 
 def _overlap_tail(done: list[_Piece], settings: ChunkSettings, next_tokens: int, sep: int) -> tuple[list[_Piece], int]:

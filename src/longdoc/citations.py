@@ -11,7 +11,7 @@ import re
 
 from .index.terms import Analyzer
 from .prompts import PromptSet
-from .records import Citation
+from .records import Chunk, Citation
 from .retrieve import Evidence, shared_terms
 from .sentences import sentences
 
@@ -21,11 +21,16 @@ _QUOTE_CHARS = 240
 
 
 def is_not_found(text: str, prompts: PromptSet) -> bool:
-    """The reply says the documents do not answer (a short reply: a long one that
-    mentions it still answers something)."""
+    """The reply says the documents do not answer: a short reply saying so, or
+    one that opens by saying so and cites nothing, however long what follows
+    (a list of the words searched for, a guess). A long reply that only
+    mentions it further on still answers something."""
     t = text.strip().lower()
     stems = {prompts.not_found.lower().rstrip(".。"), "do not say", "does not say", "没有提到", "未提到", "没有提及"}
-    return len(t) < 120 and any(s in t for s in stems)
+    if len(t) < 120 and any(s in t for s in stems):
+        return True
+    first = next(iter(sentences(t)), "")
+    return any(s in first for s in stems) and not MARKER.search(t)
 
 
 def cite(
@@ -45,16 +50,26 @@ def cite(
         best = max(range(len(evidence)), key=lambda i: overlaps[i])
         if overlaps[best] > 0:
             numbers = [best + 1]
-    return [
-        Citation(
-            file=evidence[n - 1].chunk.doc,
-            page=evidence[n - 1].chunk.page,
-            chunk_id=evidence[n - 1].chunk.id,
-            text=best_quote(evidence[n - 1].text, answer_terms, analyzer),
-            n=n,
-        )
-        for n in numbers
-    ]
+    citations = []
+    for n in numbers:
+        chunk = evidence[n - 1].chunk
+        quote = best_quote(evidence[n - 1].text, answer_terms, analyzer)
+        citations.append(Citation(file=chunk.doc, page=quote_page(chunk, quote), chunk_id=chunk.id, text=quote, n=n))
+    return citations
+
+
+def quote_page(chunk: Chunk, quote: str) -> int | None:
+    """The page the quoted sentence is on: a chunk that begins near the end of
+    page 22 and holds the quote on page 23 is cited as page 23."""
+    if not chunk.page_breaks:
+        return chunk.page
+    needle = quote.removesuffix("…").strip()
+    at = chunk.text.find(needle)
+    if at < 0 and needle:  # the quote's line breaks were rejoined: match word by word
+        words = needle.split()
+        m = re.search(r"\s+".join(map(re.escape, words)), chunk.text)
+        at = m.start() if m else -1
+    return chunk.page_at(at) if at >= 0 else chunk.page
 
 
 def repoint_markers(text: str, evidence: list[Evidence], question: str, analyzer: Analyzer) -> tuple[str, str | None]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 # A document's text is its blocks joined by a blank line; block and chunk offsets count it.
@@ -57,15 +57,32 @@ class Chunk:
     heading: tuple[str, ...] = ()
     start: int = 0
     end: int = 0
+    # (offset into `text`, page) wherever a later page begins inside the chunk,
+    # so a quote is cited on its own page rather than the chunk's first.
+    page_breaks: tuple[tuple[int, int], ...] = ()
+
+    def page_at(self, offset: int) -> int | None:
+        """The page that the character at `offset` (into `text`) is on."""
+        page = self.page
+        for at, p in self.page_breaks:
+            if at > offset:
+                break
+            page = p
+        return page
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["heading"] = list(self.heading)
+        d["page_breaks"] = [list(b) for b in self.page_breaks]
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Chunk:
-        return cls(**{**d, "heading": tuple(d.get("heading") or ())})
+        breaks = tuple((int(at), int(p)) for at, p in d.get("page_breaks") or ())
+        return cls(**{**d, "heading": tuple(d.get("heading") or ()), "page_breaks": breaks})
+
+    def named(self, doc: str) -> Chunk:
+        return replace(self, doc=doc)
 
 
 @dataclass
@@ -84,6 +101,12 @@ class IndexedDoc:
     @property
     def tokens(self) -> int:
         return sum(c.tokens for c in self.chunks)
+
+    def named(self, name: str) -> IndexedDoc:
+        """The same document under the name citations should give it."""
+        if name == self.name:
+            return self
+        return replace(self, name=name, chunks=[c.named(name) for c in self.chunks])
 
 
 @dataclass

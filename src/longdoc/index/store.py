@@ -35,7 +35,7 @@ from .retriever import Query, Retriever, RetrieverKind, fuse
 from .terms import Analyzer
 
 # Bump when the analyzer or the on-disk layout changes, so old entries are ignored.
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"  # 2: chunks carry their page breaks
 _STALE_TMP_SECONDS = 3600
 
 
@@ -152,7 +152,7 @@ class IndexStore:
         # The name shown in citations is the one given now, not when first indexed.
         name = Path(path).name
         if name != meta["name"]:
-            chunks = [Chunk.from_dict({**c.to_dict(), "doc": name}) for c in chunks]
+            chunks = [c.named(name) for c in chunks]
         return IndexedDoc(key, path, name, meta["sha256"], meta["format"], meta["title"], chunks, built=False)
 
     def doc_terms(self, key: str) -> DocTerms:

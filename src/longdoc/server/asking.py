@@ -20,6 +20,7 @@ from typing import Any
 from .. import api
 from ..config import Settings
 from ..errors import BackendError, ConfigError, LongdocError, ModelError, NoInputError
+from ..names import display_names
 from ..progress import Tracker
 from ..records import Answer
 from .errors import ApiError
@@ -40,22 +41,26 @@ class AskCancelled(Exception):
 
 @dataclass
 class Names:
-    """Maps the server's stored names back to what the user uploaded, in the
-    strings the pipeline produces (citations, errors, stage messages)."""
+    """The names a question's files are cited by (the shortest part of their
+    upload paths that tells them apart): the pipeline is given these, so the
+    model never sees a stored name; error messages, which name the stored
+    file, are mapped back to them."""
 
     files: list[StoredFile]
     root: Path
-    _by_stored: dict[str, StoredFile] = field(init=False)
+    shown: list[str] = field(init=False)
+    _by_shown: dict[str, StoredFile] = field(init=False)
 
     def __post_init__(self) -> None:
-        self._by_stored = {f.stored_name: f for f in self.files}
+        self.shown = display_names([f.filename for f in self.files])
+        self._by_shown = dict(zip(self.shown, self.files))
 
-    def file(self, stored_name: str) -> StoredFile | None:
-        return self._by_stored.get(stored_name)
+    def file(self, shown: str) -> StoredFile | None:
+        return self._by_shown.get(shown)
 
     def text(self, s: str) -> str:
-        for f in self.files:
-            s = s.replace(str(self.root / f.stored_name), f.filename).replace(f.stored_name, f.filename)
+        for f, shown in zip(self.files, self.shown):
+            s = s.replace(str(self.root / f.stored_name), shown).replace(f.stored_name, shown)
         return s
 
 
@@ -116,6 +121,7 @@ class Asker:
                 llm=llm,
                 tracker=tracker,
                 on_token=lambda piece: post(("token", piece)),
+                names=q.names.shown,
             )
         finally:
             if emit is not None:

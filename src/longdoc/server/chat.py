@@ -177,7 +177,7 @@ class _Reply:
             citations.append(
                 {
                     "n": c.n,
-                    "file": f.filename if f else c.file,
+                    "file": c.file,
                     "file_id": f.id if f else None,
                     "page": c.page,
                     "chunk_id": c.chunk_id,
