@@ -117,3 +117,39 @@ def test_pfr_tags_and_ids_are_stripped():
     line = "19980101-01-001-002/m  中共中央/nt  [中国/ns  人民/n]nt  ，/w  江/nr  泽民/nr"
     assert haystack.strip_pfr(line) == "中共中央中国人民，江泽民"
     assert all("/" not in u.text for u in haystack.chinese_units()[:200])
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_unanswerable_items_ask_what_the_document_never_says(tmp_path, lang):
+    items = generate(
+        GenConfig(lengths=[2000], depths=[0, 25, 50, 75, 100], tasks=["unanswerable"], langs=[lang]), tmp_path, COUNTER
+    )
+    assert len(items) == 5 and all(i.refusal and i.keywords == [] and i.answer == "" for i in items)
+    for item in items:
+        text = (tmp_path / item.doc).read_text(encoding="utf-8")
+        planted = item.decoy_values[0]
+        assert planted in text and item.needles[0] in text  # the fact is there, its value is the wrong answer
+        assert planted not in item.question
+
+
+def test_unanswerable_items_cover_both_kinds():
+    kinds = set()
+    for seed in range(40):
+        spec = BUILDERS["unanswerable"](random.Random(seed), "en", [0.5])
+        fact = spec.needles[0][0]
+        place_in_fact = all(
+            w in fact
+            for w in re.findall(r"\b[A-Z][a-z]+\b", spec.question)
+            if w not in ("In", "What", "How", "Who", "Which", "Point")
+        )
+        kinds.add("other attribute" if place_in_fact else "unknown place")
+    assert kinds == {"other attribute", "unknown place"}
+
+
+def test_multi_reasoning_chains_of_the_lengths_asked(tmp_path):
+    items = generate(
+        GenConfig(lengths=[2000], depths=[50], tasks=["multi_reasoning"], langs=["en"], hops=[2, 3]), tmp_path, COUNTER
+    )
+    assert [len(i.needles) for i in items] == [2, 3]
+    assert [i.id for i in items] == ["multi_reasoning-en-2k-d050-h2", "multi_reasoning-en-2k-d050-h3"]
+    assert needle_depths("multi_reasoning", 0.5, random.Random(1), hops=4) == [0.125, 0.375, 0.625, 0.875]

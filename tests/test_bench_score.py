@@ -78,3 +78,31 @@ def test_relaxed_recall_ignores_case_space_punctuation_and_width():
 def test_score_flags_a_named_decoy():
     s = score("It is Dis Sukoth.", "Nair Thosir", ["Nair Thosir"], "en", ["Dis Sukoth"])
     assert s.decoy_hit and s.recall == 0.0
+
+
+@pytest.mark.parametrize(
+    "prediction",
+    [
+        "The documents do not say.",
+        "The passages do not mention who keeps it.",
+        "There is no information about the lighthouse's colour.",
+        "文档中没有提到。",
+        "段落中未提及该钟楼的高度。",
+    ],
+)
+def test_a_refusal_scores_one_on_an_unanswerable_item(prediction):
+    s = score(prediction, "", [], "en", ["Sor Reitreis"], refusal=True)
+    assert (s.recall, s.needlebench, s.lveval, s.decoy_hit) == (1.0, 1.0, 1.0, False)
+
+
+@pytest.mark.parametrize(
+    "prediction, decoy",
+    [
+        ("The lighthouse is kept by Sor Reitreis [1].", True),  # the planted fact's value
+        ("It was built in 1820.", False),  # an invented answer
+        ("The documents do not say, but Sor Reitreis keeps a lighthouse.", True),  # refuses yet names the value
+    ],
+)
+def test_an_answer_scores_zero_on_an_unanswerable_item(prediction, decoy):
+    s = score(prediction, "", [], "en", ["Sor Reitreis"], refusal=True)
+    assert s.recall == 0.0 and s.decoy_hit is decoy

@@ -33,6 +33,8 @@ class GenConfig:
     seed: int = 20240601
     # Extra items per (task, lang, length): each adds all depths again.
     repeats: int = 1
+    # multi_reasoning: one item per chain length listed (2-4 facts); empty: 2-4 at random
+    hops: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class Item:
     needles: list[str] = field(default_factory=list)
     decoy_values: list[str] = field(default_factory=list)
     tokenizer: str = ""
+    refusal: bool = False  # the document does not answer: a refusal is right
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
@@ -148,12 +151,23 @@ def _place(units: list[tuple[haystack.Unit, int]], needles: list[tuple[str, floa
 
 
 def build_item(
-    task: str, lang: str, length: int, depth: int, repeat: int, base_seed: int, counter: TokenCounter
+    task: str,
+    lang: str,
+    length: int,
+    depth: int,
+    repeat: int,
+    base_seed: int,
+    counter: TokenCounter,
+    hops: int | None = None,
 ) -> tuple[Item, str]:
-    iid = f"{task}-{lang}-{length_label(length)}-d{depth:03d}" + (f"-r{repeat}" if repeat else "")
+    iid = (
+        f"{task}-{lang}-{length_label(length)}-d{depth:03d}"
+        + (f"-h{hops}" if hops else "")
+        + (f"-r{repeat}" if repeat else "")
+    )
     seed = item_seed(base_seed, iid)
     rng = random.Random(seed)
-    spec = BUILDERS[task](rng, lang, needle_depths(task, depth / 100, rng))
+    spec = BUILDERS[task](rng, lang, needle_depths(task, depth / 100, rng, hops))
     text, offsets = build_document(lang, length, spec.needles, counter, rng)
     body_tokens = counter.count(_without_needles(text, spec.needles, offsets))
     # Depth is measured in the haystack alone: other needles before this one do not count.
@@ -178,6 +192,7 @@ def build_item(
         needles=[n for n, _ in spec.needles],
         decoy_values=spec.decoy_values,
         tokenizer=counter.name,
+        refusal=spec.refusal,
     )
     return item, text
 
@@ -199,13 +214,15 @@ def generate(
     for length in config.lengths:
         for task in config.tasks:
             for lang in config.langs:
-                for repeat in range(config.repeats):
-                    for depth in config.depths:
-                        item, text = build_item(task, lang, length, depth, repeat, config.seed, counter)
-                        _write(out_dir / item.doc, text)
-                        items.append(item)
-                        if on_item:
-                            on_item(item)
+                chains: list[int | None] = list(config.hops) if task == "multi_reasoning" and config.hops else [None]
+                for hops in chains:
+                    for repeat in range(config.repeats):
+                        for depth in config.depths:
+                            item, text = build_item(task, lang, length, depth, repeat, config.seed, counter, hops)
+                            _write(out_dir / item.doc, text)
+                            items.append(item)
+                            if on_item:
+                                on_item(item)
     _write(out_dir / ITEMS_FILE, "".join(i.to_json() + "\n" for i in items))
     manifest = {
         "config": asdict(config),

@@ -191,7 +191,7 @@ def _save(path: Path, record: Record) -> None:
 
 
 def evaluate(item: Item, system: str, model: str, outcome: Outcome, wall: float) -> Record:
-    s = score(outcome.prediction, item.answer, item.keywords, item.lang, item.decoy_values)
+    s = score(outcome.prediction, item.answer, item.keywords, item.lang, item.decoy_values, item.refusal)
     return Record(
         system=system,
         item=item.id,
@@ -250,7 +250,7 @@ def rescore(out: Path, items_dir: Path) -> int:
         item = items.get(record.item)
         if item is None:
             continue
-        s = score(record.prediction, item.answer, item.keywords, item.lang, item.decoy_values)
+        s = score(record.prediction, item.answer, item.keywords, item.lang, item.decoy_values, item.refusal)
         _save(path, replace(record, needlebench=s.needlebench, lveval=s.lveval, recall=s.recall, decoy_hit=s.decoy_hit))
         n += 1
     return n

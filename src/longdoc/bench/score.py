@@ -10,6 +10,10 @@
   words. (LV-Eval's filler-word blacklist is not applied.)
 - `recall`: relaxed keyword recall: the fraction of keywords found after NFKC,
   case folding and dropping spaces and punctuation ("K-592" matches "k 592").
+
+An item the document does not answer is scored by `refused`: every score is 1
+when the prediction says the documents do not tell (in any common wording,
+English or Chinese) and names none of the planted values, else 0.
 """
 
 from __future__ import annotations
@@ -101,8 +105,34 @@ def recall(prediction: str, keywords: list[str]) -> float:
     return sum(1 for k in keywords if _squash(k) in pred) / len(keywords) if keywords else 0.0
 
 
-def score(prediction: str, answer: str, keywords: list[str], lang: str, decoy_values: Sequence[str] = ()) -> Scores:
+# Ways a reply says the documents do not answer (systems word it differently).
+_REFUSALS = re.compile(
+    r"\b(?:do(?:es)?|did) not (?:say|state|mention|specify|contain|provide|include|give)|\bno (?:information|mention|answer|details?)\b"
+    r"|\bnot (?:mentioned|stated|specified|provided|given|found|available|say)|\bcannot be (?:determined|found|answered)"
+    r"|\b(?:doesn't|don't) (?:say|mention|state|contain|provide)|\bunable to (?:find|determine|answer)|\bthere is no\b"
+    r"|没有提[到及]|未提[到及]|没有(?:说明|记载|相关|给出|关于|信息)|未(?:说明|记载|给出)|无法(?:确定|回答|得知|找到)|并未|不知道|找不到|没有找到",
+    re.IGNORECASE,
+)
+
+
+def refused(prediction: str, planted: Sequence[str] = ()) -> bool:
+    """The prediction declines to answer and names no planted value."""
     pred = _squash(prediction)
+    return bool(_REFUSALS.search(prediction)) and not any(_squash(v) in pred for v in planted)
+
+
+def score(
+    prediction: str,
+    answer: str,
+    keywords: list[str],
+    lang: str,
+    decoy_values: Sequence[str] = (),
+    refusal: bool = False,
+) -> Scores:
+    pred = _squash(prediction)
+    if refusal:
+        ok = 1.0 if refused(prediction, decoy_values) else 0.0
+        return Scores(ok, ok, ok, decoy_hit=any(_squash(v) in pred for v in decoy_values))
     return Scores(
         needlebench=round(needlebench(prediction, answer, keywords), 4),
         lveval=round(lveval(prediction, answer, keywords, lang), 4),

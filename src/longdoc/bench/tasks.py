@@ -12,7 +12,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-TASKS = ("single_needle", "multi_needle", "multi_reasoning", "decoy", "paraphrase")
+TASKS = ("single_needle", "multi_needle", "multi_reasoning", "decoy", "paraphrase", "unanswerable")
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,7 @@ class Spec:
     answer: str  # the gold answer, short
     keywords: list[str]  # each must appear in a correct answer
     decoy_values: list[str] = field(default_factory=list)  # values of look-alike facts: naming one is wrong
+    refusal: bool = False  # the document does not answer: the right reply says so
 
 
 # --- invented names ------------------------------------------------------
@@ -208,6 +209,33 @@ def decoy(rng: random.Random, lang: str, depths: list[float]) -> Spec:
     return Spec(list(zip(facts, spread)), q.format(p=p), v, [v], [v_near, v_other])
 
 
+# Questions about what the single-fact templates never say: the same subject,
+# another attribute (same order as _SINGLE).
+_UNSAID = {
+    "en": [
+        "In which year was the old archive of {p} founded?",
+        "What colour is the lighthouse on {p} Point painted?",
+        "How tall is the bell tower of {p}?",
+    ],
+    "zh": ["{p}的旧档案馆是哪一年建立的？", "{p}灯塔被漆成了什么颜色？", "{p}的钟楼有多高？"],
+}
+
+
+def unanswerable(rng: random.Random, lang: str, depths: list[float]) -> Spec:
+    """A planted fact and a question it does not answer: about another
+    attribute of its subject, or about the same attribute of a place the
+    document never mentions. Naming the planted value is wrong."""
+    names = Names(rng, lang)
+    i = rng.randrange(len(_SINGLE[lang]))
+    fact, same_q = _SINGLE[lang][i]
+    p, v = names.place(), names.person()
+    if rng.random() < 0.5:
+        question = _UNSAID[lang][i].format(p=p)
+    else:
+        question = same_q.format(p=names.place())
+    return Spec([(fact.format(p=p, v=v), depths[0])], question, "", [], [v], refusal=True)
+
+
 def paraphrase(rng: random.Random, lang: str, depths: list[float]) -> Spec:
     names = Names(rng, lang)
     fact, q = rng.choice(PARAPHRASES[lang])
@@ -221,14 +249,16 @@ BUILDERS: dict[str, Callable[[random.Random, str, list[float]], Spec]] = {
     "multi_reasoning": multi_reasoning,
     "decoy": decoy,
     "paraphrase": paraphrase,
+    "unanswerable": unanswerable,
 }
 
 
-def needle_depths(task: str, depth: float, rng: random.Random) -> list[float]:
+def needle_depths(task: str, depth: float, rng: random.Random, hops: int | None = None) -> list[float]:
     """The depths of a task's needles. Single-fact tasks use `depth`; multi-
-    needle tasks spread 2-4 needles far apart (evenly, offset by `depth`)."""
+    needle tasks spread 2-4 needles far apart (evenly, offset by `depth`);
+    a reasoning chain has `hops` facts, or 2-4 drawn at random."""
     if task not in ("multi_needle", "multi_reasoning"):
         return [depth]
-    n = rng.randint(2, 4) if task == "multi_reasoning" else 3
+    n = (hops or rng.randint(2, 4)) if task == "multi_reasoning" else 3
     step = 1.0 / n
     return [round((depth * step + i * step) % 1.0, 4) for i in range(n)]
