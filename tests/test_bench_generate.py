@@ -153,3 +153,20 @@ def test_multi_reasoning_chains_of_the_lengths_asked(tmp_path):
     assert [len(i.needles) for i in items] == [2, 3]
     assert [i.id for i in items] == ["multi_reasoning-en-2k-d050-h2", "multi_reasoning-en-2k-d050-h3"]
     assert needle_depths("multi_reasoning", 0.5, random.Random(1), hops=4) == [0.125, 0.375, 0.625, 0.875]
+
+
+def test_several_configs_make_one_item_set(tmp_path):
+    configs = (
+        GenConfig(lengths=[2000], depths=[50], tasks=["single_needle"], langs=["en"]),
+        GenConfig(lengths=[3000], depths=[25, 75], tasks=["unanswerable"], langs=["zh"]),
+    )
+    items = generate(configs, tmp_path, COUNTER)
+    assert (
+        [i.id for i in load_items(tmp_path)]
+        == [i.id for i in items]
+        == [
+            "single_needle-en-2k-d050",
+            "unanswerable-zh-3k-d025",
+            "unanswerable-zh-3k-d075",
+        ]
+    )

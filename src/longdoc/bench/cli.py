@@ -56,6 +56,7 @@ def bench_ingest(tokens: int, work: Path | None, debug: bool, **kwargs: Any) -> 
 @click.option("--tasks", help="Comma-separated tasks (overrides the preset).")
 @click.option("--langs", help="Comma-separated languages: en,zh (overrides the preset).")
 @click.option("--seed", type=int, help="Base seed [default: the preset's].")
+@click.option("--hops", help="multi_reasoning: comma-separated chain lengths, 2-4 facts [default: 2-4 at random].")
 @settings_options
 @handle_errors
 def bench_generate(
@@ -66,6 +67,7 @@ def bench_generate(
     tasks: str | None,
     langs: str | None,
     seed: int | None,
+    hops: str | None,
     debug: bool,
     **kwargs: Any,
 ) -> None:
@@ -74,18 +76,30 @@ def bench_generate(
     from .tasks import TASKS
 
     settings = resolve(kwargs)
-    config = _gen_config(PRESETS[preset].gen, lengths, depths, tasks, langs, seed)
-    unknown = set(config.tasks) - set(TASKS)
+    base = PRESETS[preset].gen
+    configs = [
+        _gen_config(c, lengths, depths, tasks, langs, seed, hops) for c in (base if isinstance(base, tuple) else [base])
+    ]
+    unknown = {t for c in configs for t in c.tasks} - set(TASKS)
     if unknown:
         raise click.UsageError(f"unknown task(s) {', '.join(sorted(unknown))} (choose from {', '.join(TASKS)})")
     items = generate(
-        config, out_dir, token_counter(settings), on_item=lambda i: click.echo(f"{i.id}: {i.tokens:,} tokens", err=True)
+        configs,
+        out_dir,
+        token_counter(settings),
+        on_item=lambda i: click.echo(f"{i.id}: {i.tokens:,} tokens", err=True),
     )
     click.echo(f"{len(items)} items in {out_dir / 'items.jsonl'}")
 
 
 def _gen_config(
-    base: Any, lengths: str | None, depths: str | None, tasks: str | None, langs: str | None, seed: int | None
+    base: Any,
+    lengths: str | None,
+    depths: str | None,
+    tasks: str | None,
+    langs: str | None,
+    seed: int | None,
+    hops: str | None = None,
 ) -> Any:
     from dataclasses import replace
 
@@ -106,6 +120,8 @@ def _gen_config(
         changes["langs"] = strs(langs)
     if seed is not None:
         changes["seed"] = seed
+    if hops:
+        changes["hops"] = ints(hops)
     return replace(base, **changes)
 
 

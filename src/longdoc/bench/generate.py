@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,7 @@ class GenConfig:
 
 @dataclass(frozen=True)
 class Preset:
-    gen: GenConfig
+    gen: GenConfig | tuple[GenConfig, ...]  # several: one item set from all of them
     modes: list[str]
 
 
@@ -50,6 +50,18 @@ PRESETS: dict[str, Preset] = {
     "smoke": Preset(
         GenConfig(lengths=[4_000], depths=[50], tasks=["single_needle", "multi_reasoning", "decoy"]),
         modes=["rag", "full"],
+    ),
+    # The hard questions Levels 2 and 3 exist for, beside the smoke items (22
+    # items): paraphrase and unanswerable at 32k, 2- and 3-fact chains and
+    # decoys at 32k, one paraphrase and one 2-fact chain at 128k.
+    "levels": Preset(
+        (
+            GenConfig(lengths=[4_000], depths=[50], tasks=["single_needle", "multi_reasoning", "decoy"]),
+            GenConfig(lengths=[32_000], depths=[25, 75], tasks=["paraphrase", "unanswerable"]),
+            GenConfig(lengths=[32_000], depths=[50], tasks=["multi_reasoning", "decoy"], hops=[2, 3]),
+            GenConfig(lengths=[128_000], depths=[50], tasks=["paraphrase", "multi_reasoning"], langs=["en"], hops=[2]),
+        ),
+        modes=["rag", "read", "agent", "auto", "qwen-agent:parallel", "qwen-agent:assistant"],
     ),
     "full": Preset(
         GenConfig(lengths=[4_000, 8_000, 32_000, 128_000, 256_000, 1_000_000], depths=[0, 25, 50, 75, 100]),
@@ -206,26 +218,32 @@ def _without_needles(text: str, needles: list[tuple[str, float]], offsets: list[
 
 
 def generate(
-    config: GenConfig, out_dir: Path, counter: TokenCounter, on_item: Callable[[Item], None] | None = None
+    config: GenConfig | Sequence[GenConfig],
+    out_dir: Path,
+    counter: TokenCounter,
+    on_item: Callable[[Item], None] | None = None,
 ) -> list[Item]:
-    """Write `items.jsonl`, `docs/*.txt` and `manifest.json` under `out_dir`."""
+    """Write `items.jsonl`, `docs/*.txt` and `manifest.json` under `out_dir`;
+    several configs write their items into one set."""
+    configs = [config] if isinstance(config, GenConfig) else list(config)
     (out_dir / "docs").mkdir(parents=True, exist_ok=True)
     items: list[Item] = []
-    for length in config.lengths:
-        for task in config.tasks:
-            for lang in config.langs:
-                chains: list[int | None] = list(config.hops) if task == "multi_reasoning" and config.hops else [None]
-                for hops in chains:
-                    for repeat in range(config.repeats):
-                        for depth in config.depths:
-                            item, text = build_item(task, lang, length, depth, repeat, config.seed, counter, hops)
-                            _write(out_dir / item.doc, text)
-                            items.append(item)
-                            if on_item:
-                                on_item(item)
+    for c in configs:
+        for length in c.lengths:
+            for task in c.tasks:
+                for lang in c.langs:
+                    chains: list[int | None] = list(c.hops) if task == "multi_reasoning" and c.hops else [None]
+                    for hops in chains:
+                        for repeat in range(c.repeats):
+                            for depth in c.depths:
+                                item, text = build_item(task, lang, length, depth, repeat, c.seed, counter, hops)
+                                _write(out_dir / item.doc, text)
+                                items.append(item)
+                                if on_item:
+                                    on_item(item)
     _write(out_dir / ITEMS_FILE, "".join(i.to_json() + "\n" for i in items))
     manifest = {
-        "config": asdict(config),
+        "config": asdict(configs[0]) if len(configs) == 1 else [asdict(c) for c in configs],
         "tokenizer": counter.name,
         "sources": {k: asdict(v) for k, v in haystack.SOURCES.items()},
     }
