@@ -94,7 +94,10 @@ def test_bad_inputs_each_get_one_line_and_the_good_file_still_answers(tmp_path, 
     binary.write_bytes(bytes(range(256)) * 40)
     unsupported = tmp_path / "data.xyz"
     unsupported.write_text("hello")
-    bad = [empty, zero_pdf, fake_docx, binary, unsupported, tmp_path / "missing.txt", tmp_path]
+    no_documents = tmp_path / "pictures"
+    no_documents.mkdir()
+    (no_documents / "photo.png").write_bytes(b"\x89PNG")
+    bad = [empty, zero_pdf, fake_docx, binary, unsupported, tmp_path / "missing.txt", no_documents]
     r = run(
         "ask",
         "--json",
@@ -111,8 +114,9 @@ def test_bad_inputs_each_get_one_line_and_the_good_file_still_answers(tmp_path, 
     out = json.loads(r.stdout)
     assert out["answer"] == "Edda Marn [1]"
     assert len(out["errors"]) == len(bad)
-    for path, line in zip(bad, out["errors"]):
-        assert str(path) in line and "\n" not in line and len(line) < 300
+    for path in bad:  # one line each, whichever step found the problem
+        (line,) = [e for e in out["errors"] if e.startswith(f"{path}: ")]
+        assert "\n" not in line and len(line) < 300
     assert "Traceback" not in r.stderr
 
 
@@ -177,3 +181,202 @@ def test_help_offers_the_backends_and_modes_of_their_tables(isolated_home):
     assert "[embedded|openai]" in text and "scripted" not in text  # the test backend is not offered
     assert all(b.description in text for b in BACKENDS.values() if b.offered)
     assert f"[{'|'.join(MODES)}]" in text and "[default: auto]" in text
+
+
+def _ask_json(*args, env_home, script, input=None):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LONGDOC_")}
+    env["LONGDOC_HOME"] = str(env_home)
+    r = subprocess.run(
+        [sys.executable, "-m", "longdoc", "ask", "--json", "--backend", "scripted", "--model", script, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        input=input,
+    )
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout), r
+
+
+def test_a_folder_is_read_recursively_and_what_it_skipped_is_counted(tmp_path, haystack, script, isolated_home):
+    folder = tmp_path / "folder"
+    (folder / "deep" / "er").mkdir(parents=True)
+    (folder / ".git").mkdir()
+    haystack.rename(folder / "deep" / "er" / "coast.txt")
+    (folder / "notes.md").write_text("# Notes\n\nThe tides turn at six.\n")
+    (folder / "photo.png").write_bytes(b"\x89PNG")
+    (folder / "deep" / "sheet.xlsx").write_bytes(b"PK")
+    (folder / "deep" / "more.png").write_bytes(b"\x89PNG")
+    (folder / ".git" / "config.txt").write_text("hidden, never indexed")
+    out, _ = _ask_json(
+        folder, "Who keeps the lighthouse on Karvo Point?", env_home=isolated_home, script=script(PLAN, "Edda Marn [1]")
+    )
+    assert out["answer"] == "Edda Marn [1]" and out["citations"][0]["file"] == "coast.txt"
+    assert out["errors"] == []
+    assert f"{folder}: skipped 3 files of unsupported types (2 .png, 1 .xlsx)" in out["notes"]
+    assert out["usage"]["chunks_total"] > 2  # coast.txt and notes.md, not the hidden file
+    r = run("index", "--json", "--backend", "scripted", folder, env_home=isolated_home)
+    assert sorted(d["name"] for d in json.loads(r.stdout)["documents"]) == ["coast.txt", "notes.md"]
+
+
+def test_same_named_files_are_told_apart_by_their_folders(tmp_path, script, isolated_home):
+    for folder in ("north", "south"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "notes.md").write_text(f"The lighthouse on Karvo Point is kept by Edda Marn ({folder}).")
+    out, _ = _ask_json(
+        tmp_path / "north",
+        tmp_path / "south",
+        "Who keeps the lighthouse on Karvo Point?",
+        env_home=isolated_home,
+        script=script(PLAN, "Edda Marn [1] [2]"),
+    )
+    assert sorted(c["file"] for c in out["citations"]) == ["north/notes.md", "south/notes.md"]
+
+
+def test_a_url_is_refused_clearly_and_the_other_files_still_answer(haystack, script, isolated_home):
+    out, _ = _ask_json(
+        "https://example.com/report.pdf",
+        haystack,
+        "Who keeps the lighthouse on Karvo Point?",
+        env_home=isolated_home,
+        script=script(PLAN, "Edda Marn [1]"),
+    )
+    assert out["errors"] == [
+        "https://example.com/report.pdf: URLs are not supported yet: download the file and give its path"
+    ]
+    assert out["answer"] == "Edda Marn [1]"
+
+
+def test_a_dash_reads_the_document_from_stdin(haystack, script, isolated_home):
+    out, _ = _ask_json(
+        "-",
+        "Who keeps the lighthouse on Karvo Point?",
+        env_home=isolated_home,
+        script=script(PLAN, "Edda Marn [1]"),
+        input=haystack.read_text(),
+    )
+    assert out["citations"][0]["file"] == "stdin" and "Edda Marn" in out["citations"][0]["text"]
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (["{doc}", "  "], "the question is empty"),
+        (["{doc}"], "is a document, not a question"),
+        (["{doc}", "{doc}"], "is a document, not a question"),
+        (["Who keeps it?"], "no documents given"),
+        ([], "give one or more documents"),
+    ],
+)
+def test_a_missing_or_empty_question_is_a_usage_error_with_the_usage_line(haystack, isolated_home, args, reason):
+    r = run("ask", "--backend", "scripted", *[a.format(doc=haystack) for a in args], env_home=isolated_home)
+    assert r.returncode == 2, r.stderr
+    assert reason in r.stderr and "longdoc ask [OPTIONS] PATH... QUESTION" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_usage_line_version_and_completion_of_paths(isolated_home):
+    import os
+
+    from longdoc import __version__
+
+    assert "longdoc ask [OPTIONS] PATH... QUESTION" in run("ask", "--help", env_home=isolated_home).stdout
+    for flag in ("--version", "-V"):
+        assert run(flag, env_home=isolated_home).stdout.strip() == f"longdoc, version {__version__}"
+    env = {**os.environ, "_LONGDOC_COMPLETE": "bash_complete", "COMP_WORDS": "longdoc ask ", "COMP_CWORD": "2"}
+    r = subprocess.run(
+        [sys.executable, "-c", "from longdoc.cli import main; main(prog_name='longdoc')"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert r.stdout.splitlines()[0] == "file,"  # bash completes the argument as a file path
+
+
+def test_piped_stderr_is_not_hard_wrapped(tmp_path, haystack, script, isolated_home):
+    missing = tmp_path / ("a-rather-long-folder-name-" * 4) / "missing-report-with-a-long-name.pdf"
+    r = run(
+        "ask",
+        "--backend",
+        "scripted",
+        "--model",
+        script(PLAN, "Edda Marn [1]"),
+        missing,
+        haystack,
+        "Who keeps it?",
+        env_home=isolated_home,
+    )
+    assert r.returncode == 0, r.stderr
+    line = next(line for line in r.stderr.splitlines() if "missing-report" in line)
+    assert str(missing) in line and len(line) > 120
+
+
+def test_quiet_and_verbose(haystack, script, isolated_home):
+    args = [haystack, "Who keeps the lighthouse on Karvo Point?"]
+    quiet = run(
+        "ask", "-q", "--backend", "scripted", "--model", script(PLAN, "Edda Marn [1]"), *args, env_home=isolated_home
+    )
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    verbose = run(
+        "ask", "-v", "--backend", "scripted", "--model", script(PLAN, "Edda Marn [1]"), *args, env_home=isolated_home
+    )
+    assert "stages: " in verbose.stderr and "generate" in verbose.stderr and "chunks read: " in verbose.stderr
+
+
+def test_chat_answers_follow_ups_over_one_index(haystack, isolated_home, monkeypatch):
+    from click.testing import CliRunner
+
+    from live_server import reader_model
+    from longdoc import api
+    from longdoc.cli import main
+    from longdoc.llm.scripted import ScriptedLLM
+
+    llm = ScriptedLLM(reader_model)
+    built = []
+    monkeypatch.setattr(api, "llm_from_settings", lambda settings: built.append(1) or llm)
+    haystack.write_text(
+        haystack.read_text().replace(
+            NEEDLE, "The lighthouse on Karvo Point is kept by Edda Marn, who first lit it in 1931."
+        )
+    )
+    questions = "Who keeps the lighthouse on Karvo Point?\n\nWhen did she first light it?\n/exit\nnever asked\n"
+    r = CliRunner().invoke(main, ["chat", "--mode", "rag", "--backend", "scripted", str(haystack)], input=questions)
+    assert r.exit_code == 0, r.output
+    assert "Edda Marn keeps it [1]." in r.output and "She first lit it in 1931 [1]." in r.output
+    assert built == [1] and len(llm.calls) == 4  # one model; two questions, two calls each
+    follow_up_plan = llm.calls[2].messages[-1].content
+    assert "Karvo Point" in follow_up_plan and "When did she first light it?" in follow_up_plan
+    assert (isolated_home / "chat_history").read_text().count("first light it") == 1
+
+
+def test_chat_runs_as_a_command_with_piped_questions(haystack, script, isolated_home):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LONGDOC_")}
+    env["LONGDOC_HOME"] = str(isolated_home)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "longdoc",
+            "chat",
+            "--mode",
+            "rag",
+            "--backend",
+            "scripted",
+            "--model",
+            str(script(PLAN, "Edda Marn [1].")),
+            str(haystack),
+        ],
+        input="Who keeps the lighthouse on Karvo Point?\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "Edda Marn [1]." in r.stdout and "coast.txt" in r.stdout
+    assert "1 documents" in r.stderr or "1 document" in r.stderr

@@ -68,13 +68,18 @@ def resolve(kwargs: dict[str, Any]) -> Settings:
     return resolve_with_sources(kwargs)[0]
 
 
+def err_console() -> Console:
+    """stderr for messages: never hard-wrapped, so a piped or logged line stays one line."""
+    return Console(stderr=True, soft_wrap=True, highlight=False)
+
+
 def handle_errors(f: Callable[..., Any]) -> Callable[..., Any]:
     """One line on stderr and a documented exit code; a traceback only with --debug."""
 
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         debug = kwargs.get("debug", False)
-        err = Console(stderr=True)
+        err = err_console()
         try:
             return f(*args, **kwargs)
         except LongdocError as e:

@@ -24,9 +24,9 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.responses import Response
 
 from .. import api
+from ..conversation import Turn, fold
 from ..records import Answer
 from .asking import Event, Names, Question, as_api_error
-from .conversation import Turn, fold
 from .errors import ApiError, error_body
 from .state import read_json, state_of
 

@@ -1,6 +1,6 @@
 """Folding a chat's earlier turns into the question the pipeline answers."""
 
-from longdoc.server.conversation import HISTORY_CHARS, Turn, fold
+from longdoc.conversation import HISTORY_CHARS, Turn, fold
 
 
 def test_a_first_question_is_asked_as_it_is():

@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..citations import MARKER
-from ..prompts import language_of
+from .citations import MARKER
+from .prompts import language_of
 
 HISTORY_CHARS = 1200  # earlier turns kept, newest first
 TURN_CHARS = 400  # of each earlier turn
