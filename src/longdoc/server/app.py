@@ -16,8 +16,9 @@ from .. import __version__, api
 from ..config import Settings
 from ..llm.base import LLM
 from ..parse import SUPPORTED_SUFFIXES
-from . import chat, file_routes
+from . import chat, collection_routes, file_routes
 from .asking import Asker
+from .collections import CollectionStore
 from .errors import install_handlers
 from .files import FileStore
 from .guard import Guard
@@ -28,7 +29,7 @@ from .state import ServerState, state_of
 STATIC = Path(__file__).parent / "static"
 # The page loads nothing from elsewhere and builds its DOM from text, never HTML.
 _PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; "
     "base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -41,7 +42,8 @@ def create_app(settings: Settings, llm: LLM | None = None, options: ServerOption
     options = options or ServerOptions()
     model = ModelHolder(settings, llm)
     files = FileStore(settings, model.counter)
-    state = ServerState(settings, options, model, files, Asker(settings, model, options))
+    collections = CollectionStore(files.root.parent)
+    state = ServerState(settings, options, model, files, Asker(settings, model, options), collections)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -57,6 +59,7 @@ def create_app(settings: Settings, llm: LLM | None = None, options: ServerOption
     app.state.longdoc = state
     install_handlers(app)
     app.include_router(file_routes.router)
+    app.include_router(collection_routes.router)
     app.include_router(chat.router)
     _add_service_routes(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

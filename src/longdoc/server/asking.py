@@ -52,7 +52,7 @@ class Names:
     _by_shown: dict[str, StoredFile] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.shown = display_names([f.filename for f in self.files])
+        self.shown = display_names([f.shown_path for f in self.files])
         self._by_shown = dict(zip(self.shown, self.files))
 
     def file(self, shown: str) -> StoredFile | None:

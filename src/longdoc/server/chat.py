@@ -28,6 +28,8 @@ from ..conversation import Turn, fold
 from ..records import Answer
 from .asking import Event, Names, Question, as_api_error
 from .errors import ApiError, error_body
+from .i18n import language, translate
+from .render import answer_html
 from .state import read_json, state_of
 
 router = APIRouter()
@@ -57,6 +59,7 @@ class ChatRequest(BaseModel):
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
     file_ids: list[str] | None = None
+    collection_id: str | None = None
 
 
 def model_ids() -> dict[str, str]:
@@ -139,10 +142,11 @@ async def chat_completions(request: Request) -> Response:
     req = await read_json(request, ChatRequest)
     mode = mode_for(req.model)
     question = question_from(req.messages, state.options.max_question_chars)
-    files = state.files.for_question(req.file_ids)
+    collection = state.collections.get(req.collection_id) if req.collection_id else None
+    files = state.files.for_question(req.file_ids, collection)
     names = Names(files, state.files.root)
     q = Question([state.files.path(f) for f in files], question, mode, names)
-    reply = _Reply(req.model, names)
+    reply = _Reply(req.model, names, language(request.headers))
     if req.stream:
         return _stream(request, q, reply)
     cancelled = threading.Event()
@@ -161,11 +165,16 @@ async def chat_completions(request: Request) -> Response:
 class _Reply:
     """Builds the OpenAI-shaped objects of one reply."""
 
-    def __init__(self, model: str, names: Names) -> None:
+    def __init__(self, model: str, names: Names, lang: str) -> None:
         self.id = f"chatcmpl-{secrets.token_hex(12)}"
         self.created = int(time.time())
         self.model = model
         self.names = names
+        self.lang = lang
+
+    def reason(self, text: str) -> str:
+        """A message from the pipeline: stored names mapped to the upload's, in the client's language."""
+        return translate(self.names.text(text), self.lang)
 
     def _base(self, obj: str) -> dict[str, Any]:
         return {"id": self.id, "object": obj, "created": self.created, "model": self.model}
@@ -189,9 +198,10 @@ class _Reply:
             "mode": d["mode"],
             "usage": d["usage"],
             "timings": d["timings"],
-            "errors": [self.names.text(e) for e in d["errors"]],
+            "errors": [self.reason(e) for e in d["errors"]],
             "notes": [self.names.text(n) for n in d["notes"]],
-            "backend_failure": answer.backend_failure and self.names.text(answer.backend_failure),
+            "backend_failure": answer.backend_failure and self.reason(answer.backend_failure),
+            "answer_html": answer_html(answer.answer),
         }
         u = answer.usage
         usage = {
@@ -248,7 +258,7 @@ def _stream(request: Request, q: Question, reply: _Reply) -> EventSourceResponse
                 answer = await future
             except Exception as e:
                 err = as_api_error(e, q.names)
-                yield _event(error_body(err.status, err.message, err.code))
+                yield _event(error_body(err.status, translate(err.message, reply.lang), err.code))
             else:
                 yield reply.chunk({}, "stop", **reply.extras(answer))
             yield ServerSentEvent("[DONE]", sep=_SEP)

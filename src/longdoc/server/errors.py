@@ -9,6 +9,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .i18n import language, translate
+
 _TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
@@ -43,9 +45,10 @@ def error_response(status: int, message: str, code: str | None = None, param: st
 
 
 def install_handlers(app: FastAPI) -> None:
-    async def on_api_error(_: Request, exc: Exception) -> JSONResponse:
+    async def on_api_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)
-        return error_response(exc.status, exc.message, exc.code, exc.param)
+        message = translate(exc.message, language(request.headers))
+        return error_response(exc.status, message, exc.code, exc.param)
 
     async def on_http_error(_: Request, exc: Exception) -> JSONResponse:
         # Starlette's own errors (unknown route, wrong method, bad multipart) in our shape.

@@ -11,6 +11,7 @@ threads would only slow the questions being answered meanwhile.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -32,7 +33,9 @@ from ..index.store import IndexStore
 from ..parse import SUPPORTED_SUFFIXES
 from ..records import IndexedDoc
 from ..tokens import TokenCounter
+from .collections import Collection
 from .errors import ApiError
+from .i18n import translate
 
 log = logging.getLogger("longdoc.server")
 
@@ -52,12 +55,18 @@ class StoredFile:
     chunks: int = 0
     tokens: int = 0
     uploaded_ns: int = 0  # orders uploads within one second (created_at has whole seconds)
+    path: str = ""  # where it was in a folder the client uploaded ("notes/2024/a.md"); display only
+    sha256: str = ""  # of the bytes: the same document uploaded again is recognised
 
     @property
     def stored_name(self) -> str:
         return f"{self.id}{self.suffix}"
 
-    def to_api(self) -> dict[str, Any]:
+    @property
+    def shown_path(self) -> str:
+        return self.path or self.filename
+
+    def to_api(self, lang: str = "en") -> dict[str, Any]:
         # The OpenAI file object's fields first, so `client.files` can read it.
         return {
             "id": self.id,
@@ -67,9 +76,10 @@ class StoredFile:
             "filename": self.filename,
             "purpose": "assistants",
             "status": self.status,
-            "status_details": self.reason,
+            "status_details": self.reason and translate(self.reason, lang),
             "chunks": self.chunks,
             "tokens": self.tokens,
+            "path": self.shown_path,
         }
 
 
@@ -79,6 +89,18 @@ def clean_name(raw: str | None) -> str:
     name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(ch for ch in name if ch.isprintable()).strip()
     return name[:_NAME_CHARS] or "upload"
+
+
+def clean_path(raw: str | None, filename: str) -> str:
+    """A folder upload's relative path, for display: printable components, no
+    "." or "..", ending in the file's own (cleaned) name."""
+    parts = [clean_part(p) for p in (raw or "").replace("\\", "/").split("/")[:-1]]
+    kept = [p for p in parts if p and p not in (".", "..")][-8:]
+    return "/".join([*kept, filename])[: _NAME_CHARS * 2]
+
+
+def clean_part(part: str) -> str:
+    return "".join(ch for ch in part if ch.isprintable()).strip()[:_NAME_CHARS]
 
 
 def allowed_suffix(name: str) -> str:
@@ -120,6 +142,9 @@ class FileStore:
             if _ID.fullmatch(f.id) and self.path(f).is_file():
                 found.append(f)
         for f in sorted(found, key=lambda f: f.uploaded_ns):
+            if not f.sha256:  # stored by a version that did not record it
+                f.sha256 = hashlib.sha256(self.path(f).read_bytes()).hexdigest()
+                self._save(f)
             self._files[f.id] = f
             if f.status in ("queued", "indexing"):
                 f.status = "queued"
@@ -138,24 +163,33 @@ class FileStore:
     def path(self, f: StoredFile) -> Path:
         return self.root / f.stored_name
 
-    def add(self, filename: str, data: BinaryIO) -> StoredFile:
-        """Store an upload (its type already checked) and queue it for indexing."""
+    def add(self, filename: str, data: BinaryIO, path: str = "") -> tuple[StoredFile, bool]:
+        """Store an upload (its type already checked) and queue it for indexing.
+        The same bytes uploaded again are not stored twice: the file already
+        there comes back, with True (a duplicate)."""
         suffix = allowed_suffix(filename)
         now = time.time_ns()
-        f = StoredFile(f"file-{secrets.token_hex(12)}", filename, suffix, 0, now // 10**9, uploaded_ns=now)
+        f = StoredFile(f"file-{secrets.token_hex(12)}", filename, suffix, 0, now // 10**9, uploaded_ns=now, path=path)
         tmp = self.root / f".tmp-{f.id}"
+        digest = hashlib.sha256()
         try:
             with open(tmp, "wb") as out:
-                shutil.copyfileobj(data, out, 1024 * 1024)
+                while block := data.read(1024 * 1024):
+                    digest.update(block)
+                    out.write(block)
             f.bytes = tmp.stat().st_size
-            os.replace(tmp, self.path(f))
+            f.sha256 = digest.hexdigest()
+            with self._lock:
+                same = next((g for g in self._files.values() if g.sha256 == f.sha256), None)
+                if same is not None:
+                    return StoredFile(**asdict(same)), True
+                os.replace(tmp, self.path(f))
+                self._files[f.id] = f
+                self._save(f)
         finally:
             tmp.unlink(missing_ok=True)
-        with self._lock:
-            self._files[f.id] = f
-            self._save(f)
         self._queue.put(f.id)
-        return f
+        return f, False
 
     def get(self, file_id: str) -> StoredFile:
         with self._lock:
@@ -174,9 +208,17 @@ class FileStore:
             self._files.pop(f.id, None)
             self.path(f).unlink(missing_ok=True)
             (self.root / f"{f.id}.json").unlink(missing_ok=True)
+        shutil.rmtree(self.page_cache(f), ignore_errors=True)
 
-    def for_question(self, file_ids: list[str] | None) -> list[StoredFile]:
-        """The files a question is asked over: those named, or every ready one."""
+    def page_cache(self, f: StoredFile) -> Path:
+        """Where the PDF's rendered pages are kept."""
+        return self.root.parent / "pages" / f.id
+
+    def for_question(self, file_ids: list[str] | None, collection: Collection | None = None) -> list[StoredFile]:
+        """The files a question is asked over: those named and the ready ones of
+        the collection, or, when neither is given, every ready one."""
+        if collection is not None:
+            return self._of_collection(collection, file_ids or [])
         if not file_ids:
             ready = [f for f in self.all_files() if f.status == "ready"]
             if not ready:
@@ -199,6 +241,23 @@ class FileStore:
                 )
         return files
 
+    def _of_collection(self, collection: Collection, file_ids: list[str]) -> list[StoredFile]:
+        members = [f for f in self.all_files() if f.id in set(collection.file_ids)]
+        if not members and not file_ids:
+            raise ApiError(
+                400,
+                f"the collection {collection.name} has no documents: upload files into it first",
+                code="collection_empty",
+            )
+        ready = [f for f in members if f.status == "ready"]
+        if not ready and not file_ids:
+            states = ", ".join(f"{f.filename} {f.status}" for f in members)
+            raise ApiError(
+                409, f"the collection {collection.name} has no ready documents yet: {states}", code="file_not_ready"
+            )
+        named = self.for_question(file_ids) if file_ids else []
+        return ready + [f for f in named if f.id not in {g.id for g in ready}]
+
     def passage(self, file_id: str, chunk_id: str) -> dict[str, Any]:
         """A cited chunk in full, so the page can show the quote in its context."""
         f = self.get(file_id)
@@ -210,6 +269,7 @@ class FileStore:
                 return {
                     "file_id": f.id,
                     "filename": f.filename,
+                    "format": f.suffix.lstrip("."),
                     "chunk_id": c.id,
                     "index": c.index,
                     "page": c.page,

@@ -20,6 +20,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import error_body
+from .i18n import language, translate
 from .options import ServerOptions, is_loopback
 
 # Paths anyone may fetch: the page must load before it can ask for a token,
@@ -53,15 +54,16 @@ class Guard:
             return
         headers = Headers(scope=scope)
         refusal = self._refusal(scope, headers)
+        lang = language(headers)
         if refusal is not None:
             await _drain(receive)
-            await _respond(send, *refusal)
+            await _respond(send, refusal[0], translate(refusal[1], lang))
             return
         limit = self.body_limit(scope)
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             await _drain(receive)
-            await _respond(send, 413, _too_large(limit))
+            await _respond(send, 413, translate(_too_large(limit), lang))
             return
 
         received = 0
@@ -90,7 +92,7 @@ class Guard:
                 raise
             if not body_done:
                 await _drain(receive)
-            await _respond(send, 413, _too_large(limit))
+            await _respond(send, 413, translate(_too_large(limit), lang))
 
     def _refusal(self, scope: Scope, headers: Headers) -> tuple[int, str] | None:
         host = headers.get("host", "")

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..config import Settings
 from .asking import Asker
+from .collections import CollectionStore
 from .errors import ApiError
 from .files import FileStore
 from .model import ModelHolder
@@ -26,6 +27,7 @@ class ServerState:
     model: ModelHolder
     files: FileStore
     asker: Asker
+    collections: CollectionStore
 
 
 def state_of(request: Request) -> ServerState:
