@@ -380,3 +380,42 @@ def test_chat_runs_as_a_command_with_piped_questions(haystack, script, isolated_
     assert r.returncode == 0, r.stderr
     assert "Edda Marn [1]." in r.stdout and "coast.txt" in r.stdout
     assert "1 documents" in r.stderr or "1 document" in r.stderr
+
+
+@pytest.mark.parametrize(
+    "home, args",
+    [("a-file", ["index", "coast.txt"]), ("a-file/below", ["serve", "--backend", "scripted", "--port", "1"])],
+    ids=["index, home is a file", "serve, home below a file"],
+)
+def test_an_unusable_home_is_a_one_line_usage_error(tmp_path, haystack, home, args):
+    (tmp_path / "a-file").write_text("not a directory")
+    r = run(*[str(tmp_path / a) if a.endswith(".txt") else a for a in args], env_home=tmp_path / home, timeout=60)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.count("\n") == 1 and "LONGDOC_HOME" in r.stderr and "not usable" in r.stderr, r.stderr
+    assert "http://" not in r.stderr  # serve said nothing about listening
+
+
+def test_a_read_only_home_is_named_as_such(tmp_path, monkeypatch):
+    import tempfile
+
+    from longdoc.config import ensure_home
+    from longdoc.errors import ConfigError
+
+    def read_only(*a, **k):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", read_only)
+    with pytest.raises(ConfigError, match="is not usable: Read-only file system"):
+        ensure_home(tmp_path)
+
+
+def test_a_file_name_that_is_not_utf8_is_indexed_and_shown_escaped(tmp_path, isolated_home):
+    import os
+
+    name = os.fsdecode(b"caf\xe9.txt")
+    (tmp_path / name).write_text(NEEDLE)
+    r = run("index", "--json", tmp_path / name, tmp_path / os.fsdecode(b"missing-\xff.txt"), env_home=isolated_home)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["documents"][0]["file"].endswith("caf\\xe9.txt")
+    assert out["errors"] == [str(tmp_path / "missing-\\xff.txt") + ": no such file"]

@@ -1,4 +1,10 @@
+import pytest
+
+from longdoc.chunk import ChunkSettings
+from longdoc.index.store import IndexStore
 from longdoc.index.terms import Analyzer, phrase
+from longdoc.tokens import EstimateCounter
+from multilingual import NEEDLES
 
 
 def test_english_terms_are_stemmed_and_stopworded():
@@ -28,3 +34,63 @@ def test_mixed_text_keeps_numbers_and_both_scripts():
 def test_phrase_only_for_multi_word_keywords():
     assert phrase("Karvo  Point") == "karvo point"
     assert phrase("lighthouse") is None
+
+
+# ---------------------------------------------------------------- other scripts
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Маяк на мысе Карво", ["маяк", "на", "мысе", "карво"]),
+        ("ΟΔΟΣ Οδός", ["οδοσ", "οδόσ"]),  # case-folded: the final sigma matches the medial one
+        ("مَرْحَبًا بالعالم", ["مَرْحَبًا", "بالعالم"]),  # the harakat stay inside the word
+        ("हिन्दी भाषा", ["हिन्दी", "भाषा"]),  # so do Devanagari vowel signs
+        ("שלום עולם", ["שלום", "עולם"]),
+        ("ภาษาไทย", ["ภา", "าษ", "ษา", "าไ", "ไท", "ทย"]),  # no spaces between Thai words: bigrams
+        ("٢٠١٩ ১২৩", ["٢٠١٩", "১২৩"]),
+    ],
+)
+def test_other_scripts_become_terms(text, expected):
+    assert Analyzer().terms(text) == expected
+
+
+def test_kana_and_hangul_are_bigrams_like_chinese():
+    a = Analyzer()
+    assert a.terms("カルボ岬") == ["カル", "ルボ", "ボ岬"]
+    assert a.terms("등대지기") == ["등대", "대지", "지기"]
+
+
+def test_fullwidth_and_circled_characters_add_no_terms_to_chinese_text():
+    # The pass for other scripts leaves Common characters alone, so Chinese text keeps its terms.
+    assert Analyzer().terms("２０１９年①公司") == ["年", "公司"]
+
+
+@pytest.mark.parametrize("text", ["🙂🙂 🎉", "!!! ... ---", "the and of it"])
+def test_text_without_searchable_words_has_no_terms(text):
+    assert Analyzer().terms(text) == []
+
+
+@pytest.mark.parametrize("needle", NEEDLES, ids=lambda n: n.lang)
+def test_the_needle_ranks_first_for_the_question_in_its_language(needle, tmp_path):
+    doc = tmp_path / f"harbour-{needle.lang}.txt"
+    doc.write_text(needle.haystack(), encoding="utf-8")
+    store = IndexStore(tmp_path / "index", EstimateCounter(), ChunkSettings(size=128, overlap=16))
+    indexed = store.add(doc)
+    assert len(indexed.chunks) > 10
+    hits = store.corpus([indexed]).search(needle.question, k=5)
+    assert needle.needle in hits[0].chunk.text
+    assert needle.name in hits[0].chunk.text
+
+
+def test_documents_without_searchable_words_index_and_find_nothing(tmp_path):
+    store = IndexStore(tmp_path / "index", EstimateCounter(), ChunkSettings(size=128, overlap=16))
+    emoji = tmp_path / "emoji.txt"
+    emoji.write_text("🙂🙂🙂 🎉 !!!\n", encoding="utf-8")
+    english = tmp_path / "coast.txt"
+    english.write_text("The lighthouse on Karvo Point is kept by Edda Marn.", encoding="utf-8")
+    only_emoji = store.add(emoji)
+    assert store.corpus([only_emoji]).search("lighthouse", k=5) == []
+    assert store.corpus([only_emoji]).search("lighthouse", k=5) == []  # loaded back from disk
+    both = store.corpus([only_emoji, store.add(english)])
+    assert [h.chunk.doc for h in both.search("Who keeps the lighthouse?", k=5)] == ["coast.txt"]

@@ -20,6 +20,7 @@ from .index.store import Corpus, IndexStore
 from .llm import BackendOptions, backend_named
 from .llm.base import LLM, OnToken
 from .names import display_names
+from .parse import printable_path
 from .progress import Tracker
 from .records import Answer, IndexedDoc
 from .tokens import TokenCounter
@@ -82,7 +83,7 @@ def index_files(
     Documents are named `names` (default: the shortest part of each path that
     tells same-named files apart), which citations and the model see."""
     report = IndexReport()
-    shown = list(names) if names is not None else display_names([os.path.abspath(p) for p in paths])
+    shown = list(names) if names is not None else display_names([printable_path(os.path.abspath(p)) for p in paths])
     for p, name in zip(paths, shown, strict=True):
         try:
             with tracker.stage("index", name):

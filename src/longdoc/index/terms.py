@@ -1,22 +1,48 @@
 """The one tokenizer for BM25, shared by chunks and queries.
 
 Latin words are lower-cased, stop-worded and Snowball-stemmed; runs of CJK
-characters are cut at Chinese function characters and turned into overlapping
-bigrams (a lone character stays a unigram). Bigrams match Chinese words of any
-segmentation without a dictionary and run far faster than jieba; that speed is
-what lets a million-token document index in about a second. BM25 needs a bag
-of terms, not their order, so Latin and CJK terms are collected in two passes.
+characters (Han, kana, Hangul syllables) are cut at Chinese function
+characters and turned into overlapping bigrams (a lone character stays a
+unigram). Bigrams match Chinese words of any segmentation without a
+dictionary and run far faster than jieba; that speed is what lets a
+million-token document index in about a second. BM25 needs a bag of terms,
+not their order, so the passes below collect their terms one after another.
+
+Every other script is searchable too: words of space-separated scripts
+(Cyrillic, Greek, Arabic, Hebrew, Devanagari and the other Indic scripts, ...)
+are Unicode letter runs with their combining marks, case-folded; scripts
+written without spaces (Thai, Lao, Khmer, Myanmar) become character bigrams,
+as CJK does. That pass only runs on text that is not pure ASCII, and it skips
+the characters the first two passes own, so English and Chinese terms are
+exactly what they were before it existed.
 """
 
 from __future__ import annotations
 
 import re
 
+import regex
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 
 _LATIN = re.compile(r"[0-9a-z\u00c0-\u024f]+")
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]+")
+_CJK_RANGES = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
+_CJK_RUN = re.compile(f"[{_CJK_RANGES}]+")
+
+# A letter or digit the Latin and CJK passes do not own. Latin, Han, kana and
+# Common characters (fullwidth digits, circled numbers) are left out: adding
+# terms for them would change the terms of English and Chinese text.
+_OTHER_BASE = (
+    rf"[\p{{L}}\p{{N}}--\p{{Latin}}--\p{{Han}}--\p{{Hiragana}}--\p{{Katakana}}--\p{{Common}}--[{_CJK_RANGES}]]"
+)
+# A word starts with such a character and keeps the combining marks after it
+# (Devanagari vowel signs, Arabic harakat), which Python's `\w` would cut at.
+_OTHER_WORD = regex.compile(rf"{_OTHER_BASE}(?:{_OTHER_BASE}|\p{{M}})*", regex.VERSION1)
+_UNSPACED = regex.compile(r"[\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]")
+# Characters that can never start such a word (ASCII, Latin letters, CJK and the
+# punctuation and fullwidth forms Chinese text uses): the standard `re` finds
+# the first other one far faster than `regex` scans a Chinese chunk.
+_MAYBE_OTHER = re.compile(f"[^\x00-\u024f{_CJK_RANGES}\u2000-\u206f\u3000-\u303f\uff00-\uffef]")
 
 _EN_STOP = frozenset(STOPWORDS_EN_PLUS) | frozenset(
     "also would could may might shall must get got s t d ll ve re".split()
@@ -45,11 +71,23 @@ class Analyzer:
             stems.update(zip(new_list, self._stemmer.stemWords(new_list)))
         out = [w if w.isdigit() else stems[w] for w in words]
         for run in _CJK_RUN.findall(low.translate(_ZH_CUT)):
-            if len(run) == 1:
-                out.append(run)
-            else:
-                out.extend(map(str.__add__, run, run[1:]))
+            _add_grams(out, run)
+        if not low.isascii() and _MAYBE_OTHER.search(low):
+            for word in _OTHER_WORD.findall(low):
+                word = word.casefold()
+                if _UNSPACED.match(word):
+                    _add_grams(out, word)
+                else:
+                    out.append(word)
         return out
+
+
+def _add_grams(out: list[str], run: str) -> None:
+    """Overlapping character bigrams of `run`; a lone character stays a unigram."""
+    if len(run) == 1:
+        out.append(run)
+    else:
+        out.extend(map(str.__add__, run, run[1:]))
 
 
 def phrase(text: str) -> str | None:

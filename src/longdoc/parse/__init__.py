@@ -13,10 +13,10 @@ from pathlib import Path, PurePath
 
 from longdoc.errors import ParseError
 from longdoc.parse import docx, html, markdown, pdf, pptx, text
-from longdoc.parse.common import Parsed, Unreadable, describe, with_offsets
+from longdoc.parse.common import Parsed, Unreadable, describe, printable_path, with_offsets
 from longdoc.records import Document
 
-__all__ = ["PARSERS", "SUPPORTED_SUFFIXES", "parse_bytes", "parse_file"]
+__all__ = ["PARSERS", "SUPPORTED_SUFFIXES", "parse_bytes", "parse_file", "printable_path"]
 
 # Lower-case suffix -> (Document.format, parser).
 PARSERS: dict[str, tuple[str, Callable[[bytes], Parsed]]] = {
@@ -34,7 +34,7 @@ SUPPORTED_SUFFIXES: frozenset[str] = frozenset(PARSERS)
 
 def parse_file(path: str | Path) -> Document:
     """Parse the file at `path`; raises ParseError (one-line cause) when it cannot be used."""
-    shown = str(path)
+    shown = printable_path(path)
     file = Path(path)
     try:
         mode = file.stat().st_mode
@@ -50,7 +50,7 @@ def parse_file(path: str | Path) -> Document:
         raise ParseError(shown, "permission denied") from None
     except OSError as e:
         raise ParseError(shown, f"cannot read file: {e.strerror or describe(e)}") from None
-    return parse_bytes(data, file.name, shown)
+    return parse_bytes(data, printable_path(file.name), shown)
 
 
 def parse_bytes(data: bytes, name: str, path: str | None = None) -> Document:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import PurePath
 
 from longdoc.records import BLOCK_SEPARATOR, Block
 from longdoc.sentences import END_MARK
@@ -112,6 +114,12 @@ def with_offsets(blocks: Iterable[Block]) -> list[Block]:
         out.append(Block(b.text, b.page, b.heading, b.kind, pos, end))
         pos = end + len(BLOCK_SEPARATOR)
     return out
+
+
+def printable_path(path: str | PurePath) -> str:
+    """A path as text that can be printed and stored: bytes of a file name that
+    are not UTF-8 (kept by Python as lone surrogates) are shown as \\xNN escapes."""
+    return os.fsencode(path).decode("utf-8", errors="backslashreplace")
 
 
 def describe(exc: BaseException) -> str:

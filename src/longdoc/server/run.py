@@ -8,7 +8,7 @@ import sys
 import uvicorn
 
 from .. import __version__
-from ..config import Settings
+from ..config import Settings, ensure_home
 from ..errors import ConfigError
 from .app import create_app
 from .options import ServerOptions, check_bind
@@ -26,6 +26,7 @@ def listen(host: str, port: int) -> socket.socket:
 
 def run(settings: Settings, host: str, port: int, options: ServerOptions, debug: bool = False) -> None:
     check_bind(host, options.token)
+    ensure_home(settings.home)  # before saying it listens: uploads could not be stored
     sock = listen(host, port)
     shown = f"[{host}]" if ":" in host else host
     print(f"longdoc {__version__}: http://{shown}:{port}/  (API: http://{shown}:{port}/v1)", file=sys.stderr)
