@@ -32,8 +32,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """Yields the base URL once the app serves on 127.0.0.1 and its model is loaded."""
+def serve(app: FastAPI, wait_ready: bool = True) -> Iterator[str]:
+    """Yields the base URL once the app serves on 127.0.0.1 and (unless not
+    `wait_ready`) its model is loaded."""
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -44,11 +45,12 @@ def serve(app: FastAPI) -> Iterator[str]:
         time.sleep(0.02)
     base = f"http://127.0.0.1:{server.config.port}"
     try:
-        while (ready := httpx.get(f"{base}/ready").json())["status"] == "loading":
+        while wait_ready and (ready := httpx.get(f"{base}/ready").json())["status"] == "loading":
             if time.monotonic() > deadline + 120:
                 raise RuntimeError("the test server's model did not load")
             time.sleep(0.1)
-        assert ready["status"] == "ready", ready
+        if wait_ready:
+            assert ready["status"] == "ready", ready
         yield base
     finally:
         server.should_exit = True
