@@ -352,6 +352,11 @@ def test_chat_answers_follow_ups_over_one_index(haystack, isolated_home, monkeyp
     assert (isolated_home / "chat_history").read_text().count("first light it") == 1
 
 
+def test_chat_refuses_a_document_on_stdin(isolated_home):
+    r = run("chat", "--backend", "scripted", "-", env_home=isolated_home)
+    assert r.returncode == 2 and "reads its questions from stdin" in r.stderr
+
+
 def test_chat_runs_as_a_command_with_piped_questions(haystack, script, isolated_home):
     import os
 

@@ -19,7 +19,7 @@ from .api import DEFAULT_MODE, MODES, IndexReport, index_files, open_store, toke
 from .bench.cli import bench
 from .errors import EXIT_BACKEND, EXIT_NO_INPUT, ConfigError, NoInputError
 from .flags import err_console, handle_errors, resolve, resolve_with_sources, settings_options
-from .inputs import Inputs, gather
+from .inputs import STDIN, Inputs, gather
 from .llm.models import DEFAULT_MODEL
 from .progress import Tracker
 from .records import Answer
@@ -227,6 +227,8 @@ def chat(paths: tuple[str, ...], mode: str, quiet: bool, verbose: bool, debug: b
     from .api import ask_corpus, build_corpus, llm_from_settings
     from .conversation import Turn, fold
 
+    if STDIN in paths:
+        raise click.UsageError("longdoc chat reads its questions from stdin, so - cannot be a document here")
     settings = resolve(kwargs)
     with tempfile.TemporaryDirectory(prefix="longdoc-stdin-") as scratch:
         inputs = _gather(paths, Path(scratch))
