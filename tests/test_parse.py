@@ -599,3 +599,81 @@ def test_pptx_corrupt(tmp_path: Path) -> None:
     data = make_pptx()
     cause = cause_of(write(tmp_path, "cut.pptx", data[: len(data) // 2]))
     assert cause == "not a valid PPTX (zip) file"
+
+
+# ---------------------------------------------------------------- limits and hostile input
+
+
+def test_a_file_over_the_time_or_text_budget_gets_a_one_line_error() -> None:
+    from longdoc.parse.limits import ParseLimits, parsing_within
+
+    text = ("A paragraph about the harbour.\n\n" * 50).encode()
+    with parsing_within(ParseLimits(seconds=0.0)), pytest.raises(ParseError, match=r"^slow.txt: took longer than 0 s"):
+        parse_bytes(text, "slow.txt")
+    with parsing_within(ParseLimits(max_chars=100)), pytest.raises(ParseError, match="more than 100 characters"):
+        parse_bytes(text, "big.txt")
+    assert parse_bytes(text, "fine.txt").blocks  # each file gets a budget of its own
+
+
+def test_pdf_pages_that_fail_are_reported_with_the_file_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from pypdf import PageObject
+
+    real = PageObject.extract_text
+    calls = []
+
+    def second_page_fails(self: PageObject, *a: object, **k: object) -> str:
+        calls.append(1)
+        if len(calls) == 2:
+            raise ValueError("damaged content stream")
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(PageObject, "extract_text", second_page_fails)
+    path = write(tmp_path, "report.pdf", make_pdf([["Page one."], ["Page two."], ["Page three."]]))
+    doc = parse_file(path)
+    assert [b.page for b in doc.blocks] == [1, 3]
+    assert f"{path}: skipped 1 of 3 PDF pages: text extraction failed" in caplog.messages
+
+
+def test_html_layout_detection_is_linear_in_nested_tables() -> None:
+    # 20,000 nested tables: a CSS query per table made this take minutes.
+    started = time.perf_counter()
+    doc = parse_bytes(b"<table><tr><td>" * 20_000 + b"cell" + b"</td></tr></table>" * 20_000, "t.html")
+    assert [b.text for b in doc.blocks] == ["cell"]
+    assert time.perf_counter() - started < 30  # a hang detector, not a speed goal: it takes about 1 s
+
+
+def test_html_nested_too_deep_is_refused_in_one_line() -> None:
+    with pytest.raises(ParseError, match="nested 10,000 elements deep"):
+        parse_bytes(b"<div>" * 10_000 + b"text", "deep.html")
+
+
+@pytest.mark.parametrize("charset", ["base64", "zlib_codec", "rot13", "utf-7", "no-such-charset"])
+def test_html_charset_that_is_not_a_text_encoding_is_ignored(charset: str) -> None:
+    data = f'<meta charset="{charset}"><p>Café au lait, 咖啡</p>'.encode()
+    assert parse_bytes(data, "page.html").blocks[0].text == "Café au lait, 咖啡"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32-le"])
+def test_txt_without_a_byte_order_mark_in_utf16_or_32(encoding: str) -> None:
+    text = "The lighthouse keeper, Edda Marn. 灯塔的看守人。"
+    assert parse_bytes(text.encode(encoding), "w.txt").blocks[0].text == text
+
+
+def test_txt_mixing_utf8_and_latin1_lines_is_read_line_by_line() -> None:
+    data = "Première ligne : café.\n".encode() + "Deuxième ligne : thé.\n".encode("latin-1")
+    assert parse_bytes(data, "mixed.txt").blocks[0].text == "Première ligne : café.\nDeuxième ligne : thé."
+
+
+def test_docx_zip_bomb_is_refused_before_it_is_inflated() -> None:
+    from longdoc.bench.fuzz import _zeros_member_zip
+    from longdoc.parse.limits import MiB, ParseLimits, parsing_within
+
+    bomb = _zeros_member_zip(make_docx(), "word/media/zeros.bin", 40 * MiB)
+    assert len(bomb) < 200_000
+    with (
+        parsing_within(ParseLimits(max_inflated_bytes=32 * MiB)),
+        pytest.raises(ParseError, match=r"^bomb.docx: this DOCX inflates to 4\d MiB, over the limit of 32 MiB"),
+    ):
+        parse_bytes(bomb, "bomb.docx")

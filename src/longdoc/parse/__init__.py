@@ -7,6 +7,7 @@ To support a new file type, write a module here with `parse(data: bytes) -> Pars
 from __future__ import annotations
 
 import hashlib
+import logging
 import stat
 from collections.abc import Callable
 from pathlib import Path, PurePath
@@ -14,6 +15,7 @@ from pathlib import Path, PurePath
 from longdoc.errors import ParseError
 from longdoc.parse import docx, html, markdown, pdf, pptx, text
 from longdoc.parse.common import Parsed, Unreadable, describe, printable_path, with_offsets
+from longdoc.parse.limits import OverLimit, budget_for_one_file
 from longdoc.records import Document
 
 __all__ = ["PARSERS", "SUPPORTED_SUFFIXES", "parse_bytes", "parse_file", "printable_path"]
@@ -30,6 +32,7 @@ PARSERS: dict[str, tuple[str, Callable[[bytes], Parsed]]] = {
     ".pptx": ("pptx", pptx.parse),
 }
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(PARSERS)
+logger = logging.getLogger(__name__)
 
 
 def parse_file(path: str | Path) -> Document:
@@ -63,13 +66,20 @@ def parse_bytes(data: bytes, name: str, path: str | None = None) -> Document:
     if not data:
         raise ParseError(shown, "file is empty")
     try:
-        parsed = parser(data)
-    except Unreadable as e:
+        with budget_for_one_file():
+            parsed = parser(data)
+    except (Unreadable, OverLimit) as e:
         raise ParseError(shown, str(e)) from e
+    except RecursionError as e:  # a library recursing into pathological nesting
+        raise ParseError(shown, f"nested too deeply to read as {fmt.upper()}") from e
+    except MemoryError as e:
+        raise ParseError(shown, f"needs more memory than this machine allows to read as {fmt.upper()}") from e
     except Exception as e:  # a library choked on a malformed file: report it in one line
         raise ParseError(shown, f"could not read this {fmt.upper()} file ({describe(e)})") from e
     if not parsed.blocks:
         raise ParseError(shown, "no text found")
+    if parsed.warning:
+        logger.warning("%s: %s", shown, parsed.warning)
     return Document(
         path=shown,
         name=PurePath(name).name,

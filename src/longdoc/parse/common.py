@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePath
 
+from longdoc.parse.limits import check_zip, spend
 from longdoc.records import BLOCK_SEPARATOR, Block
 from longdoc.sentences import END_MARK
 
@@ -40,6 +41,7 @@ class Parsed:
 
     blocks: list[Block]
     title: str | None = None
+    warning: str | None = None  # something was left out or assumed; shown with the file's name
 
 
 class BlockCollector:
@@ -55,6 +57,7 @@ class BlockCollector:
 
     def heading(self, level: int, text: str, page: int | None = None) -> None:
         """Add a heading block; it closes every open heading of the same or a deeper level."""
+        spend(len(text))
         text = " ".join(text.split())
         if not text:
             return
@@ -71,6 +74,7 @@ class BlockCollector:
         heading: tuple[str, ...] | None = None,
     ) -> None:
         """Add text (skipped when blank), cut into bounded pieces if it is very long."""
+        spend(len(text))  # also called for blank text: pathological nesting adds many of those
         text = text.strip()
         if not text:
             return
@@ -139,6 +143,7 @@ def opening_ooxml(data: bytes, kind: str) -> Iterator[None]:
     """Turn the ways python-docx / python-pptx fail to open a file into clear causes."""
     if data.startswith(_OLE_MAGIC):
         raise Unreadable(f"not a valid {kind} file: it is password-protected or an old binary Office file")
+    check_zip(data, kind)
     try:
         yield
     except zipfile.BadZipFile as e:

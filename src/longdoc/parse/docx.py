@@ -35,13 +35,34 @@ def parse(data: bytes) -> Parsed:
             continue
         # Reading the style id off the XML: `Paragraph.style` costs ~1 ms per paragraph.
         level = levels.get(element.style)
+        text = _paragraph_text(element)
         if level is None:
-            blocks.add(element.text)
+            blocks.add(text)
             continue
-        blocks.heading(level, element.text)
+        blocks.heading(level, text)
         if level == 0 and title is None:
-            title = " ".join(element.text.split()) or None
+            title = " ".join(text.split()) or None
     return Parsed(blocks.blocks, title or document.core_properties.title or None)
+
+
+def _paragraph_text(p: Any) -> str:
+    """What `CT_P.text` returns, without the XPath query it compiles per paragraph
+    (two thirds of the time of a DOCX with a million short paragraphs)."""
+    from docx.oxml.ns import qn
+
+    out: list[str] = []
+    for child in p.iterchildren(qn("w:r"), qn("w:hyperlink")):
+        runs = [child] if child.tag == qn("w:r") else child.iterchildren(qn("w:r"))
+        for run in runs:
+            out.extend(str(e) for e in run.iterchildren(*_RUN_CONTENT))
+    return "".join(out)
+
+
+# The run children CT_R.text reads, in its order of precedence (document order).
+_RUN_CONTENT = tuple(
+    f"{{http://schemas.openxmlformats.org/wordprocessingml/2006/main}}{t}"
+    for t in ("br", "cr", "noBreakHyphen", "ptab", "t", "tab")
+)
 
 
 def _body_elements(body: Any) -> Iterator[Any]:

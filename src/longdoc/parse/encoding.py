@@ -38,6 +38,10 @@ _SUPERSETS = {
     "euc_kr": "cp949",
 }
 
+# Declarations browsers ignore too (WHATWG): UTF-7 can hide markup, and a page
+# that says UTF-16 or UTF-32 in ASCII bytes is not in that encoding.
+_NEVER_DECLARED = frozenset({"utf-7", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"})
+
 # When detection scores several encodings the same, take the one most likely for EN/ZH users.
 _PREFERRED_ON_TIE = ("gb18030", "cp1252", "big5")
 
@@ -61,6 +65,9 @@ def _decode(data: bytes, declared: str | None) -> str:
             text = data[len(bom) :].decode(encoding, errors="replace")
             _reject_binary(text[:_SAMPLE_BYTES])
             return text
+    wide = _utf16_or_32_without_bom(data)
+    if wide is not None:
+        return wide
     # Every encoding we may pick maps bytes below 0x80 to the same characters as latin-1.
     _reject_binary(data[:_SAMPLE_BYTES].decode("latin-1"))
     try:
@@ -69,12 +76,49 @@ def _decode(data: bytes, declared: str | None) -> str:
         bad_at = e.start
     if declared:
         widened = _widen(declared)
-        if widened:
+        if widened and widened not in _NEVER_DECLARED:
             try:
                 return data.decode(widened)
-            except UnicodeDecodeError:
+            except (UnicodeDecodeError, LookupError):
                 pass  # a wrong declaration is common; fall back to detection
-    return data.decode(_detect(_sample_around(data, bad_at)), errors="replace")
+    detected: str | None
+    try:
+        detected = _detect(_sample_around(data, bad_at))
+    except Unreadable:
+        detected = None  # no one encoding fits: pieces of text in different encodings
+    if detected is None or not data[:bad_at].isascii():
+        # UTF-8 text before the first bad byte: text pasted together from files in
+        # different encodings. Each line is read as UTF-8 when it is, else as detected.
+        fallback = detected or "cp1252"
+        return "\n".join(_decode_line(line, fallback) for line in data.split(b"\n"))
+    return data.decode(detected, errors="replace")
+
+
+def _decode_line(line: bytes, fallback: str) -> str:
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        return line.decode(fallback, errors="replace")
+
+
+def _utf16_or_32_without_bom(data: bytes) -> str | None:
+    """The text of UTF-16 (or UTF-32) without a byte-order mark, which Windows tools still
+    write; None unless the bytes decode strictly and almost all to printable
+    text (random binary data does not: lone surrogates and unassigned code
+    points give it away). Only files with NUL bytes are tried: Latin text in
+    UTF-16 has one in every other byte, and without this would be refused as binary."""
+    sample = data[: _SAMPLE_BYTES & ~3]
+    if len(sample) < 8 or b"\x00" not in sample:
+        return None  # text in other encodings has no NUL bytes: what it is, detection says
+    for encoding in ("utf-32-le", "utf-32-be", "utf-16-le", "utf-16-be"):
+        try:
+            text = sample.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        printable = sum(1 for ch in text if ch.isprintable() or ch in "\n\r\t")
+        if printable >= 0.98 * len(text) and "\x00" not in text:
+            return data.decode(encoding, errors="replace")
+    return None
 
 
 def _reject_binary(sample: str) -> None:
@@ -83,9 +127,11 @@ def _reject_binary(sample: str) -> None:
 
 
 def _widen(name: str) -> str | None:
-    """The codec to decode a detected or declared encoding with; None if Python lacks it."""
+    """The codec to decode a detected or declared encoding with; None if Python
+    lacks it or it is not a text encoding (a page may declare charset=base64)."""
     try:
         canonical = codecs.lookup(name).name
+        b"".decode(canonical)  # LookupError for bytes-to-bytes codecs (base64, zlib, rot13)
     except LookupError:
         return None
     return _SUPERSETS.get(canonical, canonical)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from longdoc.parse.common import BlockCollector, Parsed
+from longdoc.parse.common import BlockCollector, Parsed, Unreadable
 from longdoc.parse.encoding import decode_text
 
 if TYPE_CHECKING:
@@ -21,6 +21,15 @@ _BLOCK = frozenset(
 )
 _HEADINGS = {f"h{n}": n for n in range(1, 7)}
 _LAYOUT_MARKERS = "table, h1, h2, h3, h4, h5, h6"
+# Block elements lexbor checks the open-element stack for at every start tag,
+# which makes its tree building quadratic in their nesting depth (200,000
+# nested divs took minutes); real pages nest them tens deep, not thousands.
+_NESTING_TAGS = re.compile(
+    r"<(/?)(?:div|section|article|aside|blockquote|ul|ol|dl|nav|header|footer|main|form|fieldset|figure|details"
+    r"|center|dir|menu|address|hgroup)\b",
+    re.IGNORECASE,
+)
+MAX_NESTING = 4000
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
 
 
@@ -30,7 +39,9 @@ def parse(data: bytes) -> Parsed:
 
     meta = _META_CHARSET.search(data[:4096])
     declared = meta.group(1).decode("ascii") if meta else None
-    tree = LexborHTMLParser(decode_text(data, declared))
+    text = decode_text(data, declared)
+    check_nesting(text)
+    tree = LexborHTMLParser(text)
     title_node = tree.head.css_first("title") if tree.head else None
     title = " ".join(title_node.text().split()) if title_node else None
     blocks = BlockCollector()
@@ -43,9 +54,23 @@ def collect_markup(markup: str, blocks: BlockCollector) -> None:
     """Add the blocks of an HTML fragment (e.g. raw HTML inside Markdown)."""
     from selectolax.lexbor import LexborHTMLParser
 
+    check_nesting(markup)
     body = LexborHTMLParser(markup).body
     if body:
         collect(body, blocks)
+
+
+def check_nesting(markup: str) -> None:
+    """Refuse markup that nests block elements deeper than MAX_NESTING."""
+    depth = deepest = 0
+    for m in _NESTING_TAGS.finditer(markup):
+        if m.group(1):
+            depth = max(0, depth - 1)
+        else:
+            depth += 1
+            deepest = max(deepest, depth)
+    if deepest > MAX_NESTING:
+        raise Unreadable(f"HTML nested {deepest:,} elements deep (the limit is {MAX_NESTING:,})")
 
 
 def markup_text(markup: str) -> str:
@@ -58,6 +83,7 @@ def markup_text(markup: str) -> str:
 def collect(root: LexborNode, blocks: BlockCollector) -> None:
     """Walk `root` in document order, adding a block per paragraph-like element."""
     para = _Paragraph()
+    layout = _layout_tables(root)
     # An explicit stack instead of recursion: real pages can nest deeper than Python allows.
     stack: list[tuple[LexborNode, bool]] = [(root, False)]
     while stack:
@@ -78,7 +104,7 @@ def collect(root: LexborNode, blocks: BlockCollector) -> None:
         if tag == "br":
             para.newline()
             continue
-        if tag == "pre" or (tag == "table" and not _is_layout_table(node)):
+        if tag == "pre" or (tag == "table" and node.mem_id not in layout):
             blocks.add(para.flush())
             if tag == "pre":
                 blocks.add(node.text(deep=True).strip("\n"))
@@ -92,10 +118,22 @@ def collect(root: LexborNode, blocks: BlockCollector) -> None:
     blocks.add(para.flush())
 
 
-def _is_layout_table(table: LexborNode) -> bool:
-    """A table holding tables or headings is page layout, not data: read it like nested divs."""
-    # css() also returns `table` itself when it matches, hence the identity check.
-    return any(n.mem_id != table.mem_id for n in table.css(_LAYOUT_MARKERS))
+def _layout_tables(root: LexborNode) -> set[int]:
+    """The tables under `root` that hold tables or headings: page layout, not
+    data, read like nested divs. One pass over the markers, each walking up
+    only until an ancestor table already known to be layout (whose own
+    ancestors were marked then): 20,000 nested tables cost 20,000 steps, where
+    a query per table cost 20,000 squared."""
+    layout: set[int] = set()
+    for marker in root.css(_LAYOUT_MARKERS):
+        node = marker.parent
+        while node is not None and node.mem_id != root.mem_id:
+            if node.tag == "table":
+                if node.mem_id in layout:
+                    break
+                layout.add(node.mem_id)
+            node = node.parent
+    return layout
 
 
 class _Paragraph:

@@ -8,11 +8,11 @@ from io import BytesIO
 from typing import TYPE_CHECKING
 
 from longdoc.parse.common import PARAGRAPH_BREAK, BlockCollector, Parsed, Unreadable
+from longdoc.parse.limits import spend
 
 if TYPE_CHECKING:
     from pypdf import PdfReader
 
-logger = logging.getLogger(__name__)
 
 # pypdf logs a warning for every oddity it recovers from ("EOF marker not found", ...). Users
 # should see our one-line cause instead, so its logger is kept quiet.
@@ -28,7 +28,16 @@ def parse(data: bytes) -> Parsed:
     reader = _open(data)
     blocks = BlockCollector()
     failed = 0
+    seen: set[int] = set()
     for number, page in enumerate(reader.pages, start=1):
+        spend()
+        # A page tree may list one page object many times (20,000 references
+        # to one page made a 120 KB file take 15 s); its text is read once.
+        ref = page.indirect_reference
+        if ref is not None:
+            if ref.idnum in seen:
+                continue
+            seen.add(ref.idnum)
         try:
             text = page.extract_text()
         except Exception:  # one damaged page should not cost the rest of the document
@@ -41,9 +50,8 @@ def parse(data: bytes) -> Parsed:
         if failed:
             raise Unreadable("could not extract text from any page (corrupt PDF?)")
         raise Unreadable(NO_TEXT_CAUSE)
-    if failed:
-        logger.warning("skipped %d of %d PDF pages: text extraction failed", failed, number)
-    return Parsed(blocks.blocks, _title(reader))
+    warning = f"skipped {failed} of {number} PDF pages: text extraction failed" if failed else None
+    return Parsed(blocks.blocks, _title(reader), warning)
 
 
 def _open(data: bytes) -> PdfReader:
