@@ -451,16 +451,27 @@ def show_config(debug: bool, **kwargs: Any) -> None:
 @click.option(
     "--max-upload-mb", type=click.IntRange(min=1), default=100, show_default=True, help="Largest upload request."
 )
+@click.option(
+    "--max-storage-mb",
+    type=click.IntRange(min=1),
+    default=10240,
+    show_default=True,
+    help="All uploads kept together; more are refused with 507.",
+)
 @settings_options
 @handle_errors
-def serve(host: str, port: int, token: str | None, max_upload_mb: int, debug: bool, **kwargs: Any) -> None:
+def serve(
+    host: str, port: int, token: str | None, max_upload_mb: int, max_storage_mb: int, debug: bool, **kwargs: Any
+) -> None:
     """Serve the OpenAI-compatible API and the web page (see docs/server.md)."""
     try:
         from .server import ServerOptions, run
     except ImportError as e:
         raise ConfigError(f'longdoc serve needs the server extra ({e}): pip install "longdoc[server]"') from None
 
-    options = ServerOptions(token=token or None, max_upload_bytes=max_upload_mb * 1024 * 1024)
+    options = ServerOptions(
+        token=token or None, max_upload_bytes=max_upload_mb * 1024 * 1024, max_stored_bytes=max_storage_mb * 1024 * 1024
+    )
     run(resolve(kwargs), host, port, options, debug=debug)
 
 

@@ -39,6 +39,10 @@ class ParseError(LongdocError):
         self.path = path
         self.cause = cause
 
+    def __reduce__(self) -> tuple[type[ParseError], tuple[str, str]]:
+        # Pickled as its two parts: the server's parsing child process sends it back.
+        return type(self), (self.path, self.cause)
+
 
 class NoInputError(LongdocError):
     exit_code = EXIT_NO_INPUT

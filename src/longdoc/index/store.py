@@ -36,7 +36,7 @@ from ..chunk import ChunkSettings, chunk_document
 from ..durable import TMP_PREFIX, atomic_dir, discard
 from ..errors import ConfigError, ParseError
 from ..parse import SUPPORTED_SUFFIXES, parse_bytes, parse_file, printable_path
-from ..records import Chunk, Hit, IndexedDoc
+from ..records import Chunk, Document, Hit, IndexedDoc
 from ..tokens import TokenCounter
 from .bm25 import BM25Kind, DocTerms
 from .retriever import Query, Retriever, RetrieverKind, fuse
@@ -97,10 +97,16 @@ class IndexStore:
         recipe = f"{FORMAT_VERSION}|{suffix}|{self.settings.key()}|{self.counter.name}"
         return f"{sha256[:32]}-{hashlib.sha256(recipe.encode()).hexdigest()[:12]}"
 
-    def add(self, path: str | Path, on_stage: Callable[[str], None] | None = None) -> IndexedDoc:
+    def add(
+        self,
+        path: str | Path,
+        on_stage: Callable[[str], None] | None = None,
+        parse: Callable[[bytes, str, str], Document] = parse_bytes,
+    ) -> IndexedDoc:
         """Index one file, or load it from the cache when its content is unchanged.
 
-        Raises ParseError (naming the file and the cause) when it cannot be used.
+        `parse` turns its bytes into a Document (the server parses in a child
+        process). Raises ParseError (naming the file and the cause) when it cannot be used.
         """
         p = Path(path)
         shown = printable_path(p)
@@ -124,7 +130,7 @@ class IndexStore:
             return cached
         if on_stage:
             on_stage("parse")
-        doc = parse_bytes(data, printable_path(p.name), shown)
+        doc = parse(data, printable_path(p.name), shown)
         if on_stage:
             on_stage("chunk")
         chunks = chunk_document(doc, self.counter, self.settings)
@@ -184,6 +190,10 @@ class IndexStore:
             chunks = [c.named(name) for c in chunks]
         return IndexedDoc(entry.name, path, name, meta["sha256"], meta["format"], meta["title"], chunks, built=False)
 
+    def check_entry(self, entry: Path) -> None:
+        """Raises DamagedEntry unless the document entry passes every check `add` makes."""
+        self._load_doc(entry, entry.name)
+
     def doc_terms(self, key: str) -> DocTerms:
         """The analyzer's terms of a document's chunks, as `add` stored them (checked)."""
         entry = self.root / "docs" / key
@@ -209,7 +219,7 @@ class IndexStore:
             target = self.root / "sets" / f"{kind.name}-{set_key}"
             damaged = target.exists() or target.is_symlink()
             try:
-                _check_manifest(target)
+                check_set(target)
                 retriever = kind.load(target, docs)
             except Exception:  # missing, damaged, or from a build that cannot be read back: build it again
                 retriever = kind.build(docs)
@@ -265,7 +275,7 @@ def _write_manifest(directory: Path) -> None:
     (directory / _MANIFEST).write_text(json.dumps(files), encoding="utf-8")
 
 
-def _check_manifest(directory: Path) -> None:
+def check_set(directory: Path) -> None:
     """Raises unless every file the retriever saved is there as it was written."""
     files = json.loads((directory / _MANIFEST).read_text(encoding="utf-8"))
     if not isinstance(files, dict):

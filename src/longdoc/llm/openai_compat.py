@@ -140,6 +140,8 @@ class OpenAICompatLLM:
             )
         except openai.APIError as exc:
             raise _failure(exc) from exc
+        except ValueError as exc:  # a body labelled JSON that is not: the client's json.loads raised
+            raise RetryableFailure("malformed reply (not JSON)") from exc
         if not isinstance(reply, ChatCompletion):
             raise RetryableFailure("malformed reply (not JSON)")  # the client hands back the text
         try:

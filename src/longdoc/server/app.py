@@ -41,7 +41,7 @@ def create_app(settings: Settings, llm: LLM | None = None, options: ServerOption
     """One app = one model (loaded in the background unless given) and one file store."""
     options = options or ServerOptions()
     model = ModelHolder(settings, llm)
-    files = FileStore(settings, model.counter)
+    files = FileStore(settings, model.counter, options)
     collections = CollectionStore(files.root.parent)
     state = ServerState(settings, options, model, files, Asker(settings, model, options), collections)
 

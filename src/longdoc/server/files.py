@@ -28,6 +28,7 @@ from typing import Any, BinaryIO
 
 from ..api import open_store
 from ..config import Settings
+from ..durable import write_file
 from ..errors import LongdocError, ParseError
 from ..index.store import IndexStore
 from ..parse import SUPPORTED_SUFFIXES
@@ -36,6 +37,8 @@ from ..tokens import TokenCounter
 from .collections import Collection
 from .errors import ApiError
 from .i18n import translate
+from .options import ServerOptions
+from .parsing import ParserProcess
 
 log = logging.getLogger("longdoc.server")
 
@@ -116,10 +119,12 @@ def allowed_suffix(name: str) -> str:
 
 
 class FileStore:
-    def __init__(self, settings: Settings, counter: Callable[[], TokenCounter]) -> None:
+    def __init__(self, settings: Settings, counter: Callable[[], TokenCounter], options: ServerOptions) -> None:
         self.root = settings.home / "server" / "files"
         self.root.mkdir(parents=True, exist_ok=True)
         self._settings = settings
+        self._max_stored = options.max_stored_bytes
+        self._parser = ParserProcess(options.parse_seconds, options.parse_memory_mb)
         self._counter = counter  # called on the worker thread: the embedded one loads a vocabulary
         self._index: IndexStore | None = None
         self._index_lock = threading.Lock()
@@ -157,6 +162,7 @@ class FileStore:
             self._queue.put(None)
             self._worker.join(timeout=30)
             self._worker = None
+        self._parser.close()
 
     # -- the files ------------------------------------------------------------------
 
@@ -183,6 +189,14 @@ class FileStore:
                 same = next((g for g in self._files.values() if g.sha256 == f.sha256), None)
                 if same is not None:
                     return StoredFile(**asdict(same)), True
+                stored = sum(g.bytes for g in self._files.values())
+                if stored + f.bytes > self._max_stored:
+                    raise ApiError(
+                        507,
+                        f"{filename}: not stored: uploads would take {stored + f.bytes:,} bytes, over the server's "
+                        f"limit of {self._max_stored:,} (delete files first)",
+                        code="storage_full",
+                    )
                 os.replace(tmp, self.path(f))
                 self._files[f.id] = f
                 self._save(f)
@@ -289,7 +303,7 @@ class FileStore:
 
     def _load(self, f: StoredFile) -> IndexedDoc:
         try:
-            return self._store().add(self.path(f))  # unchanged content: read from the index
+            return self._store().add(self.path(f), parse=self._parser.parse)  # unchanged: read from the index
         except ParseError as e:
             raise ApiError(409, f"{f.filename}: {e.cause}", code="file_unreadable") from None
 
@@ -306,7 +320,7 @@ class FileStore:
             self._save(f)
         try:
             store = self._store()
-            doc = store.add(self.path(f))
+            doc = store.add(self.path(f), parse=self._parser.parse)
             store.corpus([doc])  # build BM25 now, so the first question needs no wait
             result: tuple[str, str | None, int, int] = ("ready", None, len(doc.chunks), doc.tokens)
         except ParseError as e:
@@ -324,7 +338,4 @@ class FileStore:
 
     def _save(self, f: StoredFile) -> None:
         """Write the record atomically (callers hold the lock)."""
-        final = self.root / f"{f.id}.json"
-        tmp = final.with_name(f".tmp-{f.id}.json")
-        tmp.write_text(json.dumps(asdict(f), ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, final)
+        write_file(self.root / f"{f.id}.json", json.dumps(asdict(f), ensure_ascii=False).encode())

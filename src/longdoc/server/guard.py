@@ -102,7 +102,8 @@ class Guard:
             # could otherwise point its own domain at 127.0.0.1 (DNS rebinding).
             return 403, f"host '{hostname}' not allowed: without a token this server only answers to localhost"
         origin = headers.get("origin")
-        if origin and origin != "null" and urlsplit(origin).netloc.lower() != host.lower():
+        # "null" is what a sandboxed iframe or a local file sends: a page of unknown origin.
+        if origin is not None and (origin == "null" or urlsplit(origin).netloc.lower() != host.lower()):
             # Browsers send Origin on cross-site posts; a form on another site
             # must not upload to, or ask, a server on this machine.
             return 403, "cross-origin requests are not allowed"

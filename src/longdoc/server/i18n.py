@@ -101,6 +101,28 @@ _ZH: list[tuple[str, str]] = [
     ),
     (r"malformed JSON: (.+)", "JSON 格式错误：{0}"),
     (r"the body must be a JSON object", "请求内容必须是 JSON 对象"),
+    (r"send JSON with 'Content-Type: application/json'", "请以 JSON 发送，并带 'Content-Type: application/json'"),
+    (
+        r"send JSON with 'Content-Type: application/json' \(got (.+)\)",
+        "请以 JSON 发送，并带 'Content-Type: application/json'（收到的是 {0}）",
+    ),
+    (r"nested too deeply", "嵌套太深"),
+    (
+        r"(.+): not stored: uploads would take ([\d,]+) bytes, over the server's limit of ([\d,]+) \(delete files first\)",
+        "{0}：未保存：上传文件将占用 {1} 字节，超过服务器上限 {2}（请先删除一些文件）",
+    ),
+    (r"took longer than (\d+) s to read \(the limit per file\)", "读取超过 {0} 秒（每个文件的上限）"),
+    (r"took longer than (\d+) s to read \(the server's limit per file\)", "读取超过 {0} 秒（服务器对每个文件的上限）"),
+    (r"holds more than ([\d,]+) characters of text \(the limit per file\)", "文字超过 {0} 个字符（每个文件的上限）"),
+    (
+        r"this (DOCX|PPTX) inflates to ([\d,]+) MiB, over the limit of ([\d,]+) MiB \(a zip bomb\?\)",
+        "这个 {0} 解压后有 {1} MiB，超过上限 {2} MiB（压缩炸弹？）",
+    ),
+    (r"HTML nested ([\d,]+) elements deep \(the limit is ([\d,]+)\)", "HTML 嵌套 {0} 层（上限是 {1}）"),
+    (
+        r"the parser ran out of memory or crashed reading it \(limit ([\d,]+) MB\)",
+        "解析器读取时内存不足或崩溃（上限 {0} MB）",
+    ),
     (r"invalid request: (.+)", "无效请求：{0}"),
     (
         r"upload files as multipart/form-data, one part named 'file' per file",

@@ -21,6 +21,9 @@ class ServerOptions:
     ask_workers: int = 4  # threads running questions; the embedded model still takes one at a time
     max_pending_asks: int = 256  # questions running or waiting; more get 503
     keepalive_seconds: float = 15.0  # SSE comment while a stream has nothing to say
+    max_stored_bytes: int = 10 * 1024 * MiB  # all uploads kept together; more get 507
+    parse_seconds: float = 60.0  # one upload's parse, in a child process killed after it
+    parse_memory_mb: int = 4096  # the parsing child's address space
 
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})

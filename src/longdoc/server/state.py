@@ -38,7 +38,16 @@ def state_of(request: Request) -> ServerState:
 
 async def read_json(request: Request, model: type[M]) -> M:
     """The body as `model`, or a 400 that says what is wrong with it."""
-    body = await request.body()
+    body = await request.body()  # read first: an oversized body is a 413 whatever its type
+    kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if kind != "application/json" and not kind.endswith("+json"):
+        # A cross-site form can post text/plain without a CORS preflight; a JSON body it cannot.
+        reason = (
+            f"send JSON with 'Content-Type: application/json' (got '{kind}')"
+            if kind
+            else "send JSON with 'Content-Type: application/json'"
+        )
+        raise ApiError(415, reason, code="not_json")
     try:
         data = json.loads(body)
     except UnicodeDecodeError:
@@ -46,6 +55,10 @@ async def read_json(request: Request, model: type[M]) -> M:
     except json.JSONDecodeError as e:
         reason = f"malformed JSON: {e.msg} at line {e.lineno} column {e.colno}"
         raise ApiError(400, reason, code="invalid_json") from None
+    except RecursionError:
+        raise ApiError(400, "malformed JSON: nested too deeply", code="invalid_json") from None
+    except ValueError as e:  # e.g. an integer of more digits than Python converts
+        raise ApiError(400, f"malformed JSON: {str(e).split(';', 1)[0]}", code="invalid_json") from None
     if not isinstance(data, dict):
         raise ApiError(400, "the body must be a JSON object", code="invalid_json")
     try:
