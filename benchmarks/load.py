@@ -217,14 +217,16 @@ def main() -> None:
     print(f"requests: {total}  ok: {len(ms)}  errors: {len(results.errors)}  wall: {wall:.1f}s")
     print(f"throughput: {len(ms) / wall:.1f} requests/s")
     print(
-        f"latency ms: p50 {percentile(ms, 50):.0f}  p90 {percentile(ms, 90):.0f}  p99 {percentile(ms, 99):.0f}  "
+        f"latency ms: p50 {percentile(ms, 50):.0f}  p95 {percentile(ms, 95):.0f}  p99 {percentile(ms, 99):.0f}  "
         f"max {max(ms, default=float('nan')):.0f}  mean {statistics.fmean(ms) if ms else float('nan'):.0f}"
     )
     if cpu0 is not None and cpu1 is not None and ms:
         print(f"server CPU: {(cpu1 - cpu0) * 1000 / len(ms):.1f} ms per request (the clients' CPU is not included)")
     if results.first_token:
         ft = [x * 1000 for x in results.first_token]
-        print(f"first token ms: p50 {percentile(ft, 50):.0f}  p99 {percentile(ft, 99):.0f}")
+        print(
+            f"first token ms: p50 {percentile(ft, 50):.0f}  p95 {percentile(ft, 95):.0f}  p99 {percentile(ft, 99):.0f}"
+        )
     for e in results.errors[:5]:
         print(f"error: {e}")
     sys.exit(1 if results.errors else 0)

@@ -677,3 +677,9 @@ def test_docx_zip_bomb_is_refused_before_it_is_inflated() -> None:
         pytest.raises(ParseError, match=r"^bomb.docx: this DOCX inflates to 4\d MiB, over the limit of 32 MiB"),
     ):
         parse_bytes(bomb, "bomb.docx")
+
+
+def test_a_stray_nul_in_english_text_is_not_read_as_utf16() -> None:
+    text = b"The lighthouse keeper lives on the point.\n\nAnother paragraph here."
+    with pytest.raises(ParseError, match="binary"):
+        parse_bytes(text[:10] + b"\x00" + text[10:], "a.txt")

@@ -268,12 +268,28 @@ def _with_member(package: bytes, name: str, content: bytes) -> bytes:
 def _zeros_member_zip(package: bytes, name: str, inflated: int) -> bytes:
     """`package` with one more member that inflates to `inflated` zero bytes,
     deflated in pieces so building it costs little memory."""
-    out = io.BytesIO(package)
-    with zipfile.ZipFile(out, "a", zipfile.ZIP_DEFLATED) as z, z.open(name, "w", force_zip64=True) as member:
-        piece = bytes(1 << 20)
-        for _ in range(inflated >> 20):
-            member.write(piece)
+    return _bloated_part(package, name, b"", bytes(1 << 20), b"", inflated)
+
+
+def _bloated_part(package: bytes, name: str, head: bytes, filler: bytes, tail: bytes, inflated: int) -> bytes:
+    """`package` with part `name` replaced by head + filler repeated to about
+    `inflated` bytes + tail: a part the library does read, unlike an unreferenced one."""
+    with zipfile.ZipFile(io.BytesIO(package)) as z:
+        members = {info.filename: z.read(info) for info in z.infolist() if info.filename != name}
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for member, content in members.items():
+            z.writestr(member, content)
+        with z.open(name, "w", force_zip64=True) as part:
+            part.write(head)
+            for _ in range(inflated // len(filler)):
+                part.write(filler)
+            part.write(tail)
     return out.getvalue()
+
+
+_W = b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>'
+_W_END = b"</w:t></w:r></w:p></w:body></w:document>"
 
 
 def _lying_zip(package: bytes, member: str) -> bytes:
@@ -378,6 +394,10 @@ def hostile(bomb_mib: int = 1100) -> list[tuple[str, bytes]]:
     files: list[tuple[str, bytes]] = [
         ("zip-bomb-document.docx", _zeros_member_zip(seed("docx"), "word/media/zeros.bin", bomb_mib << 20)),
         ("zip-bomb-slide.pptx", _zeros_member_zip(seed("pptx"), "ppt/media/zeros.bin", bomb_mib << 20)),
+        (
+            "zip-bomb-in-document-xml.docx",
+            _bloated_part(seed("docx"), "word/document.xml", _W, b"a" * (1 << 20), _W_END, bomb_mib << 20),
+        ),
         ("zip-member-lies-about-size.docx", _lying_zip(seed("docx"), "word/document.xml")),
         ("zip-100k-members.docx", _many_members(100_000)),
         ("billion-laughs.docx", _billion_laughs()),

@@ -105,11 +105,14 @@ def _utf16_or_32_without_bom(data: bytes) -> str | None:
     """The text of UTF-16 (or UTF-32) without a byte-order mark, which Windows tools still
     write; None unless the bytes decode strictly and almost all to printable
     text (random binary data does not: lone surrogates and unassigned code
-    points give it away). Only files with NUL bytes are tried: Latin text in
-    UTF-16 has one in every other byte, and without this would be refused as binary."""
+    points give it away). Only files with NUL bytes in most of their odd or even
+    places are tried: Latin text in UTF-16, which would otherwise be refused as binary."""
     sample = data[: _SAMPLE_BYTES & ~3]
-    if len(sample) < 8 or b"\x00" not in sample:
-        return None  # text in other encodings has no NUL bytes: what it is, detection says
+    half = len(sample) // 2
+    # Latin text in UTF-16 has a NUL in every other byte; a stray NUL in other
+    # text must not turn it into a page of CJK look-alikes.
+    if len(sample) < 8 or max(sample[0::2].count(0), sample[1::2].count(0)) < 0.3 * half:
+        return None
     for encoding in ("utf-32-le", "utf-32-be", "utf-16-le", "utf-16-be"):
         try:
             text = sample.decode(encoding)

@@ -85,7 +85,7 @@ class ParserProcess:
             # ProcessPoolExecutor cannot cancel a running call; its worker is ended by its pid.
             for process in list(getattr(pool, "_processes", {}).values()):
                 process.kill()
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.shutdown(wait=True, cancel_futures=True)  # reaps the child and frees its semaphores
 
     def close(self) -> None:
         with self._lock:
