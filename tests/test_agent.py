@@ -1,9 +1,14 @@
-from longdoc.agents.agent import ask_agent, parse_move
+import json
+import re
+
+from longdoc.agents.agent import ask_agent
 from longdoc.agents.auto import ask_auto, looks_multi_hop
+from longdoc.agents.chain import MAX_HOPS, parse_step, value_of
 from longdoc.agents.context import Job, ReadSettings
 from longdoc.chunk import ChunkSettings
 from longdoc.index.store import IndexStore
 from longdoc.llm.scripted import ScriptedLLM
+from longdoc.prompts import EN
 from oracle import Oracle
 
 HOP1 = "The capital of Veloria is the city of Dunmarsh."
@@ -20,44 +25,121 @@ def _corpus(tmp_path):
     return store.corpus([store.add(f)])
 
 
-def test_parse_move_forms():
-    m = parse_move("Thought: find the capital\nAction: search\nAction Input: What is the capital of Veloria?")
-    assert (m.action, m.action_input, m.final) == ("search", "What is the capital of Veloria?", None)
-    m = parse_move("Thought: done.\nFinal Answer: Ilse Quorn [1][2].\nIt is a long answer.")
-    assert m.final == "Ilse Quorn [1][2].\nIt is a long answer."
-    m = parse_move("Action: search\nAction Input: a\nObservation: made up\nAction: search\nAction Input: b")
-    assert m.action_input.startswith("a")
-    assert parse_move("just prose").action == ""
+def _chain_llm(chain, final="Ilse Quorn is the mayor of Dunmarsh, the capital of Veloria [1][2]."):
+    oracle = Oracle(
+        {"capital of Veloria": HOP1, "mayor of Dunmarsh": HOP2},
+        chain=chain,
+        values={"capital of Veloria": "Dunmarsh", "mayor of Dunmarsh": "Ilse Quorn"},
+        final=final,
+    )
+    return ScriptedLLM(oracle)
+
+
+def test_parse_step_reads_one_question_or_done():
+    assert parse_step("What is the capital of Veloria?\nWho is the mayor?") == "What is the capital of Veloria?"
+    assert parse_step("1. What is the capital of Veloria?") == "What is the capital of Veloria?"
+    assert parse_step("Question: Who is the mayor of Dunmarsh?") == "Who is the mayor of Dunmarsh?"
+    assert parse_step("问题：谁是邓马什的市长？") == "谁是邓马什的市长？"
+    assert parse_step("DONE") is None
+    assert parse_step("  Done.") is None
+    assert parse_step("\n\n") is None
+
+
+def test_value_of_keeps_the_value_without_markers():
+    assert value_of("Dunmarsh [1].") == "Dunmarsh"
+    assert value_of("邓马什 [2]。") == "邓马什"
+
+
+def _next_calls(llm):
+    return [c for c in llm.calls if c.messages[0].content == EN.next_system]
 
 
 def test_two_hops_with_citations_for_each(tmp_path):
     corpus = _corpus(tmp_path)
-    moves = [
-        "Thought: First the capital.\nAction: search\nAction Input: What is the capital of Veloria?",
-        "Thought: Now the mayor.\nAction: think\nAction Input: the capital is Dunmarsh",
-        "Action: search\nAction Input: Who is the mayor of Dunmarsh?",
-        "Thought: I now know the answer.\nFinal Answer: Ilse Quorn is the mayor of Dunmarsh, the capital of Veloria [1][2].",
-    ]
-    oracle = Oracle({"capital of Veloria": HOP1, "mayor of Dunmarsh": HOP2}, agent_moves=moves)
-    llm = ScriptedLLM(oracle)
+    llm = _chain_llm(["What is the capital of Veloria?", "Who is the mayor of Dunmarsh?"])
     job = Job(corpus, llm, budget=600, answer_tokens=80, read=ReadSettings(enough=1))
     ans = ask_agent("Who is the mayor of the capital of Veloria?", job)
     assert ans.mode == "agent" and "Ilse Quorn" in ans.answer
     assert [c.n for c in ans.citations] == [1, 2]
     assert HOP1 in ans.citations[0].text and HOP2 in ans.citations[1].text
-    # the second observation carried the first hop's citation number through
-    agent_calls = [c for c in llm.calls if c.messages[0].content.startswith("You answer a question about the user's")]
-    assert "[1]" in agent_calls[1].messages[-1].content
-    assert any("2 sub-question(s)" in n for n in ans.notes)
+    # the second question was asked knowing the first hop's fact, the third saw both
+    nexts = _next_calls(llm)
+    assert len(nexts) == 3
+    assert "none" in nexts[0].messages[-1].content and HOP1 not in nexts[0].messages[-1].content
+    assert HOP1 in nexts[1].messages[-1].content and HOP2 in nexts[2].messages[-1].content
+    assert any("2 sub-question(s)" in n and "Dunmarsh (rag)" in n for n in ans.notes), ans.notes
+    # three next-question calls, two hop answers, the composed answer: no planning call per hop
+    assert len(llm.calls) == 6
+    assert not any(c.messages[0].content == EN.query_system for c in llm.calls)
 
 
-def test_step_limit_still_answers(tmp_path):
+def test_a_hop_level_1_cannot_back_goes_to_level_2(tmp_path):
+    fact = "Dunmarsh is where the council of Veloria sits."
+    paras = [f"Paragraph {i} is about the harbour, the boats and the tides of the coast." for i in range(30)]
+    paras.insert(12, fact)
+    f = tmp_path / "seat.txt"
+    f.write_text("\n\n".join(paras))
+    store = IndexStore(tmp_path / "index2", ScriptedLLM([]).token_counter(), ChunkSettings(size=80, overlap=0))
+    corpus = store.corpus([store.add(f)])
+    # The sub-question shares no word with the fact: Level 1 finds nothing, Level 2 reads.
+    oracle = Oracle({"seat of government": fact}, chain=["Which town is the seat of government?"])
+    llm = ScriptedLLM(oracle)
+    job = Job(corpus, llm, budget=600, answer_tokens=80, read=ReadSettings(strategy="all"))
+    ans = ask_agent("Which town is the seat of government?", job)
+    assert any("(read)" in n for n in ans.notes), ans.notes
+    assert oracle.reads == len(corpus.chunks)
+    assert "Dunmarsh" in ans.answer
+
+
+def test_a_missing_link_stops_the_chain_and_says_so(tmp_path):
     corpus = _corpus(tmp_path)
-    moves = ["Action: search\nAction Input: What is the capital of Veloria?"] * 2
-    llm = ScriptedLLM(Oracle({"capital of Veloria": HOP1}, agent_moves=moves))
-    job = Job(corpus, llm, budget=600, answer_tokens=80, read=ReadSettings(enough=1), max_steps=2)
+    llm = _chain_llm(["What is the capital of Veloria?", "Who founded the bank of Dunmarsh?"], final=None)
+    job = Job(corpus, llm, budget=600, answer_tokens=80, read=ReadSettings(enough=1))
+    ans = ask_agent("Who founded the bank in the capital of Veloria?", job)
+    assert any("Who founded the bank of Dunmarsh? -> not found" in n for n in ans.notes), ans.notes
+    assert len(_next_calls(llm)) == 2  # no question after the link that failed
+
+
+def test_a_repeated_question_ends_the_chain(tmp_path):
+    corpus = _corpus(tmp_path)
+    same = "What is the capital of Veloria?"
+    llm = _chain_llm([same, same, same], final=None)
+    job = Job(corpus, llm, budget=600, answer_tokens=80, read=ReadSettings(enough=1))
     ans = ask_agent("Who is the mayor of the capital of Veloria?", job)
-    assert "Dunmarsh" in ans.answer and any("within 2 steps" in n for n in ans.notes)
+    assert any("1 sub-question(s)" in n for n in ans.notes), ans.notes
+    assert "Dunmarsh" in ans.answer
+
+
+def test_hops_stop_at_the_limit(tmp_path):
+    towns = ["Arla", "Brisk", "Corvel", "Dunmarsh", "Essa", "Fenmoor", "Galt", "Hobb"]
+    facts = {f"river of {t}": f"The river of {t} is the {t}water." for t in towns}
+    paras = [f"Paragraph {i} is about the harbour, the boats and the tides of the coast." for i in range(40)]
+    for k, fact in enumerate(facts.values()):
+        paras.insert(4 * k + 2, fact)
+    f = tmp_path / "rivers.txt"
+    f.write_text("\n\n".join(paras))
+    store = IndexStore(tmp_path / "index", ScriptedLLM([]).token_counter(), ChunkSettings(size=80, overlap=0))
+    corpus = store.corpus([store.add(f)])
+    oracle = Oracle(
+        facts,
+        chain=[f"What is the river of {t}?" for t in towns],
+        values={key: f"{t}water" for key, t in zip(facts, towns)},
+    )
+    llm = ScriptedLLM(oracle)
+    ans = ask_agent(
+        "Which rivers are there?", Job(corpus, llm, budget=600, answer_tokens=80, read=ReadSettings(enough=1))
+    )
+    assert any(f"{MAX_HOPS} sub-question(s)" in n for n in ans.notes), ans.notes
+    assert len(_next_calls(llm)) == MAX_HOPS
+
+
+def test_an_unusable_reply_asks_the_question_as_it_is(tmp_path):
+    corpus = _corpus(tmp_path)
+    llm = _chain_llm(["", "DONE"], final=None)
+    job = Job(corpus, llm, budget=600, answer_tokens=80, read=ReadSettings(enough=1))
+    ans = ask_agent("What is the capital of Veloria?", job)
+    assert "Dunmarsh" in ans.answer
+    assert any("What is the capital of Veloria? -> Dunmarsh" in n for n in ans.notes), ans.notes
 
 
 def test_multi_hop_detection():
@@ -70,12 +152,7 @@ def test_multi_hop_detection():
 
 def test_auto_goes_straight_to_level_3_for_a_possessive_chain(tmp_path):
     corpus = _corpus(tmp_path)
-    moves = [
-        "Action: search\nAction Input: What is the capital of Veloria?",
-        "Action: search\nAction Input: Who is the mayor of Dunmarsh?",
-        "Final Answer: Ilse Quorn [2].",
-    ]
-    llm = ScriptedLLM(Oracle({"capital of Veloria": HOP1, "mayor of Dunmarsh": HOP2}, agent_moves=moves))
+    llm = _chain_llm(["What is the capital of Veloria?", "Who is the mayor of Dunmarsh?"])
     ans = ask_auto("Who is Veloria's capital's mayor?", Job(corpus, llm, 600, 80, read=ReadSettings(enough=1)))
     assert ans.mode == "agent" and "Quorn" in ans.answer
     assert "Level 3" in ans.notes[0]
@@ -107,3 +184,56 @@ def test_auto_escalates_to_reading_when_level_1_finds_nothing(tmp_path):
     assert "do not say" not in "".join(streamed)  # Level 1's "not found" was held back
     assert any("Level 2" in n for n in ans.notes)
     assert sum(1 for c in llm.calls if c.messages[0].content.startswith("You prepare searches")) == 1  # one plan
+
+
+def _auto_corpus(tmp_path, *facts):
+    paras = [f"Paragraph {i} is about the harbour and the tides." for i in range(60)]
+    for k, fact in enumerate(facts):
+        paras.insert(10 + 20 * k, fact)
+    f = tmp_path / "c.txt"
+    f.write_text("\n\n".join(paras))
+    store = IndexStore(tmp_path / "i", ScriptedLLM([]).token_counter(), ChunkSettings(size=80, overlap=0))
+    return store.corpus([store.add(f)])
+
+
+def test_auto_escalates_when_level_1_cites_a_look_alike(tmp_path):
+    true = "The lighthouse on Karvo Point is kept by Edda Marn."
+    decoy = "The lighthouse on Karva Point is kept by Osk Tarrow."
+    corpus = _auto_corpus(tmp_path, decoy, true)
+    q = "Who keeps the lighthouse on Karvo Point?"
+    plan = json.dumps({"information": q, "keywords_en": ["lighthouse"]})
+
+    def model(messages):
+        system, user = messages[0].content, messages[-1].content
+        if system == EN.query_system:
+            return plan
+        if system == EN.expand_system:
+            return ""
+        if system == EN.reader_system:
+            return "Edda Marn" if true in user else "Osk Tarrow" if decoy in user else "none"
+        # Given both, a small model takes the look-alike's value, as the 0.5B did on the bench.
+        said = decoy if decoy in user else true
+        n = re.findall(r"\[(\d+)\][^\[]*" + re.escape(said), user)[0]
+        return f"{'Osk Tarrow' if said == decoy else 'Edda Marn'} [{n}]."
+
+    ans = ask_auto(q, Job(corpus, ScriptedLLM(model), 600, 80, read=ReadSettings(strategy="all")))
+    assert any("do not name Karvo as the question does" in n for n in ans.notes), ans.notes
+    assert ans.mode == "read" and "Edda Marn" in ans.answer
+
+
+def test_auto_counts_a_long_not_found_as_not_found(tmp_path):
+    fact = "Edda Marn tends the beacon at the northern cape."
+    corpus = _auto_corpus(tmp_path, fact)
+    words = ", ".join(f"keyword{i}" for i in range(40))
+    oracle = Oracle({"lighthouse": fact})
+
+    def model(messages):
+        if messages[0].content == EN.answer_system and "Question: Who keeps the lighthouse?" in messages[-1].content:
+            if fact not in messages[-1].content:
+                return f"The documents do not say. I searched for {words}."
+        return oracle(messages)
+
+    ans = ask_auto(
+        "Who keeps the lighthouse?", Job(corpus, ScriptedLLM(model), 600, 80, read=ReadSettings(strategy="all"))
+    )
+    assert ans.mode == "read" and fact in ans.answer

@@ -187,3 +187,38 @@ def test_a_passage_label_copied_into_the_answer_becomes_a_citation():
     # a citation first, a parenthesis that is no label, or a label alone: left as they are
     for text in ("[1] Edda Marn keeps it.", "[1] (Edda Marn) keeps it.", "[1]（notes.txt）"):
         assert drop_echoed_label(text, sources) == text
+
+
+def test_an_answer_naming_what_the_passages_do_not_is_not_used(tmp_path):
+    paras = _filler(60)
+    paras.insert(30, NEEDLE)
+    corpus = _corpus(tmp_path, paras)
+    llm = ScriptedLLM([_plan("Who is the harbour master of Karvo Point?", "Karvo Point"), "Elihu Brand is [1]."])
+    streamed = []
+    ans = ask_rag("Who is the harbour master of Karvo Point?", Job(corpus, llm, 1000, 100, on_token=streamed.append))
+    assert is_not_found(ans.answer, EN) and "Elihu" not in ans.answer
+    assert ans.citations == []
+    assert any("Elihu Brand" in n and "do not name Elihu" in n for n in ans.notes)
+    assert "not used" in "".join(streamed)  # what was streamed is withdrawn where the user saw it
+
+
+def test_an_answer_of_the_wrong_kind_is_not_used(tmp_path):
+    paras = _filler(60)
+    paras.insert(30, NEEDLE)
+    corpus = _corpus(tmp_path, paras)
+    q = "What colour is the lighthouse on Karvo Point painted?"
+    llm = ScriptedLLM([_plan(q, "Karvo Point"), "Edda Marn [1]."])
+    ans = ask_rag(q, Job(corpus, llm, 1000, 100))
+    assert is_not_found(ans.answer, EN) and any("asks for a colour" in n for n in ans.notes)
+
+
+def test_a_question_about_a_name_the_documents_never_use_is_answered_without_the_model(tmp_path):
+    paras = _filler(60)
+    paras.insert(30, NEEDLE)
+    corpus = _corpus(tmp_path, paras)
+    llm = ScriptedLLM([_plan("Who keeps the lighthouse on Sorrel Point?", "Sorrel Point", "lighthouse")])
+    ans = ask_rag("Who keeps the lighthouse on Sorrel Point?", Job(corpus, llm, 1000, 100))
+    assert is_not_found(ans.answer, EN) and "never mention Sorrel" in ans.answer
+    assert len(llm.calls) == 1  # the plan; no answer call on passages about another point
+    # a sentence's first word says nothing by its capital; names inside it do
+    assert corpus.mentions("karvo point") and not corpus.mentions("Sorrel")

@@ -1,5 +1,6 @@
 from longdoc.agents.context import Job, ReadSettings
-from longdoc.agents.read import ask_read, judge, verified_quotes
+from longdoc.agents.read import Reading, ask_read, settle
+from longdoc.agents.reader import Verdict
 from longdoc.chunk import ChunkSettings
 from longdoc.index.store import IndexStore
 from longdoc.llm.scripted import ScriptedLLM
@@ -89,23 +90,28 @@ def test_all_readers_failing_is_a_backend_failure(tmp_path):
     assert ans.backend_failure and ans.citations == []
 
 
-def test_invented_quotes_count_for_nothing():
-    chunk = "The boats came in at dusk. Nets were mended."
-    assert verified_quotes("Edda Marn keeps the light.", chunk) == []
-    assert verified_quotes('"The boats came in at dusk."', chunk) == ["The boats came in at dusk."]
-    assert verified_quotes("the boats came in at dusk", chunk)  # case and punctuation differ
-    assert judge("Edda Marn keeps the light.", chunk, None) == (0.0, [])
+def _reading(corpus, sentence, answer, relevance=0.9):
+    return Reading(corpus.chunks[0], 1.0, Verdict(relevance, answer, sentence))
 
 
-def test_relevance_from_logprobs_ranks_even_when_the_model_never_says_none():
-    chunk = "The boats came in at dusk."
-    likely_none = [{"The": -1.6, "none": -0.25}]
-    unlikely_none = [{"The": -0.05, "none": -3.5}]
-    low, _ = judge("The boats came in at dusk.", chunk, likely_none)
-    high, _ = judge("The boats came in at dusk.", chunk, unlikely_none)
-    assert low < 0.5 < high
-    said_none, quotes = judge("none", chunk, [{"none": -0.01}])
-    assert said_none < 0.05 and quotes == []
+def test_settle_sets_aside_a_look_alike_that_names_the_subject_less_exactly(tmp_path):
+    corpus = _corpus(tmp_path, n=5, at=2)
+    q = "Who keeps the lighthouse on Naithor Point?"
+    true = _reading(corpus, "The lighthouse on Naithor Point is kept by Brin Holt.", "Brin Holt", 0.8)
+    decoy = _reading(corpus, "The lighthouse on Naithor Poina is kept by Vess Arn.", "Vess Arn", 0.95)
+    kept, notes = settle([decoy, true], q, corpus.analyzer)
+    assert kept == [true]
+    assert len(notes) == 1 and "Naithor Poina" in notes[0] and "less exactly" in notes[0]
+
+
+def test_settle_keeps_the_links_of_a_chain_and_agreeing_answers(tmp_path):
+    corpus = _corpus(tmp_path, n=5, at=2)
+    q = "In which province was Tam Orrin born?"
+    born = _reading(corpus, "Tam Orrin was born in the town of Velk.", "Velk")
+    lies = _reading(corpus, "The town of Velk lies in the province of Sarn.", "Sarn")
+    again = _reading(corpus, "Records say Tam Orrin was born in the town of Velk.", "Velk")
+    kept, notes = settle([born, lies, again], q, corpus.analyzer)
+    assert kept == [born, lies, again] and notes == []
 
 
 def test_chunk_limit_defaults():

@@ -1,6 +1,6 @@
 """Levels 2 and 3 end to end through the real embedded model.
 
-These use the default 1.5B model: measured on our probes, the 0.5B reader
+Most use the default 1.5B model: measured on our probes, the 0.5B reader
 says "none" to a paraphrased fact as readily as to filler (P(none) 0.80 on
 the fact's chunk against 0.66-0.74 on others), so it cannot pass them.
 """
@@ -67,3 +67,49 @@ def test_level3_answers_a_two_hop_question(tmp_path, default_llm):
     assert ans.mode == "agent"
     quoted = " ".join(c.text for c in ans.citations)
     assert "Dunmarsh" in quoted and "Quorn" in quoted
+
+
+def test_the_small_reader_answers_from_the_facts_chunk_and_says_none_to_filler(tmp_path, small_model_path, small_llm):
+    from longdoc.agents.reader import read_chunk
+    from longdoc.api import build_corpus
+    from longdoc.progress import Tracker
+    from longdoc.prompts import EN
+    from longdoc.records import QueryPlan
+    from longdoc.retrieve import rank
+
+    needle = "The lighthouse on Karvo Point is kept by a woman named Edda Marn."
+    question = "Who keeps the lighthouse on Karvo Point?"
+    doc = tmp_path / "harbour.txt"
+    doc.write_text(_haystack(EN_FILLER, needle, 60, 41))
+    settings = _settings(model=str(small_model_path))
+    corpus, _ = build_corpus([doc], settings, Tracker(), small_llm.token_counter())
+    ranked = [h.chunk for h in rank(corpus, QueryPlan(question, question), k=len(corpus.chunks))]
+    fact = next(c for c in ranked if needle in c.text)
+    filler = [c for c in ranked if needle not in c.text][:3]  # the filler a ranked reader meets first
+
+    def read(chunk):
+        return read_chunk(question, chunk.text, small_llm, EN, corpus.analyzer, 160)[0]
+
+    found = read(fact)
+    assert found.answer and "Marn" in found.answer and found.relevance >= 0.5, found
+    assert found.sentence == needle
+    for chunk in filler:
+        verdict = read(chunk)
+        assert verdict.answer is None or verdict.relevance < 0.5, verdict
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What colour is the lighthouse on Karvo Point painted?", "Who keeps the lighthouse on Sorrel Point?"],
+    ids=["another-attribute", "another-place"],
+)
+def test_a_question_the_document_does_not_answer_is_refused(tmp_path, small_model_path, small_llm, question):
+    from longdoc.citations import is_not_found
+    from longdoc.prompts import EN
+
+    needle = "The lighthouse on Karvo Point is kept by a woman named Edda Marn."
+    doc = tmp_path / "harbour.txt"
+    doc.write_text(_haystack(EN_FILLER, needle, 60, 41))
+    ans = ask([doc], question, _settings(model=str(small_model_path)), llm=small_llm)  # auto
+    assert is_not_found(ans.answer, EN), ans
+    assert "Marn" not in ans.answer

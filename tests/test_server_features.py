@@ -18,14 +18,16 @@ from test_parse import make_pdf
 
 TABLE_QUESTION = "List who keeps the lighthouse on Karvo Point as a table"
 MARKDOWN = (
-    "Keepers:\n\n| name | since |\n|---|---|\n| Edda Marn [1] | 1931 |\n\n- one\n- two\n\n<script>alert(1)</script>"
+    "Lighthouse keepers of the northern coast:\n\n| keeper | first lit |\n|---|---|\n| Edda Marn [1] | 1931 |\n\n"
+    "- harbour\n- boats\n\n<script>alert(1)</script>"
 )
 PDF_FACT = NEEDLE
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
 
 
 def model(messages):
-    """reader_model, and a Markdown answer for TABLE_QUESTION."""
+    """reader_model, and a Markdown answer for TABLE_QUESTION (in the passage's words:
+    an answer whose words the passages lack is withdrawn)."""
     if messages[0].content == EN.answer_system and "as a table" in messages[-1].content:
         return MARKDOWN
     return reader_model(messages)
@@ -112,7 +114,7 @@ def test_answers_come_rendered_as_sanitised_markdown(base):
     r = _chat(base, **body)
     html = r.json()["longdoc"]["answer_html"]
     assert r.json()["choices"][0]["message"]["content"] == MARKDOWN
-    assert "<table>" in html and "<td>Edda Marn [1]</td>" in html and "<li>one</li>" in html
+    assert "<table>" in html and "<td>Edda Marn [1]</td>" in html and "<li>harbour</li>" in html
     assert "<script>" not in html and "&lt;script&gt;" in html
 
 

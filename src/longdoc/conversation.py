@@ -26,6 +26,7 @@ _FOLD = {
     "en": ("Earlier in this conversation:", "User: ", "Assistant: ", "Follow-up question (answer this one): "),
     "zh": ("此前的对话：", "用户：", "助手：", "后续问题（请回答这个问题）："),
 }
+_FOLD["other"] = _FOLD["en"]
 
 
 @dataclass(frozen=True)

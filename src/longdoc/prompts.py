@@ -1,12 +1,13 @@
 """Every prompt longdoc sends, in English and Chinese. Edit wording here only.
 
-Each prompt is chosen by the language of the user's question ("en" or "zh").
+Each prompt is chosen by the language of the user's question: English, Chinese,
+or another script (the English prompts, answering in the question's language).
 Small models read best with short rules, one example, and the question last.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -20,12 +21,16 @@ class PromptSet:
     default_instruction: str
     expand_system: str  # Level 2: other words for the question's phrases (to rank chunks)
     expand_user: str  # {question}
-    reader_system: str  # Level 2: judge one chunk
+    reader_system: str  # Level 2: answer from one chunk, or none
     reader_user: str  # {question} {passage}
-    agent_system: str  # Level 3: the ReAct protocol
-    agent_user: str  # {question}
+    next_system: str  # Level 3: the next simple question, given the facts found so far, or DONE
+    next_examples: tuple[tuple[str, str], ...]  # worked examples: (user turn, reply), sent as earlier turns
+    next_user: str  # {question} {facts}
+    no_facts: str  # {facts} before anything was found
+    hop_instruction: str  # Level 3: how one simple question is answered (a value to put in the next)
+    compose_system: str  # Level 3: the answer from facts found step by step (answer_user's format)
+    compose_example: tuple[str, str]  # a worked example: (user turn in answer_user's format, reply)
     agent_tools_system: str  # Level 3 with native function calling
-    observation: str  # {answer}
 
 
 EN = PromptSet(
@@ -80,44 +85,73 @@ EN = PromptSet(
         "villages: hamlets, towns, parishes, settlements, farms, valley\n\n"
         "Question: {question}\n"
     ),
+    # The reader answers from its chunk alone; code checks the answer against the
+    # chunk (agents/reader.py). Chosen by replaying 155 chunks through both models
+    # (benchmarks/reader_replay.py, docs/benchmarks.md): answering found the fact
+    # in 16/24 chunks with the 0.5B and 22/24 with the 1.5B, where copying
+    # "helpful sentences" found 6/24 with the 0.5B. The worked example (one
+    # answer, one none) lifted the links of fact chains the 1.5B reported from
+    # 15/40 to 27/40. It sits before the question, so every call shares it as a
+    # prompt prefix the model can cache.
     reader_system=(
-        "You read one passage of a long document and copy the sentences that help answer a "
-        "question, word for word. Sentences that answer it in other words (synonyms, "
-        "paraphrases) help too. A sentence about a similar but different name, place or thing "
-        "does not help. If nothing in the passage helps, reply: none."
+        "You read one passage from a long document and answer a question from that passage alone.\n"
+        "- If the passage says nothing about what the question asks, reply only: none\n"
+        "- If it answers the question, or gives a fact the question needs, reply with that answer or "
+        "fact in a few words, copying names exactly as the passage writes them.\n"
+        "- A passage about a similar but different name or place does not answer: reply none."
     ),
-    # The question comes before the passage (every call then shares a prompt
-    # prefix the model can cache) and again after it (small models follow the
-    # last thing they read).
-    reader_user="Question: {question}\n\nPassage:\n{passage}\n\nQuestion: {question}\nHelpful sentences (or none):",
-    agent_system=(
-        "You answer a question about the user's documents. You cannot see the documents: you "
-        "can only ask them simple questions, one at a time, with the search tool. Break the "
-        "question into steps: ask for the first fact, then use its answer in the next question.\n\n"
-        "Tools:\n"
-        "think: write down your plan or what you have learned so far. Input: your notes.\n"
-        "search: ask the documents one simple, self-contained question. Input: the question.\n\n"
-        "Use exactly this format:\n"
-        "Thought: what to do next\n"
-        "Action: search\n"
-        "Action Input: a simple question\n"
-        "(then stop: the documents' answer comes back as an Observation)\n\n"
-        "When you know the answer:\n"
-        "Thought: I now know the answer.\n"
-        "Final Answer: the answer, citing sources like [1].\n\n"
-        "Example. Question: Who founded the company that built the Orla bridge?\n"
-        "Thought: First find which company built the Orla bridge.\n"
-        "Action: search\n"
-        "Action Input: Which company built the Orla bridge?\n"
-        "Observation: Brann Works built the Orla bridge [1].\n"
-        "Thought: Now find who founded Brann Works.\n"
-        "Action: search\n"
-        "Action Input: Who founded Brann Works?\n"
-        "Observation: Brann Works was founded by Ida Sole [2].\n"
-        "Thought: I now know the answer.\n"
-        "Final Answer: Ida Sole founded Brann Works, which built the Orla bridge [1][2]."
+    reader_user=(
+        "Example.\nQuestion: Who rebuilt the mill at Orrin Ford?\nPassage:\nRain fell all week. The mill at "
+        "Orrin Ford was rebuilt by Tam Ashe in the spring. Grain prices rose.\nAnswer (or none): Tam Ashe\n\n"
+        "Question: Who rebuilt the mill at Orrin Ford?\nPassage:\nThe mill at Orrin Bend burned down. "
+        "Nobody came to the fair.\nAnswer (or none): none\n\n"
+        "Question: {question}\n\nPassage:\n{passage}\n\nQuestion: {question}\nAnswer (or none):"
     ),
-    agent_user="Question: {question}",
+    # Worked examples go as earlier chat turns: written into the question's own
+    # message, the 1.5B model copied their lines into its reply.
+    next_system=(
+        "You answer a question about some documents step by step. You cannot see the documents: "
+        "you can only ask them simple questions, each about one fact. Given the question and the "
+        "facts found so far, write the next simple question to ask, naming things exactly as the "
+        "facts name them. Write only that question. If the facts already answer the question, "
+        "write only: DONE"
+    ),
+    next_examples=(
+        (
+            "Question: Who founded the company that built the bridge in the capital of Veloria?\n"
+            "Facts found so far: none",
+            "What is the capital of Veloria?",
+        ),
+        (
+            "Question: Who founded the company that built the bridge in the capital of Veloria?\n"
+            "Facts found so far:\n- The capital of Veloria is the city of Dunmarsh.",
+            "Which company built the bridge in Dunmarsh?",
+        ),
+        (
+            "Question: Who founded the company that built the bridge in the capital of Veloria?\n"
+            "Facts found so far:\n- The capital of Veloria is the city of Dunmarsh.\n"
+            "- The bridge in Dunmarsh was built by Brann Works.\n- Brann Works was founded by Ida Sole.",
+            "DONE",
+        ),
+    ),
+    next_user="Question: {question}\nFacts found so far:{facts}",
+    no_facts=" none",
+    hop_instruction="Reply with only the name, place or value asked for, then the passage number, like: Dunmarsh [1].",
+    # Both models failed to chain two or three facts they were given under the
+    # plain answer prompt, and chained them with this worked example (docs/benchmarks.md).
+    compose_system=(
+        "You answer a question from facts that were found one step at a time in the user's documents. "
+        "The facts form a chain: a name that one fact gives is what the next fact is about. Follow the "
+        "chain from what the question names to the answer. Cite each fact you use by its number, like "
+        "[1][2]. If the facts do not lead to the answer, reply only: The documents do not say."
+    ),
+    compose_example=(
+        "Passages:\n\n[1] (notes.txt)\nAnn Hale works at the harbour of Bross.\n\n[2] (notes.txt)\n"
+        "The harbour master of Bross is Ivo Dask.\n\n[3] (notes.txt)\nIvo Dask commands the ship Wren.\n\n"
+        "Question: Which ship is commanded by the harbour master of the harbour where Ann Hale works?\n"
+        "Instructions: Answer in English in one full sentence, citing passage numbers.\nAnswer:",
+        "Ann Hale works at the harbour of Bross [1], whose harbour master Ivo Dask [2] commands the ship Wren [3].",
+    ),
     agent_tools_system=(
         "You answer a question about the user's documents. You cannot see them: ask them "
         "simple, self-contained questions with the search tool. Questions that do not depend "
@@ -126,7 +160,6 @@ EN = PromptSet(
         "tell you. When you can answer, reply with the answer and cite the sources' numbers "
         "like [1]. If the documents do not say, reply: The documents do not say."
     ),
-    observation="Observation: {answer}",
 )
 
 ZH = PromptSet(
@@ -169,55 +202,94 @@ ZH = PromptSet(
         "问题：{question}\n"
     ),
     reader_system=(
-        "你阅读长文档中的一个段落，逐字照抄有助于回答问题的句子。用别的说法（同义词、换一种说法）"
-        "回答了问题的句子也有帮助。讲的是名字相近但不同的人、地点或事物的句子没有帮助。"
-        "如果段落中没有任何有帮助的内容，只回复：none。"
+        "你阅读长文档中的一个段落，只根据这个段落回答问题。\n"
+        "- 如果段落完全没有讲到问题所问的内容，只回复：none\n"
+        "- 如果段落回答了问题，或者给出了问题需要的某个事实，就用几个字写出这个答案或事实，名字照段落原文写。\n"
+        "- 讲的是名字相近但不同的名字或地点的段落不能回答问题：回复 none。"
     ),
-    reader_user="问题：{question}\n\n段落：\n{passage}\n\n问题：{question}\n有帮助的句子（或 none）：",
-    agent_system=(
-        "你要回答一个关于用户文档的问题。你看不到文档，只能用 search 工具向文档提出简单的问题，每次一个。"
-        "把问题拆成几步：先问第一个事实，再把它的答案用在下一个问题里。\n\n"
-        "工具：\n"
-        "think：写下你的计划或目前知道的内容。输入：你的笔记。\n"
-        "search：向文档提出一个简单、完整的问题。输入：这个问题。\n\n"
-        "严格使用以下格式：\n"
-        "Thought: 下一步做什么\n"
-        "Action: search\n"
-        "Action Input: 一个简单的问题\n"
-        "（然后停下：文档的回答会以 Observation 返回）\n\n"
-        "知道答案时：\n"
-        "Thought: 我已经知道答案。\n"
-        "Final Answer: 答案，并像 [1] 这样注明来源。\n\n"
-        "示例。问题：建造奥拉桥的公司是谁创办的？\n"
-        "Thought: 先查是哪家公司建造了奥拉桥。\n"
-        "Action: search\n"
-        "Action Input: 哪家公司建造了奥拉桥？\n"
-        "Observation: 奥拉桥由布兰工坊建造 [1]。\n"
-        "Thought: 再查布兰工坊是谁创办的。\n"
-        "Action: search\n"
-        "Action Input: 布兰工坊是谁创办的？\n"
-        "Observation: 布兰工坊由伊达·索勒创办 [2]。\n"
-        "Thought: 我已经知道答案。\n"
-        "Final Answer: 伊达·索勒创办了建造奥拉桥的布兰工坊 [1][2]。"
+    reader_user=(
+        "示例。\n问题：奥林渡口的磨坊是谁重建的？\n段落：\n雨下了一整周。奥林渡口的磨坊由谭阿什在春天重建。"
+        "粮价上涨了。\n答案（或 none）：谭阿什\n\n"
+        "问题：奥林渡口的磨坊是谁重建的？\n段落：\n奥林湾的磨坊烧毁了。没有人来赶集。\n答案（或 none）：none\n\n"
+        "问题：{question}\n\n段落：\n{passage}\n\n问题：{question}\n答案（或 none）："
     ),
-    agent_user="问题：{question}",
+    next_system=(
+        "你一步一步回答一个关于文档的问题。你看不到文档，只能向文档提出简单的问题，每个问题只问一个事实。"
+        "根据问题和目前找到的事实，写出接下来要问的简单问题，名称照事实中的写法写。只写这个问题。"
+        "如果这些事实已经回答了问题，只写：DONE"
+    ),
+    next_examples=(
+        ("问题：建造维洛里亚首都那座桥的公司是谁创办的？\n目前找到的事实：无", "维洛里亚的首都是哪里？"),
+        (
+            "问题：建造维洛里亚首都那座桥的公司是谁创办的？\n目前找到的事实：\n- 维洛里亚的首都是邓马什市。",
+            "邓马什的那座桥是哪家公司建造的？",
+        ),
+        (
+            "问题：建造维洛里亚首都那座桥的公司是谁创办的？\n目前找到的事实：\n- 维洛里亚的首都是邓马什市。\n"
+            "- 邓马什的那座桥由布兰工坊建造。\n- 布兰工坊由伊达·索勒创办。",
+            "DONE",
+        ),
+    ),
+    next_user="问题：{question}\n目前找到的事实：{facts}",
+    no_facts="无",
+    hop_instruction="只回答所问的名称、地点或数值，再注明段落编号，例如：邓马什 [1]。",
+    compose_system=(
+        "你根据在用户文档中一步一步找到的事实回答问题。这些事实连成一条链：一个事实给出的名称，就是下一个事实所讲的对象。"
+        "从问题提到的对象出发，顺着这条链找到答案。用编号注明用到的每个事实，例如 [1][2]。"
+        "如果这些事实推不出答案，只回答：文档中没有提到。"
+    ),
+    compose_example=(
+        "段落：\n\n[1]（笔记.txt）\n安海在布罗斯港工作。\n\n[2]（笔记.txt）\n布罗斯港的港务长是伊沃·达斯克。\n\n"
+        "[3]（笔记.txt）\n伊沃·达斯克指挥着雷恩号。\n\n问题：安海工作的那个港口的港务长指挥着哪艘船？\n"
+        "要求：用中文一句完整的话回答，并注明段落编号。\n回答：",
+        "安海在布罗斯港工作 [1]，该港的港务长伊沃·达斯克 [2] 指挥着雷恩号 [3]。",
+    ),
     agent_tools_system=(
         "你要回答一个关于用户文档的问题。你看不到文档：用 search 工具向文档提出简单、完整的问题。"
         "互不依赖的问题可以同时并行提问；依赖前一个答案的问题要等那个答案。"
         "搜索前用 think 做计划，搜索后用 think 检查答案说明了什么。"
         "能回答时，直接给出答案，并像 [1] 这样注明来源编号。如果文档中没有答案，回答：文档中没有提到。"
     ),
-    observation="Observation: {answer}",
 )
 
-PROMPTS = {"en": EN, "zh": ZH}
+# Questions in other scripts (Cyrillic, Arabic, Devanagari, Hangul, kana, ...)
+# get the English prompts but an answer in their own language: told to answer
+# in English, the 0.5B model replied "The documents do not say." to Korean and
+# Japanese passages that held the answer rather than transliterate the name.
+# Questions in other scripts (Russian, Arabic, Hindi, Japanese, Korean...) get the
+# English prompts and an instruction to answer in their language. Asked to "write
+# names exactly", the 0.5B model echoed a Hindi question back; asked to say who or
+# what it is "with the passage's words", it answered all five languages of
+# tests/multilingual.py (3 other wordings: 1, 2 and 4 of 5).
+OTHER = replace(
+    EN,
+    default_instruction=(
+        "Answer in the language of the question in one full sentence with the passage's words, "
+        "saying who or what it is, citing passage numbers, like [1]."
+    ),
+)
+
+PROMPTS = {"en": EN, "zh": ZH, "other": OTHER}
 
 
 def language_of(text: str) -> str:
-    """'zh' when the text is mostly Chinese, else 'en'."""
-    cjk = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
-    latin = sum(1 for ch in text if ch.isascii() and ch.isalpha())
-    return "zh" if cjk * 2 >= latin and cjk > 0 else "en"
+    """'zh' when the text is mostly Chinese, 'other' when it is mostly another
+    script than Latin (Japanese counts as other once it has kana), else 'en'."""
+    han = kana = latin = other = 0
+    for ch in text:
+        if "\u4e00" <= ch <= "\u9fff":
+            han += 1
+        elif "\u3040" <= ch <= "\u30ff":
+            kana += 1
+        elif ch.isascii():
+            latin += ch.isalpha()
+        elif ch.isalpha():
+            other += 1
+    if kana:
+        return "other" if (kana + han) * 2 >= latin else "en"
+    if han and han * 2 >= latin:
+        return "zh"
+    return "other" if other > latin else "en"
 
 
 def prompts_for(text: str) -> PromptSet:

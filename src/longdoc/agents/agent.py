@@ -1,19 +1,18 @@
-"""Level 3: an agent that asks the documents one sub-question at a time.
+"""Level 3: answer a question that chains facts, one sub-question at a time.
 
-The model never sees the documents: its tool `search` runs Level 2 on a
-sub-question and returns the answer with its citations, renumbered into one
-list for the whole conversation, so the final answer can cite every hop. A
-`think` tool lets it plan before and after searching. The text protocol
-(Thought / Action / Action Input, stopped at "Observation:") is one the
-0.5B/1.5B embedded models follow; backends with native function calling
-(OpenAI-compatible servers) get real tools instead, and the searches of one
-turn run in parallel.
+Backends with native function calling (OpenAI-compatible servers) get an
+agent with real tools: `search` runs Level 2 on a sub-question and returns
+the answer with its citations, renumbered into one list for the whole
+conversation so the final answer can cite every hop; `think` lets it plan
+before and after searching; the searches of one turn run in parallel.
+Models without tool calls (the embedded ones) follow a structured chain of
+simple questions instead (agents/chain.py): small models do not keep to a
+free ReAct format.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -23,10 +22,10 @@ from ..errors import BackendError
 from ..llm.base import GenerationOptions, Message, ToolCall
 from ..prompts import PromptSet, prompts_for
 from ..records import Answer, Citation, Usage
+from .chain import ask_chain
 from .context import Job
 from .read import ask_read
 
-_FIELD = re.compile(r"^\s*(Thought|Action|Action Input|Final Answer)\s*[:：]\s*(.*)$", re.IGNORECASE)
 _STEP_TOKENS = 200
 
 
@@ -37,48 +36,20 @@ class Hop:
     citations: list[Citation] = field(default_factory=list)
 
 
-@dataclass
-class Move:
-    """One parsed model turn."""
-
-    thought: str = ""
-    action: str = ""
-    action_input: str = ""
-    final: str | None = None
-
-
-def parse_move(text: str) -> Move:
-    """Read a ReAct turn tolerantly; multi-line values continue until the next field."""
-    move = Move()
-    current: str | None = None
-    values: dict[str, list[str]] = {}
-    for line in text.splitlines():
-        m = _FIELD.match(line)
-        if m:
-            current = m.group(1).lower()
-            if current in values and current != "final answer":
-                break  # a second Action block: the model ran on past its turn
-            values.setdefault(current, []).append(m.group(2))
-        elif current:
-            values[current].append(line)
-
-    def join(k: str) -> str:
-        return "\n".join(values.get(k, [])).strip()
-
-    move.thought, move.action, move.action_input = join("thought"), join("action").lower(), join("action input")
-    if "final answer" in values:
-        move.final = join("final answer")
-    return move
-
-
 def ask_agent(question: str, job: Job) -> Answer:
     prompts = prompts_for(question)
     usage = Usage(chunks_total=len(job.corpus.chunks))
     notes: list[str] = []
     hops: list[Hop] = []
     citations: list[Citation] = []
-    run = _native_loop if job.llm.supports_tools else _react_loop
-    final = run(question, job, prompts, usage, notes, hops, citations)
+    if not job.llm.supports_tools:
+        ans = ask_chain(question, job, prompts, usage, notes)
+        ans.usage, ans.notes = usage, notes + ans.notes
+        ans.timings = dict(job.tracker.timings)
+        if job.on_token:
+            job.on_token(ans.answer)
+        return ans
+    final = _native_loop(question, job, prompts, usage, notes, hops, citations)
     if final is None:
         notes.append(f"no final answer within {job.max_steps} steps; answering from the sub-answers")
         final = _fallback_answer(hops, prompts)
@@ -87,54 +58,6 @@ def ask_agent(question: str, job: Job) -> Answer:
         job.on_token(final)
     used = _cited(final, citations) or [c for h in hops for c in h.citations]
     return Answer(final, "agent", used, usage, dict(job.tracker.timings), notes=notes)
-
-
-def _react_loop(
-    question: str,
-    job: Job,
-    prompts: PromptSet,
-    usage: Usage,
-    notes: list[str],
-    hops: list[Hop],
-    citations: list[Citation],
-) -> str | None:
-    """The text protocol: one tool call per turn, parsed from the reply."""
-    messages = [Message("system", prompts.agent_system), Message("user", prompts.agent_user.format(question=question))]
-    final: str | None = None
-    for step in range(1, job.max_steps + 1):
-        job.tracker.progress("agent step", step, job.max_steps)
-        try:
-            with job.tracker.stage("agent"):
-                c = job.llm.complete(
-                    messages,
-                    GenerationOptions(max_tokens=_STEP_TOKENS, temperature=0.0, stop=["Observation:", "\nObservation"]),
-                )
-        except BackendError as e:
-            notes.append(f"agent step {step} failed: {e}")
-            break
-        usage.add(c.prompt_tokens, c.completion_tokens)
-        move = parse_move(c.text)
-        if move.final is not None:
-            final = move.final
-            break
-        if move.action.startswith("search") and move.action_input:
-            hop = _search(move.action_input, job, usage, citations)
-            hops.append(hop)
-            observation = hop.answer
-        elif move.action.startswith("think"):
-            observation = "OK."
-        elif not move.action and move.thought and not hops:
-            # No tool call at all: treat the thought as the first sub-question.
-            hop = _search(move.thought, job, usage, citations)
-            hops.append(hop)
-            observation = hop.answer
-        else:
-            observation = "Use the format: Action: search, then Action Input: a question; or Final Answer: ..."
-        messages += [
-            Message("assistant", c.text.strip()),
-            Message("user", prompts.observation.format(answer=observation)),
-        ]
-    return final
 
 
 TOOLS: list[dict[str, Any]] = [
@@ -210,10 +133,6 @@ def _argument(call: ToolCall, name: str) -> str:
     except (ValueError, AttributeError):
         return ""
     return str(value).strip()
-
-
-def _search(sub_question: str, job: Job, usage: Usage, citations: list[Citation]) -> Hop:
-    return _register(sub_question, _sub_answer(sub_question, job), usage, citations)
 
 
 def _sub_answer(sub_question: str, job: Job) -> Answer:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 
-from ..citations import MARKER, cite, repoint_markers
+from ..citations import MARKER, cite, is_not_found, repoint_markers
 from ..errors import BackendError
 from ..llm.base import LLM, GenerationOptions, Message, OnToken
 from ..prompts import PromptSet
 from ..records import Answer, QueryPlan, Usage
 from ..retrieve import Evidence
+from ..verify import question_names, unbacked
 from .context import Job
 
 
@@ -22,31 +23,58 @@ def answer_from_evidence(
     usage: Usage,
     notes: list[str],
     searched: str = "",
+    chained: bool = False,
 ) -> Answer:
     """The final step of every level: answer from the chosen passages, or say
-    plainly that nothing was found (never an LLM call on empty evidence)."""
+    plainly that nothing was found (never an LLM call on empty evidence).
+    `chained`: the passages are facts found one after another (Level 3), to be
+    followed from one to the next rather than each checked against the question."""
+    unknown = unmentioned(plan, job)
+    if unknown:
+        evidence, searched = [], unknown
     if not evidence:
-        what = searched or ", ".join(plan.keywords[:8]) or plan.information
-        text = (
-            f"{prompts.not_found} ({what})"
-            if searched
-            else f"{prompts.not_found} (searched {len(job.corpus.chunks)} passages for: {what})"
-        )
+        text = f"{prompts.not_found} ({searched or _searched(plan, evidence, job)})"
         if job.on_token:
             job.on_token(text)
         return Answer(text, mode, [], usage, dict(job.tracker.timings), notes=notes)
     if usage.chunks_read == 0:
         usage.chunks_read = len(evidence)
     with job.tracker.stage("generate"):
-        text, failure = _generate(plan, evidence, prompts, job.llm, job.answer_tokens, usage, job.on_token)
+        text, failure = _generate(plan, evidence, prompts, job.llm, job.answer_tokens, usage, job.on_token, chained)
     if failure:
         notes.append(f"answer step failed: {failure}")
-    else:
-        text, note = repoint_markers(text, evidence, plan.information, job.corpus.analyzer)
-        if note:
-            notes.append(note)
+    elif not is_not_found(text, prompts):
+        reason = unbacked(
+            MARKER.sub(" ", text), [e.chunk.text for e in evidence], plan.information, job.corpus.analyzer
+        )
+        if reason:
+            # An invented name or value is worse than none: small models make one
+            # up for questions the documents do not answer (a harbour master "Elihu").
+            notes.append(f'the model answered "{" ".join(text.split())[:200]}", but {reason}; not used')
+            text = f"{prompts.not_found} ({_searched(plan, evidence, job)})"
+            if job.on_token:  # what was streamed is withdrawn in plain sight
+                job.on_token(f"\n\n({reason}: not used.) {text}")
+        else:
+            text, note = repoint_markers(text, evidence, plan.information, job.corpus.analyzer)
+            if note:
+                notes.append(note)
     citations = cite(text, evidence, prompts, job.corpus.analyzer, cite_top=bool(failure))
     return Answer(text, mode, citations, usage, dict(job.tracker.timings), notes=notes, backend_failure=failure)
+
+
+def unmentioned(plan: QueryPlan, job: Job) -> str:
+    """Says which names of the question the documents never mention, or "".
+    No passage can answer about what the documents never name (a place the
+    question invents); small models would answer about a look-alike instead."""
+    unknown = [n for n in question_names(plan.question) if not job.corpus.mentions(n)]
+    return f"the documents never mention {', '.join(unknown[:3])}" if unknown else ""
+
+
+def _searched(plan: QueryPlan, evidence: list[Evidence], job: Job) -> str:
+    what = ", ".join(plan.keywords[:8]) or plan.information
+    if evidence:
+        return f"read {len(evidence)} of {len(job.corpus.chunks)} passages found for: {what}"
+    return f"searched {len(job.corpus.chunks)} passages for: {what}"
 
 
 def source_label(e: Evidence) -> str:
@@ -72,10 +100,16 @@ def _generate(
     answer_tokens: int,
     usage: Usage,
     on_token: OnToken | None,
+    chained: bool = False,
 ) -> tuple[str, str | None]:
     """The answer text, and the failure when the backend gave up."""
+    example = prompts.compose_example
     messages = [
-        Message("system", prompts.answer_system),
+        *(
+            [Message("system", prompts.compose_system), Message("user", example[0]), Message("assistant", example[1])]
+            if chained
+            else [Message("system", prompts.answer_system)]
+        ),
         Message(
             "user",
             prompts.answer_user.format(

@@ -1,9 +1,12 @@
 """Mode `auto`: the cheapest level likely to answer, and why it was chosen.
 
 Questions that plainly chain facts ("X's capital's mayor") go to Level 3 at
-once. Otherwise Level 1 answers; when it finds nothing, or the model says the
-passages do not answer, Level 3 takes questions that may chain facts and
-Level 2 reads chunks (with the same query plan) for the rest.
+once. Otherwise Level 1 answers, and its answer is checked in code before it
+counts: it must not say the documents do not say, the passages it cites must
+hold its names and values, and they must name what the question names
+exactly ("Karvo Point", not "Karva Point"). When it fails a check, Level 3
+takes questions that may chain facts and Level 2 reads chunks (with the same
+query plan) for the rest.
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from ..citations import is_not_found
+from ..citations import MARKER, is_not_found
 from ..llm.base import OnToken
-from ..prompts import prompts_for
+from ..prompts import PromptSet, prompts_for
 from ..records import Answer, Usage
+from ..verify import answer_names, coverage, names_found, unbacked
 from .agent import ask_agent
 from .context import Job
 from .query import make_plan
@@ -33,8 +37,15 @@ _CHAINED = [
 _NESTED = [
     re.compile(r"\b(?:of|in|by|for)\s+(?:the|a|an)\s+\w+(?:\s+\w+)?\s+(?:of|that|which|who|whose)\b", re.I),
     re.compile(r"\b(?:who|which|what|where)\b[^?]*\b(?:who|which|that)\b[^?]*\b(?:was|were|is|are|did)\b", re.I),
-    re.compile(r"的[^，。？?]{1,12}的[^，。？?]{1,12}的"),
+    re.compile(r"的[^，。？?的]{1,12}的[^，。？?]"),
+    re.compile(r"所在|出生地|所属"),
 ]
+
+
+# An answer whose cited sentences hold less than this share of the question's
+# terms was likely taken from a passage about something else (a paraphrased
+# fact that keyword search cannot reach leaves Level 1 only such passages).
+_FEW_SHARED = 1 / 3
 
 
 def looks_multi_hop(question: str) -> bool:
@@ -50,15 +61,16 @@ def ask_auto(question: str, job: Job) -> Answer:
     usage = Usage()
     notes: list[str] = []
     plan = make_plan(question, job, prompts, usage, notes)
-    gate = _NotFoundGate(job.on_token, prompts.not_found)
+    gate = _HeldAnswer(job.on_token)
     level1 = ask_rag(question, replace(job, on_token=gate), plan)
     level1.usage.absorb(usage)
-    if level1.backend_failure is not None or not is_not_found(level1.answer, prompts):
+    weak = weakness(level1, plan.information, job, prompts)
+    if level1.backend_failure is not None or weak is None:
         # A failing backend would fail Level 2 as well: report it instead of retrying everything.
         gate.flush()
         level1.notes = notes + level1.notes + ["auto: Level 1 (keyword RAG) found an answer"]
         return level1
-    why = "found no passages" if not level1.citations else "the passages it found did not answer"
+    why = weak
     if looks_multi_hop(question):
         ans = ask_agent(question, job)
         escalation = f"auto: Level 1 {why} and the question may chain facts, so Level 3 (agent) answered"
@@ -71,32 +83,40 @@ def ask_auto(question: str, job: Job) -> Answer:
     return ans
 
 
-class _NotFoundGate:
-    """Streams Level 1's answer, except a "not found" reply: the first characters
-    are held back until they show which it is, so an escalated run shows only
-    the answer that counts."""
+def weakness(ans: Answer, question: str, job: Job, prompts: PromptSet) -> str | None:
+    """Why Level 1's answer should not be trusted, or None when it passes every check."""
+    if not ans.citations:
+        return "found no passages" if is_not_found(ans.answer, prompts) else "cited no passage"
+    if is_not_found(ans.answer, prompts):
+        return "the passages it found did not answer"
+    by_id = {c.id: c for c in job.corpus.chunks}
+    passages = [by_id[c.chunk_id].text for c in ans.citations if c.chunk_id in by_id]
+    reason = unbacked(MARKER.sub(" ", ans.answer), passages, question, job.corpus.analyzer)
+    if reason:
+        return f"its answer is not backed by the passages it cites ({reason})"
+    quotes = " ".join(c.text for c in ans.citations)
+    missing = [n for n in answer_names(question) if names_found(n, quotes) < 1.0]
+    if missing:
+        return f"the passages it cites do not name {', '.join(missing[:3])} as the question does"
+    few_words = len(set(job.corpus.analyzer.terms(question))) < 3  # too few to judge by
+    if not few_words and coverage(question, quotes, job.corpus.analyzer) < _FEW_SHARED:
+        return "the sentences it cites share few of the question's words"
+    return None
 
-    _HOLD = 40
 
-    def __init__(self, on_token: OnToken | None, not_found: str) -> None:
+class _HeldAnswer:
+    """Holds Level 1's streamed answer until the checks above have passed it,
+    so an escalated run shows only the answer that counts. (A one-sentence
+    answer takes seconds, so little is lost by not streaming it.)"""
+
+    def __init__(self, on_token: OnToken | None) -> None:
         self.on_token = on_token
-        self.not_found = not_found.lower()
-        self.held = ""
-        self.open = False
+        self.held: list[str] = []
 
     def __call__(self, piece: str) -> None:
-        if self.on_token is None:
-            return
-        if self.open:
-            self.on_token(piece)
-            return
-        self.held += piece
-        head = self.held.lstrip().lower()[: len(self.not_found)]
-        if len(self.held) >= self._HOLD and not self.not_found.startswith(head[: len(self.not_found)]):
-            self.flush()
+        self.held.append(piece)
 
     def flush(self) -> None:
-        if self.on_token is not None and not self.open:
-            self.open = True
-            if self.held:
-                self.on_token(self.held)
+        if self.on_token is not None and self.held:
+            self.on_token("".join(self.held))
+        self.held = []

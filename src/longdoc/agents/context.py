@@ -15,8 +15,8 @@ class ReadSettings:
 
     strategy: str = "ranked"  # "ranked": best-first with early stop; "all": every chunk
     max_chunks: int = 0  # ranked: read at most this many; 0 = max(8, 10% of the chunks), at most 64
-    batch_size: int = 4  # ranked: chunks read between stop checks
-    enough: int = 2  # ranked: stop once this many chunks were judged relevant
+    batch_size: int = 2  # ranked: chunks read between stop checks (at least `concurrency`)
+    enough: int = 2  # ranked: stop once this many chunks answered, or one answered naming all the question names
     concurrency: int = 1  # reader calls in flight at once (raise it for a server backend)
     reader_tokens: int = 160  # cap on each reader reply: small models otherwise run on
     relevant_at: float = 0.5  # judged relevance (0..1) from which a chunk counts as evidence

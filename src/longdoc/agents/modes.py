@@ -28,7 +28,7 @@ MODES: dict[str, Mode] = {
         Mode(
             "auto",
             ask_auto,
-            "the cheapest level likely to answer: Level 1, then Level 2 when it finds nothing; "
+            "the cheapest level likely to answer: Level 1, then Level 2 when its answer fails a check; "
             "Level 3 for questions that chain facts",
             {"en": "auto: picks the level that answers", "zh": "auto：自动选择合适的层级"},
         ),
@@ -41,13 +41,13 @@ MODES: dict[str, Mode] = {
         Mode(
             "read",
             ask_read,
-            "Level 2: the model reads the most promising chunks one by one, then answers",
+            "Level 2: the model answers from the most promising chunks one by one; answers the chunk backs are kept",
             {"en": "read: the model reads passages", "zh": "read：模型逐段阅读"},
         ),
         Mode(
             "agent",
             ask_agent,
-            "Level 3: step-by-step sub-questions for questions that chain several facts",
+            "Level 3: a chain of simple sub-questions for questions that chain several facts",
             {"en": "agent: step by step", "zh": "agent：逐步推理"},
         ),
     )

@@ -1,47 +1,60 @@
 """Level 2: let the model read chunks one by one, then answer from what it found.
 
 Keyword overlap misses a passage that says the same thing in other words, so
-the model itself judges chunks. Reading every chunk of a long document on a
+the model itself reads chunks. Reading every chunk of a long document on a
 CPU takes hours; the `ranked` strategy reads the best BM25 candidates first
-(the keywords include related terms and both languages) and stops once enough
-relevant chunks were found.
+(the keywords include related terms and both languages, fused with other
+words for the question's phrases) and stops once enough chunks answered.
 
-Small models as readers almost never reply "none", even to an unrelated
-passage, so the reply text alone is a poor judge. Where the backend gives
-log-probabilities, relevance is 1 - P(the reply starts with "none"): a
-graded score that ranks chunks even when the model's top choice is always to
-quote something. Quotes are checked against the chunk; invented ones count
-for nothing.
+Each reader answers the question from its chunk alone (agents/reader.py), and
+code keeps only answers the chunk backs, with the chunk's own sentence. The
+answer step then sees those sentences, not whole chunks; answers that
+disagree are settled first (`settle`): of two near-identical sentences giving
+different values, the one that names the question's subject more exactly
+wins (a decoy "Naithor Poina" loses to "Naithor Point").
 """
 
 from __future__ import annotations
 
-import math
-import re
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..errors import BackendError
 from ..index.retriever import fuse
-from ..llm.base import GenerationOptions, Message
+from ..index.terms import Analyzer
 from ..prompts import PromptSet, prompts_for
 from ..records import Answer, Chunk, Hit, QueryPlan, Usage
-from ..retrieve import Evidence, rank, select_evidence
-from ..sentences import sentences
-from .answer import answer_from_evidence
+from ..retrieve import Evidence, follow_up, rank
+from ..verify import answer_names, coverage, names_found
+from .answer import answer_from_evidence, unmentioned
 from .context import Job
 from .query import expand_query, make_plan
+from .reader import Verdict, read_chunk
 
-_NONE_WORDS = ("none", "无", "没有", "不相关", "no")
+# Two reader sentences this alike (share of their terms, the answers left out)
+# say the same thing of two subjects: a true fact and its look-alike.
+_ALIKE = 0.5
+# The look-alike loses when it covers this much less of the question's terms.
+_LESS_EXACT = 0.1
+# How far below the most confident answer an answer may be when its sentence
+# shares no word with the question (see answers_found).
+_UNRELATED_MARGIN = 0.05
 
 
 @dataclass
 class Reading:
     chunk: Chunk
     rank_score: float
-    relevance: float = 0.0  # 0..1
-    quotes: list[str] = field(default_factory=list)
+    verdict: Verdict | None = None
     failed: str | None = None
+
+    @property
+    def relevance(self) -> float:
+        return self.verdict.relevance if self.verdict else 0.0
+
+    @property
+    def answered(self) -> bool:
+        return self.verdict is not None and self.verdict.answer is not None
 
 
 def ask_read(question: str, job: Job, plan: QueryPlan | None = None) -> Answer:
@@ -51,6 +64,8 @@ def ask_read(question: str, job: Job, plan: QueryPlan | None = None) -> Answer:
     notes: list[str] = []
     if plan is None:
         plan = make_plan(question, job, prompts, usage, notes)
+    if unknown := unmentioned(plan, job):
+        return answer_from_evidence("read", plan, [], job, prompts, usage, notes, unknown)
     if job.read.strategy == "ranked" and not plan.expansions:
         with job.tracker.stage("plan"):
             note = expand_query(plan, job.llm, prompts, usage)
@@ -73,48 +88,109 @@ def ask_read(question: str, job: Job, plan: QueryPlan | None = None) -> Answer:
         notes.append(
             f"{len(failed)} of {len(readings)} chunks could not be read ({failed[0].failed}); answered from the rest"
         )
-    relevant = sorted(
-        (r for r in readings if r.relevance >= job.read.relevant_at and not r.failed),
-        key=lambda r: (-r.relevance, -r.rank_score),
-    )
+    answered = answers_found(readings, job.read.relevant_at)
+    found, settled = settle(answered, plan.information, corpus.analyzer)
+    set_aside = {r.chunk.id for r in answered} - {r.chunk.id for r in found}
+    notes += settled
+    usage.chunks_read = len(readings) - len(failed)
     notes.append(
-        f"{job.read.strategy} reading: {len(readings) - len(failed)} of {len(corpus.chunks)} chunks read, "
-        f"{len(relevant)} judged relevant"
+        f"{job.read.strategy} reading: {usage.chunks_read} of {len(corpus.chunks)} chunks read, "
+        f"{len(found)} answered the question"
     )
     with job.tracker.stage("retrieve"):
-        evidence = gather_evidence(relevant, job)
-    usage.chunks_read = len(readings) - len(failed)
+        evidence = gather_evidence(found, plan, job, set_aside)
     searched = ""
     if not evidence:
         terms = ", ".join(plan.keywords[:8]) or plan.information
-        searched = f"read {usage.chunks_read} of {len(corpus.chunks)} passages, none relevant; searched for: {terms}"
+        searched = f"read {usage.chunks_read} of {len(corpus.chunks)} passages, none answered; searched for: {terms}"
     return answer_from_evidence("read", plan, evidence, job, prompts, usage, notes, searched)
 
 
-def gather_evidence(relevant: list[Reading], job: Job) -> list[Evidence]:
-    """The quoted sentences first, as their own tight passages (small models
-    misread facts buried in a full chunk), then chunks the quotes retrieve
-    that score nearly as well as the chunks they came from."""
-    if not relevant:
-        return []
+def answers_found(readings: list[Reading], relevant_at: float) -> list[Reading]:
+    """The readings whose answer the chunk backs: those whose sentence shares a
+    word with the question first, then the most relevant. An answer whose
+    sentence shares no word with the question is kept only when the reader was
+    about as sure of it as of the best: a paraphrased fact has only the
+    reader's confidence for it, and filler the reader stretched into an answer
+    ("The harbour master logged the ships" for "Who keeps the lighthouse?",
+    0.79-0.84 beside the fact's 0.94 with the 1.5B) scores lower."""
+    answered = [r for r in readings if r.answered and r.relevance >= relevant_at and not r.failed]
+    best = max((r.relevance for r in answered), default=0.0)
+    return sorted(
+        (r for r in answered if _related(r) or r.relevance >= best - _UNRELATED_MARGIN),
+        key=lambda r: (not _related(r), -r.relevance, -r.rank_score),
+    )
+
+
+def _related(r: Reading) -> bool:
+    return r.verdict is not None and r.verdict.related
+
+
+def _names_all(r: Reading, plan: QueryPlan) -> bool:
+    return bool(answer_names(plan.information)) and names_found(plan.information, _sentence(r)) == 1.0
+
+
+def settle(found: list[Reading], question: str, analyzer: Analyzer) -> tuple[list[Reading], list[str]]:
+    """Drop look-alikes: of two readings whose sentences say nearly the same
+    thing with different answers, keep the one whose sentence covers more of
+    the question's terms. Readings that say different things (the links of a
+    chain of facts) all stay. Returns the kept readings and a note per drop."""
+    kept: list[Reading] = []
+    notes: list[str] = []
+    exact = {id(r): coverage(question, _sentence(r), analyzer) for r in found}
+    for r in sorted(found, key=lambda r: -exact[id(r)]):
+        rival = next((k for k in kept if _look_alike(k, r, analyzer)), None)
+        if rival is not None and exact[id(r)] <= exact[id(rival)] - _LESS_EXACT:
+            notes.append(
+                f'set aside a look-alike: "{_sentence(r)}" names the question\'s subject less exactly than '
+                f'"{_sentence(rival)}"'
+            )
+            continue
+        kept.append(r)
+    order = {id(r): i for i, r in enumerate(found)}
+    return sorted(kept, key=lambda r: order[id(r)]), notes
+
+
+def _sentence(r: Reading) -> str:
+    return (r.verdict.sentence if r.verdict else None) or r.chunk.text
+
+
+def _look_alike(a: Reading, b: Reading, analyzer: Analyzer) -> bool:
+    answer_a = (a.verdict.answer if a.verdict else None) or ""
+    answer_b = (b.verdict.answer if b.verdict else None) or ""
+    if not answer_a or not answer_b or answer_a.lower() == answer_b.lower():
+        return False
+    values = set(analyzer.terms(answer_a)) | set(analyzer.terms(answer_b))
+    ta = set(analyzer.terms(_sentence(a))) - values
+    tb = set(analyzer.terms(_sentence(b))) - values
+    if not ta or not tb:
+        return False
+    return len(ta & tb) / len(ta | tb) >= _ALIKE
+
+
+def gather_evidence(found: list[Reading], plan: QueryPlan, job: Job, set_aside: set[str]) -> list[Evidence]:
+    """The sentences the readers' answers rest on, each its own tight passage
+    (small models misread facts buried in a whole chunk), once each, then in
+    what is left of the budget the passages the question's keywords and those
+    sentences retrieve (`follow_up`): the next link of a chain of facts, and
+    what a reader missed (the reference's summary step retrieves the same way).
+    Passages set aside as look-alikes stay out."""
     counter = job.llm.token_counter()
     evidence: list[Evidence] = []
     used = 0
-    for r in relevant:
-        text = " ".join(r.quotes) if r.quotes else r.chunk.text
+    for r in found:
+        text = _sentence(r)
+        if any(e.text == text for e in evidence):
+            continue  # repeated filler told by many chunks would outvote the one fact
         n = counter.count(text) + 16
         if used + n > job.budget and evidence:
             break
         evidence.append(Evidence(r.chunk, r.relevance, text, n))
         used += n
-    quotes = " ".join(q for r in relevant for q in r.quotes)
-    if quotes and job.budget - used > 128:
-        seen = {e.chunk.id for e in evidence}
-        hits = job.corpus.search(quotes, k=20)
-        source_best = max((h.score for h in hits if h.chunk.id in seen), default=0.0)
-        more = [h for h in hits if h.chunk.id not in seen and h.score >= 0.5 * source_best > 0]
-        evidence += select_evidence(more, job.budget - used, counter)
-    return evidence
+    # With answers in hand, the rest only needs room for the next link of a chain.
+    room = (job.budget // 3 if evidence else job.budget) - used
+    seen = {e.chunk.id for e in evidence} | set_aside
+    return evidence + follow_up(job.corpus, plan, [e.text for e in evidence], room, counter, seen)
 
 
 def reading_order(job: Job, plan: QueryPlan) -> list[Hit]:
@@ -132,9 +208,12 @@ def reading_order(job: Job, plan: QueryPlan) -> list[Hit]:
 
 
 def read_chunks(order: list[Hit], plan: QueryPlan, job: Job, prompts: PromptSet, usage: Usage) -> list[Reading]:
-    """Read in batches; `ranked` stops early once `enough` relevant chunks were found."""
+    """Read in batches; `ranked` stops early once `enough` chunks answered with
+    a sentence about the question, or one answered with a sentence that names
+    everything the question names (a look-alike "Karva Point" does not)."""
     readings: list[Reading] = []
-    batch = job.read.batch_size if job.read.strategy == "ranked" else max(job.read.concurrency, 8)
+    ranked = job.read.strategy == "ranked"
+    batch = max(job.read.batch_size, job.read.concurrency) if ranked else max(job.read.concurrency, 8)
     with ThreadPoolExecutor(max_workers=max(1, job.read.concurrency)) as pool:
         try:
             for start in range(0, len(order), batch):
@@ -145,8 +224,8 @@ def read_chunks(order: list[Hit], plan: QueryPlan, job: Job, prompts: PromptSet,
                     if completion_usage:
                         usage.add(*completion_usage)
                 job.tracker.progress("read", len(readings), len(order))
-                found = sum(1 for r in readings if r.relevance >= job.read.relevant_at)
-                if job.read.strategy == "ranked" and found >= job.read.enough:
+                found = [r for r in answers_found(readings, job.read.relevant_at) if _related(r)]
+                if ranked and (len(found) >= job.read.enough or any(_names_all(r, plan) for r in found)):
                     break
         except KeyboardInterrupt:
             pool.shutdown(wait=False, cancel_futures=True)
@@ -157,81 +236,16 @@ def read_chunks(order: list[Hit], plan: QueryPlan, job: Job, prompts: PromptSet,
 def read_one(hit: Hit, plan: QueryPlan, job: Job, prompts: PromptSet) -> tuple[Reading, tuple[int, int] | None]:
     """One reader call on one chunk: the reading, and the (prompt, completion) tokens
     it used (None when the call failed)."""
-    messages = [
-        Message("system", prompts.reader_system),
-        Message("user", prompts.reader_user.format(question=plan.information, passage=hit.chunk.text.strip())),
-    ]
     try:
-        c = job.llm.complete(
-            messages, GenerationOptions(max_tokens=job.read.reader_tokens, temperature=0.0, logprobs=5)
+        verdict, prompt_tokens, completion_tokens = read_chunk(
+            plan.information,
+            hit.chunk.text,
+            job.llm,
+            prompts,
+            job.corpus.analyzer,
+            job.read.reader_tokens,
+            related=[*plan.keywords, *plan.expansions],
         )
     except BackendError as e:
         return Reading(hit.chunk, hit.score, failed=str(e)), None
-    relevance, quotes = judge(c.text, hit.chunk.text, c.top_logprobs)
-    return Reading(hit.chunk, hit.score, relevance, quotes), (c.prompt_tokens, c.completion_tokens)
-
-
-def judge(reply: str, chunk_text: str, top_logprobs: list[dict[str, float]] | None) -> tuple[float, list[str]]:
-    """Relevance in 0..1 and the verified quotes of one reader reply."""
-    said_none = _is_none(reply)
-    quotes = [] if said_none else verified_quotes(reply, chunk_text)
-    if top_logprobs:
-        relevance = 1.0 - _none_probability(top_logprobs[0])
-        if not quotes:
-            # Probability mass on quoting means little when nothing it wrote is in the chunk.
-            relevance = min(relevance, 0.49)
-        return relevance, quotes
-    return (1.0 if quotes else 0.0), quotes
-
-
-def _is_none(reply: str) -> bool:
-    t = reply.strip().strip("\"'`*.。:：").lower()
-    if not t:
-        return True
-    first = re.split(r"[\s,.，。:：]", t, maxsplit=1)[0]
-    return first in _NONE_WORDS or (t.startswith(("无", "没有")) and len(t) < 24)
-
-
-def _none_probability(first: dict[str, float]) -> float:
-    p = 0.0
-    for token, lp in first.items():
-        t = token.strip().lower()
-        if t and any(w.startswith(t) or t.startswith(w) for w in ("none", "无", "没有")):
-            p += math.exp(lp)
-    return min(1.0, p)
-
-
-def verified_quotes(reply: str, chunk_text: str) -> list[str]:
-    """Sentences of the reply that really are in the chunk (or nearly: small
-    models drop a word or change punctuation when they copy)."""
-    norm_chunk = _norm(chunk_text)
-    chunk_words = set(norm_chunk.split())
-    out = []
-    for s in sentences(reply):
-        s = s.strip("\"“”'")
-        n = _norm(s)
-        if len(n) < 4:
-            continue
-        if n in norm_chunk:
-            out.append(s)
-            continue
-        words = n.split()
-        if len(words) >= 4 and sum(w in chunk_words for w in words) / len(words) >= 0.8:
-            out.append(s)
-        elif len(words) < 4 and _cjk_overlap(n, norm_chunk) >= 0.8:
-            out.append(s)
-    return out
-
-
-def _norm(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
-
-
-def _cjk_overlap(s: str, text: str) -> float:
-    """Share of the character bigrams of `s` found in `text` (for Chinese quotes)."""
-    s = s.replace(" ", "")
-    grams = [s[i : i + 2] for i in range(len(s) - 1)]
-    if not grams:
-        return 0.0
-    t = text.replace(" ", "")
-    return sum(g in t for g in grams) / len(grams)
+    return Reading(hit.chunk, hit.score, verdict), (prompt_tokens, completion_tokens)

@@ -68,6 +68,27 @@ def task_table(records: list[Record], metric: str = "recall") -> str:
     return "\n".join(rows)
 
 
+def task_cost_table(records: list[Record]) -> str:
+    """Per task (languages and lengths pooled) and system: what it scored and what it cost."""
+    rows = [
+        "| task | system | items | recall | LV-Eval | decoy named | LLM calls | prompt tok | completion tok | chunks read | s / question |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for task in sorted({r.task for r in records}):
+        for s in _systems(records):
+            rs = [r for r in records if r.task == task and r.system == s]
+            if not rs:
+                continue
+            chunks = [r.chunks_read for r in rs if r.chunks_read is not None]
+            rows.append(
+                f"| {task} | {s} | {len(rs)} | {_fmt(mean(r.recall for r in rs))} | {_fmt(mean(r.lveval for r in rs))}"
+                f" | {sum(r.decoy_hit for r in rs)} | {mean(r.llm_calls for r in rs):.1f}"
+                f" | {mean(r.prompt_tokens for r in rs):,.0f} | {mean(r.completion_tokens for r in rs):,.0f}"
+                f" | {(f'{mean(chunks):.1f}' if chunks else '-')} | {mean(r.wall_s for r in rs):.1f} |"
+            )
+    return "\n".join(rows)
+
+
 def heatmap(records: list[Record], system: str, path: Path) -> None:
     import matplotlib
 
@@ -150,6 +171,7 @@ def write_report(out: Path, title: str = "longdoc benchmark") -> Report:
                 f"# {title}",
                 f"Models: {', '.join(models)}. Scores are 0-1 means; recall is the relaxed keyword recall.",
                 "## Per system\n\n" + summary_table(records),
+                "## Per task: score and cost\n\n" + task_cost_table(records),
                 "## Relaxed keyword recall by task and length\n\n" + task_table(records, "recall"),
                 "## LV-Eval score by task and length\n\n" + task_table(records, "lveval"),
                 "## Plots\n\n" + "\n".join(f"![{p.stem}]({p.name})" for p in images),

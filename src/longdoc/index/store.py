@@ -60,6 +60,14 @@ class Corpus:
         self.chunks = [c for d in docs for c in d.chunks]
         self.retrievers = list(retrievers)
         self.analyzer = analyzer
+        self._folded: str | None = None
+
+    def mentions(self, name: str) -> bool:
+        """Whether any chunk holds `name` (case-insensitive): a name the documents
+        never use cannot be what an answer from them is about."""
+        if self._folded is None:
+            self._folded = "\n".join(c.text.casefold() for c in self.chunks)
+        return name.casefold() in self._folded
 
     def search(self, query: Query, k: int = 20) -> list[Hit]:
         """Every retriever's ranking; several are fused, so each one's best come early."""

@@ -1,0 +1,157 @@
+"""Level 3 for models without native tool calls: one simple question at a time.
+
+A small model does not keep to a free ReAct format, so it is asked for one
+thing per call: given the question and the facts found so far, the next
+simple question to ask the documents (one line), or DONE. The facts carry
+what earlier answers found ("Tam Orrin was born in the town of Velk."), so
+the next question names it ("In which province is Velk?"): the found entity
+takes its place in what is left of the question. Code answers each simple
+question with Level 1 (its own words are its keywords, so no planning call)
+and, when Level 1's answer is not found or not backed by its passages, with
+Level 2. After at most MAX_HOPS questions the answer step composes the answer
+from the sentences every hop rests on, citing each.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+from ..citations import MARKER, is_not_found
+from ..errors import BackendError
+from ..llm.base import GenerationOptions, Message
+from ..prompts import PromptSet
+from ..records import Answer, QueryPlan, Usage
+from ..retrieve import Evidence, chain_order, focus_evidence, follow_up
+from .answer import answer_from_evidence
+from .context import Job
+from .rag import ask_rag
+from .read import ask_read
+
+MAX_HOPS = 4
+_DONE = re.compile(r"^\W*done\b", re.IGNORECASE)
+_LABEL = re.compile(r"^\s*(?:\d+\s*[.)、:：]|[-*•]|(?:next )?(?:simple )?question\s*[:：]|问题\s*[:：])\s*", re.I)
+
+
+@dataclass
+class Hop:
+    question: str
+    value: str | None  # the short answer, None when the documents did not give one
+    evidence: list[Evidence] = field(default_factory=list)
+    level: str = "rag"  # which level answered it
+
+
+def ask_chain(question: str, job: Job, prompts: PromptSet, usage: Usage, notes: list[str]) -> Answer:
+    hops: list[Hop] = []
+    while len(hops) < MAX_HOPS:
+        job.tracker.progress("hop", len(hops) + 1, MAX_HOPS)
+        with job.tracker.stage("plan"):
+            step = next_question(question, hops, job, prompts, usage, notes)
+        if step is None:
+            break
+        hop = answer_hop(step, job, prompts, usage)
+        hops.append(hop)
+        if hop.value is None:
+            break  # a link is missing: the chain cannot go on
+        if any(_same(hop.value, h.value or "") for h in hops[:-1]):
+            break  # the same value again: asking on finds nothing new
+    notes.append(
+        f"{len(hops)} sub-question(s): "
+        + "; ".join(f"{h.question} -> {h.value or 'not found'} ({h.level})" for h in hops)
+    )
+    return compose(question, hops, job, prompts, usage)
+
+
+def next_question(
+    question: str, hops: list[Hop], job: Job, prompts: PromptSet, usage: Usage, notes: list[str]
+) -> str | None:
+    """The next simple question, or None when the model says the facts suffice,
+    repeats an earlier question, or cannot be asked."""
+    facts = "".join(f"\n- {e.text}" for h in hops for e in h.evidence) or prompts.no_facts
+    messages = [Message("system", prompts.next_system)]
+    for turn, reply in prompts.next_examples:
+        messages += [Message("user", turn), Message("assistant", reply)]
+    messages.append(Message("user", prompts.next_user.format(question=question, facts=facts)))
+    try:
+        c = job.llm.complete(messages, GenerationOptions(max_tokens=60, temperature=0.0))
+    except BackendError as e:
+        notes.append(f"asking for the next question failed ({e})")
+        return question if not hops else None
+    usage.add(c.prompt_tokens, c.completion_tokens)
+    step = parse_step(c.text)
+    if step is None:
+        return question if not hops else None  # no usable question at all: ask the question itself
+    if any(_same(step, h.question) for h in hops):
+        return None
+    return step
+
+
+def parse_step(text: str) -> str | None:
+    """The question in the model's reply, or None for DONE or an empty reply."""
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    if not line or _DONE.match(line):
+        return None
+    return _LABEL.sub("", line).strip()[:300] or None
+
+
+def _same(a: str, b: str) -> bool:
+    return re.sub(r"\W+", "", a).lower() == re.sub(r"\W+", "", b).lower()
+
+
+def answer_hop(sub_question: str, job: Job, prompts: PromptSet, usage: Usage) -> Hop:
+    """One simple question: Level 1 without a planning call, then Level 2 when
+    Level 1's answer is not found (the answer step already turned an answer its
+    passages do not back into "not found")."""
+    quiet = replace(job, on_token=None)
+    plan = QueryPlan(sub_question, sub_question, prompts.hop_instruction, from_llm=False)
+    ans = ask_rag(sub_question, quiet, plan)
+    usage.absorb(ans.usage)
+    level = "rag"
+    if not _found(ans, prompts):
+        ans = ask_read(sub_question, quiet, plan)
+        usage.absorb(ans.usage)
+        level = "read"
+        if not _found(ans, prompts):
+            return Hop(sub_question, None, level=level)
+    value = value_of(ans.answer)
+    by_id = {c.id: c for c in job.corpus.chunks}
+    counter = job.llm.token_counter()
+    cited = [Evidence(by_id[c.chunk_id], 1.0, by_id[c.chunk_id].text, 0) for c in ans.citations if c.chunk_id in by_id]
+    # The cited passages' sentences about the sub-question and its answer: the fact
+    # itself, and the sentence beside it a later hop or the answer may need.
+    evidence = focus_evidence(cited, f"{sub_question} {value}", job.corpus.analyzer, counter)
+    return Hop(sub_question, value, evidence, level)
+
+
+def _found(ans: Answer, prompts: PromptSet) -> bool:
+    return ans.backend_failure is None and bool(ans.citations) and not is_not_found(ans.answer, prompts)
+
+
+def value_of(answer: str) -> str:
+    """The short value of a hop's answer, without its markers."""
+    text = MARKER.sub(" ", answer).strip()
+    text = text.splitlines()[0] if text else text
+    return " ".join(text.split()).strip(" .。,，;；:：\"“”'")
+
+
+def compose(question: str, hops: list[Hop], job: Job, prompts: PromptSet, usage: Usage) -> Answer:
+    """The answer from the sentences all hops rest on (each once), and the
+    passages those sentences retrieve: a link the questions asked skipped."""
+    evidence: list[Evidence] = []
+    for h in hops:
+        for e in h.evidence:
+            if all(e.chunk.id != o.chunk.id or e.text != o.text for o in evidence):
+                evidence.append(e)
+    plan = QueryPlan(question, question, from_llm=False)
+    if evidence:
+        room = job.budget // 3 - sum(e.tokens + 16 for e in evidence)
+        seen = {e.chunk.id for e in evidence}
+        found = [e.text for e in evidence]
+        evidence += follow_up(job.corpus, plan, found, room, job.llm.token_counter(), seen)
+        evidence = chain_order(evidence, question, job.corpus.analyzer)
+    searched = "" if evidence else "asked the documents: " + ("; ".join(h.question for h in hops) or question)
+    step_usage = Usage(chunks_total=usage.chunks_total)
+    quiet = replace(job, on_token=None)
+    ans = answer_from_evidence("agent", plan, evidence, quiet, prompts, step_usage, [], searched, chained=True)
+    usage.absorb(step_usage, chunks=False)
+    return ans

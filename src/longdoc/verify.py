@@ -1,0 +1,179 @@
+"""Check in code what a small model claims: that an answer's names and numbers
+are in the text it was read from, which sentence of that text says it, and how
+exactly a sentence names what the question asks about.
+
+Small models fail at reading more than at finding: they take a value from a
+look-alike sentence, invent a name for a question the text does not answer,
+or copy the question back. Every check here is string work on text already in
+memory, far cheaper than one more model call.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .index.terms import Analyzer
+from .sentences import sentences
+
+# A Latin word that names something: capitalised, or holding a digit ("K-417", "1931").
+_NAME_WORD = re.compile(r"\b(?:[A-Z][\w'’-]*|[\w-]*\d[\w-]*)")
+# Han characters only: kana and Hangul answers attach endings to names ("마른입니다"),
+# so a name cannot be checked character by character there.
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+# Words that open a sentence or a question without naming anything in it.
+_OPENERS = frozenset(
+    "The A An It He She They This That These Those There In On At By From Of For To With As Yes No According "
+    "Answer Who Whom Whose What Which Where When Why How Is Are Was Were Do Does Did Can Could Will Would "
+    "Should Has Have Had Please Tell Name List Give Find".split()
+)
+# Chinese characters an answer wraps a name in ("是", "由", "在") carry no name,
+# nor do a question's words ("谁", "哪个", "什么").
+_ZH_GLUE = str.maketrans(
+    {c: " " for c in "的了是在和与及或也都着之这那由为于被把对从到给向个位名叫谁哪什么几吗呢怎如何"}
+)
+
+
+@dataclass(frozen=True)
+class Support:
+    """Where a text backs an answer: the sentence, and the share of the answer's names found in the text."""
+
+    sentence: str
+    names_found: float  # 0..1
+
+
+def answer_names(answer: str) -> list[str]:
+    """The parts of a short answer that must be copied from the source: Latin
+    names and numbers, and runs of CJK characters (split at function characters)."""
+    names = _latin_names(answer, skip_first=False)
+    for run in _CJK.findall(answer.translate(_ZH_GLUE)):
+        if len(run) >= 2:
+            names.append(run)
+    return names
+
+
+def question_names(question: str) -> list[str]:
+    """The Latin proper names and numbers a question asks about. A sentence's
+    first word is passed over however it is spelled ("Summarize", "Karvo"):
+    capitals there say nothing."""
+    return _latin_names(question, skip_first=True)
+
+
+def _latin_names(text: str, skip_first: bool) -> list[str]:
+    names: list[str] = []
+    for m in _NAME_WORD.finditer(text):
+        word = re.sub(r"['’]s$", "", m.group()).strip("'’-")
+        at_start = not text[: m.start()].strip() or text[: m.start()].rstrip().endswith((".", ":", "!", "?", "\n"))
+        if not word or (at_start and (skip_first and not word[0].isdigit() or word in _OPENERS)):
+            continue
+        names.append(word)
+    return names
+
+
+def names_found(answer: str, text: str) -> float:
+    """Share of the answer's names that appear in `text` (1.0 when it names nothing).
+    A CJK run counts as found when most of its character bigrams are in the text,
+    so "柯砚澜先生" still matches "柯砚澜"."""
+    names = answer_names(answer)
+    if not names:
+        return 1.0
+    low = text.lower()
+    found = 0.0
+    for n in names:
+        if _CJK.fullmatch(n):
+            grams = [n[i : i + 2] for i in range(len(n) - 1)]
+            found += 1.0 if sum(g in text for g in grams) / len(grams) >= 0.6 else 0.0
+        else:
+            found += 1.0 if n.lower() in low else 0.0
+    return found / len(names)
+
+
+def unbacked(answer: str, passages: list[str], question: str, analyzer: Analyzer) -> str | None:
+    """Why the passages do not back `answer`, or None when they do: its names
+    and numbers must all be in them, and at least half of the words it adds to
+    the question's ("white" in "the lighthouse is painted white")."""
+    text = " ".join(passages)
+    # The answer may restate the question ("柯砚霁出生地所在省份的总督是…"): its words are not invented.
+    missing = [n for n in answer_names(answer) if names_found(n, text) < 1.0 and names_found(n, question) < 1.0]
+    if missing:
+        return f"the passages do not name {', '.join(missing[:3])}"
+    if kind := wrong_kind(question, answer):
+        return f"the question asks for {kind}"
+    added = set(analyzer.terms(answer)) - set(analyzer.terms(question))
+    if added and len(added & set(analyzer.terms(text))) * 2 < len(added):
+        return "most of its words are not in the passages"
+    return None
+
+
+# Questions whose answer must be a number or a colour, whatever the wording;
+# a name given in reply answers something else ("Edda Marn" for "what colour
+# is the lighthouse", a question the passage does not answer).
+_ASKS_NUMBER = re.compile(
+    r"\b(?:what|which) year\b|\bhow (?:many|much|tall|high|long|old|far|deep|wide|heavy)\b|"
+    r"哪一年|哪年|多少|多高|多长|多大|多远|多重|几[个年岁米]",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
+    r"hundred|thousand|million|dozens?|half|several|few|many|none|no)\b|[一二两三四五六七八九十百千万亿半几]",
+    re.IGNORECASE,
+)
+_ASKS_COLOUR = re.compile(r"\b(?:what|which) colou?r\b|什么颜色|哪种颜色|什么色", re.IGNORECASE)
+_COLOUR = re.compile(
+    r"\b(?:red|orange|yellow|green|blue|indigo|violet|purple|pink|brown|black|white|grey|gray|silver|gold(?:en)?|"
+    r"crimson|scarlet|azure|ochre|teal|cream|ivory)\b|[红橙黄绿青蓝紫粉棕褐黑白灰银金]",
+    re.IGNORECASE,
+)
+
+
+def wrong_kind(question: str, answer: str) -> str | None:
+    """What the question asks for that the answer does not give (a number, a colour), or None."""
+    if _ASKS_NUMBER.search(question) and not _NUMBER.search(answer):
+        return "a number"
+    if _ASKS_COLOUR.search(question) and not _COLOUR.search(answer):
+        return "a colour"
+    return None
+
+
+def coverage(question: str, text: str, analyzer: Analyzer) -> float:
+    """Share of the question's search terms that `text` holds: how exactly it
+    names what the question asks about ("Karvo Point", not "Karva Point")."""
+    asked = set(analyzer.terms(question))
+    if not asked:
+        return 0.0
+    return len(asked & set(analyzer.terms(text))) / len(asked)
+
+
+def support(answer: str, text: str, question: str, analyzer: Analyzer, quote: str = "") -> Support | None:
+    """The sentence of `text` that backs `answer`, or None when the answer's
+    names are not in the text (invented, or taken from elsewhere). A `quote` the
+    model gave is used when it really is one of the text's sentences."""
+    found = names_found(answer, text)
+    if found < 1.0 and answer_names(answer):
+        return None
+    parts = sentences(text)
+    if not parts:
+        return None
+    if quote:
+        q = _bare(quote)
+        for s in parts:
+            if len(q) >= 4 and q in _bare(s) and names_found(answer, s) == 1.0:
+                return Support(s, found)
+    answer_terms = set(analyzer.terms(answer))
+    asked = set(analyzer.terms(question))
+
+    def score(s: str) -> tuple[float, int, int]:
+        terms = set(analyzer.terms(s))
+        return names_found(answer, s), len(answer_terms & terms), len(asked & terms)
+
+    best = max(parts, key=score)
+    named, shared_answer, _ = score(best)
+    # All the names must be in the text; one sentence need only hold some of them
+    # ("Edda Marn, who came from Dunmore" may take two sentences to say).
+    if named == 0.0 or (not answer_names(answer) and shared_answer == 0):
+        return None
+    return Support(best, found)
+
+
+def _bare(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text.lower())

@@ -1,0 +1,98 @@
+"""The Level 2 reader's checks in code (agents/reader.py, verify.py): what a
+reply is worth once held against the chunk it read."""
+
+from longdoc.agents.reader import judge_reply, parse_reply
+from longdoc.index.terms import Analyzer
+from longdoc.verify import answer_names, coverage, names_found, support
+
+A = Analyzer()
+CHUNK = (
+    "The boats came in at dusk. Nets were mended on the quay. "
+    "The lighthouse on Karvo Point is kept by Edda Marn. The vault opens with the code K-417."
+)
+Q = "Who keeps the lighthouse on Karvo Point?"
+SURE = [{"Edda": -0.05, "none": -3.5}]
+DOUBT = [{"Edda": -1.6, "none": -0.25}]
+
+
+def test_an_answer_the_chunk_backs_is_taken_with_the_chunks_own_sentence():
+    v = judge_reply("Edda Marn", CHUNK, Q, SURE, A)
+    assert v.answer == "Edda Marn"
+    assert v.sentence == "The lighthouse on Karvo Point is kept by Edda Marn."
+    assert v.relevance > 0.9
+
+
+def test_a_two_line_reply_is_read_and_its_quote_checked():
+    reply = "Answer: Edda Marn\nSentence: The lighthouse on Karvo Point is kept by Edda Marn."
+    assert parse_reply(reply) == ("Edda Marn", "The lighthouse on Karvo Point is kept by Edda Marn.")
+    v = judge_reply(reply, CHUNK, Q, SURE, A)
+    assert v.sentence == "The lighthouse on Karvo Point is kept by Edda Marn."
+
+
+def test_an_invented_name_counts_for_nothing_however_sure_the_model_is():
+    v = judge_reply("Elihu Brand", CHUNK, Q, SURE, A)
+    assert v.answer is None and v.relevance < 0.5 and v.why == "answer not in the chunk"
+
+
+def test_an_answer_that_repeats_the_question_counts_for_nothing():
+    v = judge_reply("The lighthouse on Karvo Point.", CHUNK, Q, SURE, A)
+    assert v.answer is None and v.why == "answer repeats the question"
+
+
+def test_none_in_any_wording_is_none():
+    for reply in ("none", "None.", "The passage does not mention who keeps it.", "没有提到。", "无"):
+        assert parse_reply(reply)[0] is None, reply
+        assert judge_reply(reply, CHUNK, Q, SURE, A).answer is None
+
+
+def test_relevance_is_graded_from_the_probability_of_none():
+    doubtful = judge_reply("Edda Marn", CHUNK, Q, DOUBT, A)
+    sure = judge_reply("Edda Marn", CHUNK, Q, SURE, A)
+    assert doubtful.relevance < 0.5 < sure.relevance
+    assert judge_reply("Edda Marn", CHUNK, Q, None, A).relevance == 1.0  # no log-probabilities: the check decides
+
+
+def test_names_and_numbers_must_be_copied_exactly():
+    assert answer_names("The code is K-417.") == ["K-417"]
+    assert answer_names("Edda Marn keeps it") == ["Edda", "Marn"]
+    assert names_found("K-417", CHUNK) == 1.0
+    assert names_found("K-471", CHUNK) == 0.0
+    assert names_found("a keeper", CHUNK) == 1.0  # nothing to check by name
+
+
+def test_chinese_names_match_through_their_bigrams():
+    chunk = "澄枫岭灯塔的守塔人是柯砚澜。渔民在码头补网。"
+    assert names_found("柯砚澜", chunk) == 1.0
+    assert names_found("守塔人柯砚澜", chunk) == 1.0  # most of its bigrams are there
+    assert names_found("莫琨蓁", chunk) == 0.0
+    s = support("柯砚澜", chunk, "澄枫岭灯塔的守塔人是谁？", A)
+    assert s is not None and s.sentence == "澄枫岭灯塔的守塔人是柯砚澜。"
+
+
+def test_coverage_tells_the_exact_subject_from_a_look_alike():
+    exact = coverage(Q, "The lighthouse on Karvo Point is kept by Edda Marn.", A)
+    alike = coverage(Q, "The lighthouse on Karva Point is kept by Ivo Tull.", A)
+    assert exact > alike
+
+
+def test_support_without_names_needs_a_shared_word():
+    assert support("cloudberry honey cakes", "They bake cakes with cloudberry honey.", "What do they bake?", A)
+    assert support("violet cider", "They bake cakes with cloudberry honey.", "What do they make?", A) is None
+
+
+def test_an_answer_of_the_wrong_kind_is_not_taken():
+    colour = "What colour is the lighthouse on Karvo Point painted?"
+    v = judge_reply("Edda Marn", CHUNK, colour, SURE, A)
+    assert v.answer is None and v.why == "the question asks for a colour"
+    year = "In which year was the vault built? What year?"
+    assert judge_reply("K-417", CHUNK, year, SURE, A).answer == "K-417"  # it holds a number
+    assert judge_reply("Edda Marn", CHUNK, "灯塔有多高？", SURE, A).why == "the question asks for a number"
+
+
+def test_question_names_pass_over_a_sentences_first_word():
+    from longdoc.verify import question_names
+
+    assert question_names("Who keeps the lighthouse on Sorrel Point?") == ["Sorrel", "Point"]
+    assert question_names("Summarize chapter 3.") == ["3"]
+    assert question_names("Karvo is where? Tell me.") == []
+    assert question_names("谁是灯塔看守人？") == []  # Chinese names cannot be told from other words
