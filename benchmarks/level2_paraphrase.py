@@ -90,7 +90,7 @@ def main() -> None:
     for c in sample:
         reading, used = read_one(Hit(c, 0.0), plan, job, EN)
         prompt_tokens += used[0] if used else 0
-        verdicts.append((c is fact_chunk, round(reading.relevance, 2), bool(reading.quotes)))
+        verdicts.append((c is fact_chunk, round(reading.relevance, 2), reading.answered))
     per_chunk = (time.perf_counter() - t0) / len(sample)
     n = len(corpus.chunks)
     print("\n== all (estimated from a sample)")
@@ -101,7 +101,7 @@ def main() -> None:
         f"estimate for all {n} chunks: {per_chunk * n / 60:.0f} min, {prompt_tokens / len(sample) * n:,.0f} prompt tokens"
     )
     print(
-        "fact chunk relevance / quotes verified:",
+        "fact chunk relevance / answer verified:",
         verdicts[0][1:],
         "; others relevant:",
         sum(1 for f, r, q in verdicts[1:] if r >= 0.5),

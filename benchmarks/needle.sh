@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The runs behind docs/benchmarks.md. Each `bench run` caches per item under its
 # --out folder: rerun the same command to resume after an interruption.
-# Usage: benchmarks/needle.sh smoke|smoke16k|modes|depths|large|side-by-side|full [OUT]
+# Usage: benchmarks/needle.sh smoke|smoke16k|modes|depths|large|side-by-side|levels|full [OUT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 L=.venv/bin/longdoc
@@ -30,8 +30,15 @@ case "${1:-smoke}" in
     out=${2:-bench-results/large}
     $L bench generate --out "$out/items" --lengths 128000,1000000 --depths 50 --tasks single_needle --langs en,zh --model "$model"
     $L bench run --out "$out" --items "$out/items" --systems rag,full,qwen-agent:assistant --model "$model" --threads "$threads" ;;
+  levels)  # the hard questions for Levels 2 and 3 (22 items, see PRESETS["levels"]), every mode and both
+    # Qwen-Agent agents, with one model (LONGDOC_MODEL); run it once per embedded model into its own OUT
+    out=${2:-bench-results/levels-$model}
+    items=${LEVELS_ITEMS:-bench-results/levels-items}
+    [ -f "$items/items.jsonl" ] || $L bench generate --out "$items" --preset levels --model qwen2.5-coder-0.5b
+    $L bench run --out "$out" --items "$items" --systems rag,read,agent,auto,qwen-agent:parallel,qwen-agent:assistant \
+      --model "$model" --threads "$threads" ;;
   full)  # the whole grid: 6 lengths x 5 depths x 5 tasks x 2 languages, every mode (days on a CPU; use a server)
     out=${2:-bench-results/full}
     $L bench run --preset full --out "$out" --model "$model" --threads "$threads" ;;
-  *) echo "usage: $0 smoke|smoke16k|modes|depths|side-by-side|large|full [OUT]" >&2; exit 2 ;;
+  *) echo "usage: $0 smoke|smoke16k|modes|depths|side-by-side|large|levels|full [OUT]" >&2; exit 2 ;;
 esac
