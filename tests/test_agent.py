@@ -15,14 +15,23 @@ HOP1 = "The capital of Veloria is the city of Dunmarsh."
 HOP2 = "The mayor of Dunmarsh is Ilse Quorn."
 
 
-def _corpus(tmp_path):
-    paras = [f"Paragraph {i} is about the harbour, the boats and the tides of the coast." for i in range(100)]
-    paras.insert(10, HOP1)
-    paras.insert(90, HOP2)
-    f = tmp_path / "atlas.txt"
+COAST = "Paragraph {i} is about the harbour, the boats and the tides of the coast."
+TIDES = "Paragraph {i} is about the harbour and the tides."
+
+
+def _planted(tmp_path, n, planted, filler=COAST, name="c.txt"):
+    """A corpus of `n` filler paragraphs with each (position, fact) of `planted` inserted in turn."""
+    paras = [filler.format(i=i) for i in range(n)]
+    for at, fact in planted:
+        paras.insert(at, fact)
+    f = tmp_path / name
     f.write_text("\n\n".join(paras))
     store = IndexStore(tmp_path / "index", ScriptedLLM([]).token_counter(), ChunkSettings(size=80, overlap=0))
     return store.corpus([store.add(f)])
+
+
+def _corpus(tmp_path):
+    return _planted(tmp_path, 100, [(10, HOP1), (90, HOP2)], name="atlas.txt")
 
 
 def _chain_llm(chain, final="Ilse Quorn is the mayor of Dunmarsh, the capital of Veloria [1][2]."):
@@ -75,12 +84,7 @@ def test_two_hops_with_citations_for_each(tmp_path):
 
 def test_a_hop_level_1_cannot_back_goes_to_level_2(tmp_path):
     fact = "Dunmarsh is where the council of Veloria sits."
-    paras = [f"Paragraph {i} is about the harbour, the boats and the tides of the coast." for i in range(30)]
-    paras.insert(12, fact)
-    f = tmp_path / "seat.txt"
-    f.write_text("\n\n".join(paras))
-    store = IndexStore(tmp_path / "index2", ScriptedLLM([]).token_counter(), ChunkSettings(size=80, overlap=0))
-    corpus = store.corpus([store.add(f)])
+    corpus = _planted(tmp_path, 30, [(12, fact)], name="seat.txt")
     # The sub-question shares no word with the fact: Level 1 finds nothing, Level 2 reads.
     oracle = Oracle({"seat of government": fact}, chain=["Which town is the seat of government?"])
     llm = ScriptedLLM(oracle)
@@ -113,13 +117,7 @@ def test_a_repeated_question_ends_the_chain(tmp_path):
 def test_hops_stop_at_the_limit(tmp_path):
     towns = ["Arla", "Brisk", "Corvel", "Dunmarsh", "Essa", "Fenmoor", "Galt", "Hobb"]
     facts = {f"river of {t}": f"The river of {t} is the {t}water." for t in towns}
-    paras = [f"Paragraph {i} is about the harbour, the boats and the tides of the coast." for i in range(40)]
-    for k, fact in enumerate(facts.values()):
-        paras.insert(4 * k + 2, fact)
-    f = tmp_path / "rivers.txt"
-    f.write_text("\n\n".join(paras))
-    store = IndexStore(tmp_path / "index", ScriptedLLM([]).token_counter(), ChunkSettings(size=80, overlap=0))
-    corpus = store.corpus([store.add(f)])
+    corpus = _planted(tmp_path, 40, [(4 * k + 2, fact) for k, fact in enumerate(facts.values())], name="rivers.txt")
     oracle = Oracle(
         facts,
         chain=[f"What is the river of {t}?" for t in towns],
@@ -170,12 +168,7 @@ def test_auto_answers_with_level_1_when_it_can(tmp_path):
 
 def test_auto_escalates_to_reading_when_level_1_finds_nothing(tmp_path):
     fact = "Edda Marn tends the beacon at the northern cape."
-    paras = [f"Paragraph {i} is about the harbour and the tides." for i in range(40)]
-    paras.insert(20, fact)
-    f = tmp_path / "c.txt"
-    f.write_text("\n\n".join(paras))
-    store = IndexStore(tmp_path / "i", ScriptedLLM([]).token_counter(), ChunkSettings(size=80, overlap=0))
-    corpus = store.corpus([store.add(f)])
+    corpus = _planted(tmp_path, 40, [(20, fact)], filler=TIDES)
     llm = ScriptedLLM(Oracle({"lighthouse": fact}))
     streamed = []
     job = Job(corpus, llm, 600, 80, read=ReadSettings(strategy="all"), on_token=streamed.append)
@@ -187,13 +180,7 @@ def test_auto_escalates_to_reading_when_level_1_finds_nothing(tmp_path):
 
 
 def _auto_corpus(tmp_path, *facts):
-    paras = [f"Paragraph {i} is about the harbour and the tides." for i in range(60)]
-    for k, fact in enumerate(facts):
-        paras.insert(10 + 20 * k, fact)
-    f = tmp_path / "c.txt"
-    f.write_text("\n\n".join(paras))
-    store = IndexStore(tmp_path / "i", ScriptedLLM([]).token_counter(), ChunkSettings(size=80, overlap=0))
-    return store.corpus([store.add(f)])
+    return _planted(tmp_path, 60, [(10 + 20 * k, fact) for k, fact in enumerate(facts)], filler=TIDES)
 
 
 def test_auto_escalates_when_level_1_cites_a_look_alike(tmp_path):

@@ -155,9 +155,9 @@ def support(answer: str, text: str, question: str, analyzer: Analyzer, quote: st
     if not parts:
         return None
     if quote:
-        q = _bare(quote)
+        q = bare(quote)
         for s in parts:
-            if len(q) >= 4 and q in _bare(s) and names_found(answer, s) == 1.0:
+            if len(q) >= 4 and q in bare(s) and names_found(answer, s) == 1.0:
                 return Support(s, found)
     answer_terms = set(analyzer.terms(answer))
     asked = set(analyzer.terms(question))
@@ -175,5 +175,6 @@ def support(answer: str, text: str, question: str, analyzer: Analyzer, quote: st
     return Support(best, found)
 
 
-def _bare(text: str) -> str:
+def bare(text: str) -> str:
+    """Letters and digits only, lower-cased: two wordings of one text compare equal."""
     return re.sub(r"[\W_]+", "", text.lower())

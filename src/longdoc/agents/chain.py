@@ -23,6 +23,7 @@ from ..llm.base import GenerationOptions, Message
 from ..prompts import PromptSet
 from ..records import Answer, QueryPlan, Usage
 from ..retrieve import Evidence, chain_order, focus_evidence, follow_up
+from ..verify import bare
 from .answer import answer_from_evidence
 from .context import Job
 from .rag import ask_rag
@@ -95,7 +96,7 @@ def parse_step(text: str) -> str | None:
 
 
 def _same(a: str, b: str) -> bool:
-    return re.sub(r"\W+", "", a).lower() == re.sub(r"\W+", "", b).lower()
+    return bare(a) == bare(b)
 
 
 def answer_hop(sub_question: str, job: Job, prompts: PromptSet, usage: Usage) -> Hop:
