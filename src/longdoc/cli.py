@@ -23,6 +23,7 @@ from .inputs import STDIN, Inputs, gather
 from .llm.models import DEFAULT_MODEL
 from .progress import Tracker
 from .records import Answer
+from .synth.cli import synth
 
 
 class _StatusDisplay:
@@ -476,6 +477,7 @@ def serve(
 
 
 main.add_command(bench)
+main.add_command(synth)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,15 @@ class PromptSet:
     compose_system: str  # Level 3: the answer from facts found step by step (answer_user's format)
     compose_example: tuple[str, str]  # a worked example: (user turn in answer_user's format, reply)
     agent_tools_system: str  # Level 3 with native function calling
+    # `longdoc synth` (src/longdoc/synth/): questions written from chunks, and the training prompt.
+    synth_single_system: str  # one question a single passage answers, and its answer
+    synth_single_user: str  # {passage}
+    synth_multi_system: str  # one question that needs two passages sharing a name
+    synth_multi_user: str  # {first} {second} {entity}
+    synth_unanswerable_system: str  # a question about an invented name the document never uses
+    synth_unanswerable_user: str  # {passage}
+    train_system: str  # the system turn of the training data written
+    train_user: str  # {context} {question}: the human turn of the training data
 
 
 EN = PromptSet(
@@ -160,6 +169,51 @@ EN = PromptSet(
         "tell you. When you can answer, reply with the answer and cite the sources' numbers "
         "like [1]. If the documents do not say, reply: The documents do not say."
     ),
+    # Small models copy a worked example's shape well and its content too: the
+    # examples use names found in no document, and the code checks every draft
+    # (synth/filters.py) rather than trusting the model.
+    synth_single_system=(
+        "You write one exam question about a passage from a long document. Rules:\n"
+        "1. The passage alone must answer it.\n"
+        "2. Name the exact subject (names, places, dates) so the question can only mean this passage.\n"
+        "3. The question must not contain its answer.\n"
+        "4. The answer is a short phrase copied from the passage.\n"
+        'Reply with JSON only: {"question": "...", "answer": "..."}'
+    ),
+    synth_single_user=(
+        "Example passage:\nThe mill at Orrin Ford was rebuilt by Tam Ashe in the spring of 1822.\n"
+        'Example reply: {{"question": "Who rebuilt the mill at Orrin Ford?", "answer": "Tam Ashe"}}\n\n'
+        "Passage:\n{passage}\n\nReply:"
+    ),
+    synth_multi_system=(
+        "You write one question that needs two passages of a long document together. Both passages "
+        "mention the same name. Ask for a fact that passage 2 gives, but refer to the shared name only "
+        "by what passage 1 says about it, so that a reader needs both passages. The answer is a short "
+        "phrase copied from passage 2 and must not be in the question. "
+        'Reply with JSON only: {"question": "...", "answer": "..."}'
+    ),
+    synth_multi_user=(
+        "Example.\nPassage 1:\nThe lighthouse on Karvo Point is kept by Edda Marn.\nPassage 2:\n"
+        "Edda Marn was born in the village of Dunmore.\nShared name: Edda Marn\n"
+        'Reply: {{"question": "In which village was the keeper of the lighthouse on Karvo Point born?", '
+        '"answer": "Dunmore"}}\n\n'
+        "Passage 1:\n{first}\nPassage 2:\n{second}\nShared name: {entity}\nReply:"
+    ),
+    synth_unanswerable_system=(
+        "You write one question that sounds like a question about the document the passage comes from, "
+        "but asks about a person, place or thing with a new, invented name that the passage does not use. "
+        'Reply with JSON only: {"question": "...", "entity": "the invented name"}'
+    ),
+    synth_unanswerable_user=(
+        "Example passage:\nThe mill at Orrin Ford was rebuilt by Tam Ashe in the spring of 1822.\n"
+        'Example reply: {{"question": "Who rebuilt the bridge at Velk Crossing?", "entity": "Velk Crossing"}}\n\n'
+        "Passage:\n{passage}\n\nReply:"
+    ),
+    train_system=(
+        "You answer questions about the document the user gives, using only that document. "
+        "Be brief. If the document does not say, reply: The documents do not say."
+    ),
+    train_user="Document:\n{context}\n\nQuestion: {question}",
 )
 
 ZH = PromptSet(
@@ -250,6 +304,43 @@ ZH = PromptSet(
         "搜索前用 think 做计划，搜索后用 think 检查答案说明了什么。"
         "能回答时，直接给出答案，并像 [1] 这样注明来源编号。如果文档中没有答案，回答：文档中没有提到。"
     ),
+    synth_single_system=(
+        "你为长文档中的一个段落出一道考题。规则：\n"
+        "1. 只靠这个段落就能回答。\n"
+        "2. 写出确切的对象（人名、地名、日期），使问题只能指这个段落。\n"
+        "3. 问题中不能包含答案。\n"
+        "4. 答案是从段落中照抄的简短短语。\n"
+        '只输出 JSON：{"question": "...", "answer": "..."}'
+    ),
+    synth_single_user=(
+        "示例段落：\n奥林渡口的磨坊由谭阿什在1822年春天重建。\n"
+        '示例回答：{{"question": "奥林渡口的磨坊是谁重建的？", "answer": "谭阿什"}}\n\n'
+        "段落：\n{passage}\n\n回答："
+    ),
+    synth_multi_system=(
+        "你出一道需要把长文档中两个段落结合起来才能回答的问题。两个段落提到同一个名字。"
+        "问段落2给出的一个事实，但不要直接写出这个共同的名字，而是用段落1对它的描述来指代它，"
+        "使读者必须读两个段落。答案是从段落2照抄的简短短语，且不能出现在问题中。"
+        '只输出 JSON：{"question": "...", "answer": "..."}'
+    ),
+    synth_multi_user=(
+        "示例。\n段落1：\n卡尔沃角灯塔的看守人是艾达·马恩。\n段落2：\n艾达·马恩出生在敦莫尔村。\n"
+        "共同的名字：艾达·马恩\n"
+        '回答：{{"question": "卡尔沃角灯塔的看守人出生在哪个村子？", "answer": "敦莫尔村"}}\n\n'
+        "段落1：\n{first}\n段落2：\n{second}\n共同的名字：{entity}\n回答："
+    ),
+    synth_unanswerable_system=(
+        "你出一道问题，听起来像是关于这个段落所在文档的问题，但问的是一个新编的名字（人、地点或事物），"
+        "段落中没有用过这个名字。"
+        '只输出 JSON：{"question": "...", "entity": "新编的名字"}'
+    ),
+    synth_unanswerable_user=(
+        "示例段落：\n奥林渡口的磨坊由谭阿什在1822年春天重建。\n"
+        '示例回答：{{"question": "维尔克渡口的桥是谁重建的？", "entity": "维尔克渡口"}}\n\n'
+        "段落：\n{passage}\n\n回答："
+    ),
+    train_system="你只根据用户给出的文档回答问题。简要回答。如果文档中没有答案，回答：文档中没有提到。",
+    train_user="文档：\n{context}\n\n问题：{question}",
 )
 
 # Questions in other scripts (Cyrillic, Arabic, Devanagari, Hangul, kana, ...)

@@ -146,13 +146,17 @@ def fit_middle_out(text: str, budget: int, counter: TokenCounter) -> str:
     return text[:lo] + marker + text[len(text) - lo :]
 
 
-def full_context_answerer(settings: Settings, llm: LLM) -> Answerer:
+def full_context_answerer(settings: Settings, llm: LLM, window: int | None = None) -> Answerer:
+    """The plain model over the document cut middle-out to what fits its context,
+    or to `window` tokens when smaller (`longdoc synth` asks from the two ends only)."""
     counter = llm.token_counter()
 
     def answer(item: Item, doc: Path) -> Outcome:
         template = _FULL_PROMPT[item.lang]
         overhead = counter.count(template.format(doc="", q=item.question)) + 32  # chat-template tokens
         budget = llm.context_window - settings.answer_tokens - overhead
+        if window is not None:
+            budget = min(budget, window)
         t0 = time.perf_counter()
         text = fit_middle_out(doc.read_text(encoding="utf-8"), budget, counter)
         t1 = time.perf_counter()

@@ -1,0 +1,139 @@
+"""The automatic filter: each rule is a function that returns why an item is
+dropped, or None to let it pass. `run.py` applies them cheapest first, so an
+item that will be dropped costs as few model calls as possible.
+
+Every check is code over text already in memory: the model's word is never taken
+for whether its own draft or answer is right.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..bench.score import lveval, refused
+from ..citations import MARKER, is_not_found
+from ..index.store import Corpus
+from ..prompts import prompts_for
+from ..records import Chunk
+from ..verify import answer_names, bare, names_found
+from .records import MULTI, UNANSWERABLE, Draft
+
+# Why an item was dropped: the manifest counts them and each record names one.
+DRAFT_UNPARSED = "draft_unparsed"  # the model's reply held no usable question
+NO_SHARED_NAME = "no_shared_name"  # multi: no other chunk shares a rare name with the picked one
+ANSWER_NOT_IN_SOURCE = "answer_not_in_source"  # the chunk-local answer is not what the chunk says
+QUESTION_GIVES_ANSWER = "question_gives_answer"
+DUPLICATE_QUESTION = "duplicate_question"  # a kept item already asks it (small models repeat themselves)
+ENTITY_NOT_IN_QUESTION = "entity_not_in_question"  # unanswerable: the invented name is not asked about
+ENTITY_IN_DOCUMENT = "entity_in_document"  # unanswerable: the index holds the "invented" name
+SOURCE_IN_ENDS = "source_in_ends"  # every source chunk lies in the document's first or last tokens
+AGENT_DISAGREES = "agent_disagrees"  # the agent's answer over the whole document is another one
+AGENT_ANSWERED_UNANSWERABLE = "agent_answered_unanswerable"
+SOURCE_NOT_CITED = "source_not_cited"
+ANSWERABLE_FROM_ENDS = "answerable_from_ends"  # the plain model answers from the two ends alone
+REASONS = (
+    DRAFT_UNPARSED,
+    NO_SHARED_NAME,
+    ANSWER_NOT_IN_SOURCE,
+    QUESTION_GIVES_ANSWER,
+    DUPLICATE_QUESTION,
+    ENTITY_NOT_IN_QUESTION,
+    ENTITY_IN_DOCUMENT,
+    SOURCE_IN_ENDS,
+    AGENT_DISAGREES,
+    AGENT_ANSWERED_UNANSWERABLE,
+    SOURCE_NOT_CITED,
+    ANSWERABLE_FROM_ENDS,
+)
+
+
+def check_draft(kind: str, draft: Draft | None, sources: Sequence[Chunk]) -> str | None:
+    """The draft is usable: parsed, its answer copied from its chunks, and not given away by the question."""
+    if draft is None:
+        return DRAFT_UNPARSED
+    if kind == UNANSWERABLE:
+        return None if bare(draft.entity) in bare(draft.question) else ENTITY_NOT_IN_QUESTION
+    text = "\n".join(c.text for c in sources)
+    copied = names_found(draft.answer, text) == 1.0 if answer_names(draft.answer) else False
+    # An answer without names ("white", "in the spring") must appear word for word.
+    if not copied and bare(draft.answer) not in bare(text):
+        return ANSWER_NOT_IN_SOURCE
+    if bare(draft.answer) in bare(draft.question):
+        return QUESTION_GIVES_ANSWER
+    return None
+
+
+def check_duplicate(draft: Draft, kept_questions: set[str]) -> str | None:
+    """A question a kept item already asks (compared as letters and digits) adds nothing."""
+    return DUPLICATE_QUESTION if bare(draft.question) in kept_questions else None
+
+
+def check_unmentioned(draft: Draft, corpus: Corpus) -> str | None:
+    """Unanswerable items: the index must not hold the name the question asks about."""
+    return ENTITY_IN_DOCUMENT if corpus.mentions(draft.entity) else None
+
+
+def check_depth(picked: Sequence[int], chunks: Sequence[Chunk], ends_tokens: int) -> str | None:
+    """Dropped when every source chunk lies within the first or last `ends_tokens`
+    tokens: a model that reads only the two ends could answer it. One source in the
+    middle is enough for a multi-hop item, since the ends alone cannot chain to it."""
+    starts = [0]
+    for c in chunks:
+        starts.append(starts[-1] + c.tokens)
+    total = starts[-1]
+
+    def in_ends(i: int) -> bool:
+        return starts[i + 1] <= ends_tokens or starts[i] >= total - ends_tokens
+
+    return SOURCE_IN_ENDS if all(in_ends(i) for i in picked) else None
+
+
+def says_not_found(text: str) -> bool:
+    return is_not_found(text, prompts_for(text)) or refused(text)
+
+
+def agreement(prediction: str, reference: str, lang: str) -> float:
+    """0..1: 1 when the prediction holds the reference (letters and digits compared),
+    else LV-Eval's score (keyword gate, then token F1) with the reference's names as
+    the keywords; 0 for a reply that says the documents do not tell."""
+    text = MARKER.sub(" ", prediction)
+    if not text.strip() or says_not_found(text):
+        return 0.0
+    if bare(reference) and bare(reference) in bare(text):
+        return 1.0
+    return lveval(text, reference, answer_names(reference), "zh" if lang == "zh" else "en")
+
+
+def check_agreement(kind: str, draft: Draft, answer: str, lang: str, threshold: float) -> tuple[str | None, float]:
+    """The agent's answer over the whole document agrees with the chunk-local one;
+    for unanswerable items, the agent says the documents do not tell."""
+    if kind == UNANSWERABLE:
+        ok = says_not_found(MARKER.sub(" ", answer))
+        return (None, 1.0) if ok else (AGENT_ANSWERED_UNANSWERABLE, 0.0)
+    score = agreement(answer, draft.answer, lang)
+    return (None if score >= threshold else AGENT_DISAGREES), score
+
+
+def check_citations(kind: str, draft: Draft, sources: Sequence[Chunk], cited: Sequence[Chunk]) -> str | None:
+    """Each source chunk is cited: the chunk itself, or a neighbour overlapping it
+    that holds the answer (or the shared name), since chunks overlap and the
+    sentence may sit in both."""
+    if kind == UNANSWERABLE:
+        return None
+    marks = [bare(draft.answer)] + ([bare(draft.entity)] if kind == MULTI and draft.entity else [])
+
+    def covered(s: Chunk) -> bool:
+        return any(
+            c.id == s.id or (c.start < s.end and s.start < c.end and any(m and m in bare(c.text) for m in marks))
+            for c in cited
+        )
+
+    return None if all(covered(s) for s in sources) else SOURCE_NOT_CITED
+
+
+def check_ends(kind: str, draft: Draft, ends_answer: str, lang: str, threshold: float) -> str | None:
+    """The plain model, given only the document's first and last tokens, must not
+    reach the answer: otherwise the item does not need long context."""
+    if kind == UNANSWERABLE:
+        return None
+    return ANSWERABLE_FROM_ENDS if agreement(ends_answer, draft.answer, lang) >= threshold else None

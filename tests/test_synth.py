@@ -1,0 +1,521 @@
+"""`longdoc synth` with scripted models: each filter rule, each output format
+(against the field names LLaMA-Factory documents), resume, DPO pairs, verify;
+and one run through the real 0.5B model (marked `model`)."""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+
+import pytest
+
+from longdoc.api import build_corpus
+from longdoc.config import Settings
+from longdoc.llm.scripted import ScriptedLLM
+from longdoc.progress import Tracker
+from longdoc.prompts import EN
+from longdoc.records import Chunk
+from longdoc.synth import filters
+from longdoc.synth.cache import load_record
+from longdoc.synth.formats import ALPACA, DPO, SHAREGPT, Example, dataset_info, dpo_pair, rows
+from longdoc.synth.job import SynthConfig
+from longdoc.synth.pick import partner, plan_seeds, spread
+from longdoc.synth.records import MULTI, SINGLE, UNANSWERABLE, Draft
+from longdoc.synth.run import synthesize
+from longdoc.synth.views import context_for
+from longdoc.synth.write import parse_draft
+from longdoc.tokens import EstimateCounter
+
+FILLER = [
+    "The orchard keepers counted the pear trees again after the long frost of the winter.",
+    "Carts of wool rolled down to the river market every second morning in the dry months.",
+    "Nobody in the parish could remember a summer as wet as the one that ruined the hay.",
+    "The schoolroom windows faced the moor, and the slates rattled whenever the gales came.",
+    "Traders from the coast brought salt fish, lamp oil and news that was weeks out of date.",
+    "At dusk the shepherds drove their flocks into the stone pens below the old watch tower.",
+]
+
+
+@dataclass(frozen=True)
+class Fact:
+    sentence: str
+    question: str
+    answer: str
+
+
+EARLY = Fact("The mill at Orrin Ford was rebuilt by Tam Ashe.", "Who rebuilt the mill at Orrin Ford?", "Tam Ashe")
+MIDDLE = Fact(
+    "The lighthouse on Karvo Point is kept by a woman named Edda Marn.",
+    "Who keeps the lighthouse on Karvo Point?",
+    "Edda Marn",
+)
+LATE = Fact("Edda Marn was born in the village of Dunmore.", "Where was Edda Marn born?", "Dunmore")
+HOP = ("In which village was the keeper of the lighthouse on Karvo Point born?", "Dunmore")
+INVENTED = ("Who rebuilt the bridge at Velk Crossing?", "Velk Crossing")
+FILLER_DRAFT = {"question": "What did the traders bring from the coast?", "answer": "salt fish"}
+
+
+def haystack(facts: dict[int, Fact], n: int = 120) -> str:
+    """`n` filler paragraphs with each fact as its own paragraph at the given index."""
+    paras = [" ".join(FILLER[(i + j) % len(FILLER)] for j in range(2)) for i in range(n)]
+    for at in sorted(facts, reverse=True):
+        paras.insert(at, facts[at].sentence)
+    return "\n\n".join(paras)
+
+
+class Writer:
+    """A model that drafts from the planted facts and reads perfectly: it answers a
+    question from the passage holding its fact, citing it. `wrong` replaces the
+    agent's answer to a question (a planted mistake); `ends` answers the plain
+    full-context prompt too (the document's ends)."""
+
+    def __init__(self, facts: list[Fact], wrong: dict[str, str] | None = None, interrupt_on: int | None = None):
+        self.facts, self.wrong, self.interrupt_on, self.calls = facts, wrong or {}, interrupt_on, 0
+
+    def __call__(self, messages) -> str:
+        self.calls += 1
+        if self.calls == self.interrupt_on:
+            raise KeyboardInterrupt
+        system, user = messages[0].content, messages[-1].content
+        if system == EN.synth_single_system:
+            passage = user.rsplit("Passage:\n", 1)[-1]
+            fact = next((f for f in self.facts if f.sentence in passage), None)
+            return json.dumps({"question": fact.question, "answer": fact.answer} if fact else FILLER_DRAFT)
+        if system == EN.synth_multi_system:
+            if MIDDLE.sentence in user and LATE.sentence in user:
+                return json.dumps({"question": HOP[0], "answer": HOP[1]})
+            return json.dumps(FILLER_DRAFT)
+        if system == EN.synth_unanswerable_system:
+            return json.dumps({"question": INVENTED[0], "entity": INVENTED[1]})
+        if system == EN.query_system:
+            q = user.rsplit("Question:", 1)[-1].replace("Reply:", "").strip()
+            return json.dumps({"information": q, "instruction": "", "keywords_en": [], "keywords_zh": []})
+        if system == EN.answer_system:
+            question = user.rsplit("Question:", 1)[-1].split("\nInstructions:")[0].strip()
+            return self._answer(question, user)
+        if user.startswith("Read the document and answer the question briefly."):  # the plain model (ends)
+            question = user.rsplit("Question:", 1)[-1].replace("Answer:", "").strip()
+            fact = next((f for f in self.facts if f.question == question and f.sentence in user), None)
+            return fact.answer if fact else "I do not know."
+        return "none"  # Level 2 readers: never reached by these tests' `rag` mode
+
+    def _answer(self, question: str, user: str) -> str:
+        def cite(sentence: str) -> str:
+            n = [p.split("]", 1)[0] for p in user.split("\n\n[")[0:] if sentence in p]
+            return f"[{n[0].lstrip('[') if n else 1}]"
+
+        if question in self.wrong:
+            return self.wrong[question]
+        if question == HOP[0] and MIDDLE.sentence in user and LATE.sentence in user:
+            return f"Edda Marn keeps the lighthouse on Karvo Point {cite(MIDDLE.sentence)}; she was born in Dunmore {cite(LATE.sentence)}."
+        for f in self.facts:
+            if f.question == question and f.sentence in user:
+                return f"{f.sentence} {cite(f.sentence)}"
+        return EN.not_found
+
+
+def settings(tmp_path) -> Settings:
+    return Settings(backend="scripted", model="writer", home=tmp_path / "home")
+
+
+def chunk(i: int, text: str, tokens: int = 100, start: int | None = None) -> Chunk:
+    start = i * 1000 if start is None else start
+    return Chunk(f"d:{i}", "d.txt", i, text, tokens, start=start, end=start + len(text))
+
+
+# -- the filter rules, one by one ---------------------------------------------
+
+
+def test_agreement_keeps_a_matching_answer_and_drops_a_different_one():
+    draft = Draft(MIDDLE.question, "Edda Marn")
+    assert filters.check_agreement(SINGLE, draft, f"{MIDDLE.sentence} [2]", "en", 0.5) == (None, 1.0)
+    reason, score = filters.check_agreement(SINGLE, draft, "Tam Ashe keeps it [1].", "en", 0.5)
+    assert reason == filters.AGENT_DISAGREES and score < 0.5
+    assert filters.check_agreement(SINGLE, draft, "The documents do not say.", "en", 0.5)[0] == filters.AGENT_DISAGREES
+    # no word-for-word match: LV-Eval's score (the reference's names as keywords, then token F1) decides
+    near = Draft("Who?", "Edda Marn of Dunmore")
+    reason, score = filters.check_agreement(SINGLE, near, "Edda Marn, of the village Dunmore", "en", 0.5)
+    assert reason is None and 0.5 <= score < 1.0
+    assert filters.check_agreement(SINGLE, near, "Edda Marn, of the village Dunmore", "en", 0.95)[0] is not None
+
+
+def test_agreement_for_unanswerable_items_is_a_refusal():
+    draft = Draft(INVENTED[0], EN.not_found, INVENTED[1])
+    assert filters.check_agreement(UNANSWERABLE, draft, "The documents do not say.", "en", 0.5)[0] is None
+    assert filters.check_agreement(UNANSWERABLE, draft, "Tam Ashe rebuilt it [1].", "en", 0.5)[0] == (
+        filters.AGENT_ANSWERED_UNANSWERABLE
+    )
+
+
+def test_citations_must_include_the_source_chunk():
+    source = chunk(3, MIDDLE.sentence)
+    other = chunk(7, "Fishermen mended their nets.")
+    draft = Draft(MIDDLE.question, "Edda Marn")
+    assert filters.check_citations(SINGLE, draft, [source], [other, source]) is None
+    assert filters.check_citations(SINGLE, draft, [source], [other]) == filters.SOURCE_NOT_CITED
+    assert filters.check_citations(SINGLE, draft, [source], []) == filters.SOURCE_NOT_CITED
+    # chunks overlap: the neighbour that holds the same sentence cites the source too
+    neighbour = chunk(4, "Gulls cried. " + MIDDLE.sentence, start=source.start - 13)
+    assert filters.check_citations(SINGLE, draft, [source], [neighbour]) is None
+    # a multi-hop item cites both of its chunks
+    second = chunk(9, LATE.sentence)
+    hop = Draft(HOP[0], HOP[1], "Edda Marn")
+    assert filters.check_citations(MULTI, hop, [source, second], [second]) == filters.SOURCE_NOT_CITED
+    assert filters.check_citations(MULTI, hop, [source, second], [source, second]) is None
+    assert filters.check_citations(UNANSWERABLE, Draft("q", "a", "e"), [source], []) is None
+
+
+def test_items_answerable_from_the_first_and_last_tokens_are_dropped():
+    chunks = [chunk(i, f"text {i}") for i in range(10)]  # 100 tokens each
+    assert filters.check_depth([0], chunks, 250) == filters.SOURCE_IN_ENDS
+    assert filters.check_depth([9], chunks, 250) == filters.SOURCE_IN_ENDS
+    assert filters.check_depth([5], chunks, 250) is None
+    assert filters.check_depth([0, 5], chunks, 250) is None  # the ends cannot chain to the middle
+    assert filters.check_depth([0, 9], chunks, 250) == filters.SOURCE_IN_ENDS
+    draft = Draft(MIDDLE.question, "Edda Marn")
+    assert filters.check_ends(SINGLE, draft, "Edda Marn.", "en", 0.5) == filters.ANSWERABLE_FROM_ENDS
+    assert filters.check_ends(SINGLE, draft, "I do not know.", "en", 0.5) is None
+
+
+def test_unanswerable_items_are_checked_against_the_index(tmp_path):
+    doc = tmp_path / "harbour.txt"
+    doc.write_text(haystack({10: MIDDLE}, n=30), encoding="utf-8")
+    corpus, _ = build_corpus([doc], settings(tmp_path), Tracker(), EstimateCounter())
+    assert filters.check_unmentioned(Draft(INVENTED[0], EN.not_found, INVENTED[1]), corpus) is None
+    mentioned = Draft("Who rebuilt the bridge at Karvo Point?", EN.not_found, "Karvo Point")
+    assert filters.check_unmentioned(mentioned, corpus) == filters.ENTITY_IN_DOCUMENT
+    elsewhere = Draft("Who rebuilt the bridge?", EN.not_found, "Velk Crossing")
+    assert filters.check_draft(UNANSWERABLE, elsewhere, []) == filters.ENTITY_NOT_IN_QUESTION
+
+
+def test_drafts_are_checked_against_their_chunk():
+    source = [chunk(0, MIDDLE.sentence)]
+    assert filters.check_draft(SINGLE, None, source) == filters.DRAFT_UNPARSED
+    assert filters.check_draft(SINGLE, Draft(MIDDLE.question, "Edda Marn"), source) is None
+    assert filters.check_draft(SINGLE, Draft(MIDDLE.question, "Ida Sole"), source) == filters.ANSWER_NOT_IN_SOURCE
+    given = Draft("Does Edda Marn keep the lighthouse?", "Edda Marn")
+    assert filters.check_draft(SINGLE, given, source) == filters.QUESTION_GIVES_ANSWER
+    assert filters.check_draft(SINGLE, Draft(MIDDLE.question, "a woman"), source) is None  # words, no names
+
+
+def test_parse_draft_takes_the_first_usable_json_object():
+    reply = 'Sure!\n```json\n{"question": "Who keeps it?", "answer": "Edda Marn"}\n```'
+    assert parse_draft(reply, SINGLE, EN) == Draft("Who keeps it?", "Edda Marn")
+    assert parse_draft('{"question": "Who?"} then {"question": "Q", "answer": "A"}', SINGLE, EN) == Draft("Q", "A")
+    assert parse_draft("no json here", SINGLE, EN) is None
+    assert parse_draft('{"question": "Q?", "entity": "Velk"}', UNANSWERABLE, EN) == Draft("Q?", EN.not_found, "Velk")
+
+
+# -- picking chunks -----------------------------------------------------------
+
+
+def test_picks_spread_over_depths_and_repeat_for_a_seed():
+    picks = spread(10, 100, random.Random(1))
+    assert [p // 10 for p in picks] == list(range(10))
+    chunks = [chunk(i, f"Part {i}.") for i in range(40)]
+    a = plan_seeds("v", chunks, 6, (SINGLE, UNANSWERABLE), seed=3)
+    assert a == plan_seeds("v", chunks, 6, (SINGLE, UNANSWERABLE), seed=3)
+    assert a != plan_seeds("v", chunks, 6, (SINGLE, UNANSWERABLE), seed=4)
+    assert sorted(s.kind for s in a) == [SINGLE] * 3 + [UNANSWERABLE] * 3
+
+
+def test_multi_hop_partner_shares_a_rare_name():
+    chunks = [chunk(i, FILLER[i % len(FILLER)]) for i in range(12)]
+    chunks[2] = chunk(2, MIDDLE.sentence)
+    chunks[8] = chunk(8, LATE.sentence)
+    found = partner(chunks, 2, random.Random(0))
+    assert found is not None and found[0] == 8 and found[1] in ("Edda", "Marn")
+    assert partner(chunks, 5, random.Random(0)) is None  # filler words are in every chunk: not names
+
+
+# -- output formats -------------------------------------------------------------
+
+# The keys LLaMA-Factory's data/README documents for dataset_info.json.
+LF_TOP = {"hf_hub_url", "ms_hub_url", "script_url", "file_name", "formatting", "ranking", "subset", "folder"}
+LF_COLUMNS = {
+    "prompt",
+    "query",
+    "response",
+    "history",
+    "messages",
+    "system",
+    "tools",
+    "images",
+    "chosen",
+    "rejected",
+    "kto_tag",
+}
+LF_TAGS = {"role_tag", "content_tag", "user_tag", "assistant_tag", "observation_tag", "function_tag", "system_tag"}
+
+EXAMPLE = Example("sys", "Who keeps it?", "DOC", "Document:\nDOC\n\nQuestion: Who keeps it?", "Edda Marn.", "Tam Ashe.")
+
+
+def test_formats_use_the_field_names_llama_factory_documents():
+    info = dataset_info((SHAREGPT, ALPACA, DPO))
+    for name, entry in info.items():
+        assert set(entry) - {"columns", "tags"} <= LF_TOP, name
+        assert set(entry["columns"]) <= LF_COLUMNS and set(entry.get("tags", {})) <= LF_TAGS, name
+        assert entry["formatting"] in ("alpaca", "sharegpt")
+    share, alp, dpo = (info[f"longdoc_synth_{f}"] for f in (SHAREGPT, ALPACA, DPO))
+    assert share["file_name"] == "sharegpt.jsonl" and alp["file_name"] == "alpaca.jsonl" and dpo["ranking"] is True
+
+    (row,) = rows(SHAREGPT, [EXAMPLE])
+    assert set(row) == set(share["columns"].values()) == {"conversations"}
+    tags = share["tags"]
+    assert [set(m) for m in row["conversations"]] == [{tags["role_tag"], tags["content_tag"]}] * 3
+    roles = [m[tags["role_tag"]] for m in row["conversations"]]
+    assert roles == [tags["system_tag"], tags["user_tag"], tags["assistant_tag"]] == ["system", "human", "gpt"]
+    assert row["conversations"][1]["value"] == EXAMPLE.user and row["conversations"][2]["value"] == "Edda Marn."
+
+    (row,) = rows(ALPACA, [EXAMPLE])
+    assert set(row) == set(alp["columns"].values()) == {"instruction", "input", "output", "system"}
+    assert (row["instruction"], row["input"], row["output"]) == ("Who keeps it?", "DOC", "Edda Marn.")
+
+    (row,) = rows(DPO, [EXAMPLE])
+    assert set(row) == set(dpo["columns"].values()) == {"instruction", "input", "chosen", "rejected", "system"}
+
+
+def test_dpo_pair_only_when_the_answers_differ():
+    assert dpo_pair(EXAMPLE) == {
+        "instruction": "Who keeps it?",
+        "input": "DOC",
+        "chosen": "Edda Marn.",
+        "rejected": "Tam Ashe.",
+        "system": "sys",
+    }
+    same = Example("sys", "q", "DOC", "u", "Edda Marn.", "edda marn [1]")
+    assert dpo_pair(same) is None
+    assert dpo_pair(Example("sys", "q", "DOC", "u", "Edda Marn.", "")) is None
+
+
+def test_context_cut_to_max_context_keeps_the_source():
+    text = "\n\n".join(f"Paragraph {i} " + "word " * 40 for i in range(20))
+    doc = tmp_doc(text)
+    cut = context_for(text, doc, [10], max_tokens=200)
+    assert "Paragraph 10 " in cut and "Paragraph 0 " not in cut and "Paragraph 19 " not in cut
+    assert cut.startswith("…") and cut.endswith("…")
+    assert context_for(text, doc, [10], None) == text
+
+
+def tmp_doc(text: str):
+    from longdoc.records import IndexedDoc
+
+    chunks, at = [], 0
+    for i, part in enumerate(text.split("\n\n")):
+        chunks.append(Chunk(f"t:{i}", "t.txt", i, part, EstimateCounter().count(part), start=at, end=at + len(part)))
+        at += len(part) + 2
+    return IndexedDoc("k", "t.txt", "t.txt", "0" * 64, "txt", None, chunks, built=True)
+
+
+# -- whole runs ---------------------------------------------------------------------
+
+
+def _doc(tmp_path):
+    doc = tmp_path / "harbour.txt"
+    doc.write_text(haystack({0: EARLY, 60: MIDDLE, 100: LATE}), encoding="utf-8")
+    return doc
+
+
+def _config(**changes) -> SynthConfig:
+    base = {"n": 12, "kinds": (SINGLE, MULTI, UNANSWERABLE), "mode": "rag", "ends_tokens": 300, "dpo": True}
+    return SynthConfig(**{**base, **changes})
+
+
+def _records(out):
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted((out / "raw").glob("*.json"))]
+
+
+def test_run_keeps_good_items_records_drop_reasons_and_writes_every_file(tmp_path):
+    out = tmp_path / "out"
+    model = Writer([EARLY, MIDDLE, LATE])
+    summary = synthesize([_doc(tmp_path)], out, settings(tmp_path), _config(), llm=ScriptedLLM(model))
+    records = _records(out)
+    assert len(records) == summary.planned == summary.finished == 12
+    kept = [r for r in records if r["kept"]]
+    assert summary.kept == len(kept) >= 1
+    # the model wrote the same unanswerable question from every passage: one is kept
+    unanswerable = [r for r in records if r["kind"] == UNANSWERABLE]
+    assert [r["kept"] for r in unanswerable].count(True) == 1
+    assert {r["reason"] for r in unanswerable if not r["kept"]} == {filters.DUPLICATE_QUESTION}
+    assert all(r["reason"] is None and r["sources"] and r["model"] == "scripted" for r in kept)
+    assert all(r["reason"] in filters.REASONS for r in records if not r["kept"])
+    assert sum(summary.dropped.values()) + summary.kept == 12
+    share = [json.loads(line) for line in (out / "sharegpt.jsonl").read_text(encoding="utf-8").splitlines()]
+    alp = [json.loads(line) for line in (out / "alpaca.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(share) == len(alp) == len(kept)
+    assert all(MIDDLE.sentence in a["input"] and "[" not in a["output"] for a in alp)  # the whole document, no markers
+    dpo = (out / "dpo.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(dpo) == len(kept)  # the plain model said "I do not know." every time
+    info = json.loads((out / "dataset_info.json").read_text(encoding="utf-8"))
+    assert set(info) == {"longdoc_synth_sharegpt", "longdoc_synth_alpaca", "longdoc_synth_dpo"}
+
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["counts"]["kept"] == len(kept) and manifest["counts"]["dropped"] == summary.dropped
+    assert manifest["sources"][0]["sha256"] and manifest["model"] == "scripted" and manifest["version"]
+    assert manifest["tokens"]["prompt"] == sum(r["prompt_tokens"] for r in records) > 0
+    assert manifest["settings"]["n"] == 12 and manifest["settings"]["kinds"] == [SINGLE, MULTI, UNANSWERABLE]
+    assert manifest["files"]["sharegpt.jsonl"]["rows"] == len(kept)
+
+
+def test_a_planted_wrong_agent_answer_is_dropped(tmp_path):
+    out = tmp_path / "out"  # n=12 single items: every chunk is picked once
+    model = Writer([EARLY, MIDDLE, LATE], wrong={MIDDLE.question: "Tam Ashe keeps the lighthouse [1]."})
+    synthesize([_doc(tmp_path)], out, settings(tmp_path), _config(kinds=(SINGLE,)), llm=ScriptedLLM(model))
+    records = _records(out)
+    middle = [r for r in records if r["question"] == MIDDLE.question]
+    assert middle and all(not r["kept"] and r["reason"] == filters.AGENT_DISAGREES for r in middle)
+    assert [r["kept"] for r in records if r["question"] == LATE.question] == [True]
+    # the fact in the document's first paragraph: the plain model answers it from the start alone
+    early = [r for r in records if r["question"] == EARLY.question]
+    assert early and all(r["reason"] == filters.ANSWERABLE_FROM_ENDS for r in early)
+
+
+def test_multi_hop_items_chain_two_chunks_and_cite_both(tmp_path):
+    out = tmp_path / "out"  # one multi-hop item per chunk
+    config = _config(kinds=(MULTI,), n=11)
+    synthesize([_doc(tmp_path)], out, settings(tmp_path), config, llm=ScriptedLLM(Writer([EARLY, MIDDLE, LATE])))
+    records = _records(out)
+    (hop,) = [r for r in records if r["kept"]]
+    assert hop["question"] == HOP[0] and hop["entity"] in ("Edda", "Marn")
+    assert len(hop["sources"]) == 2 and set(hop["sources"]) <= set(hop["cited"])
+    assert filters.NO_SHARED_NAME in {r["reason"] for r in records}
+
+
+def test_run_resumes_after_an_interrupt_and_keeps_what_was_finished(tmp_path):
+    out, doc, config = tmp_path / "out", _doc(tmp_path), _config()
+    with pytest.raises(KeyboardInterrupt):
+        synthesize(
+            [doc], out, settings(tmp_path), config, llm=ScriptedLLM(Writer([EARLY, MIDDLE, LATE], interrupt_on=12))
+        )
+    done = {r["id"] for r in _records(out)}
+    assert 0 < len(done) < 12
+    # what was finished is already in the training files and the manifest
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["counts"]["finished"] == len(done)
+
+    again = Writer([EARLY, MIDDLE, LATE])
+    summary = synthesize([doc], out, settings(tmp_path), config, llm=ScriptedLLM(again))
+    assert summary.new == 12 - len(done) and summary.finished == 12
+    # a third run has nothing to do: a model with no replies is never called
+    summary = synthesize([doc], out, settings(tmp_path), config, llm=ScriptedLLM([]))
+    assert summary.new == 0 and summary.finished == 12
+
+
+def test_failed_backend_calls_are_retried_on_the_next_run(tmp_path):
+    out, doc, config = tmp_path / "out", _doc(tmp_path), _config(n=3, kinds=(SINGLE,))
+    first = synthesize([doc], out, settings(tmp_path), config, llm=ScriptedLLM(Writer([MIDDLE]), fail_on=[1]))
+    assert first.errors == 1 and first.finished == 2
+    failed = next(r for r in _records(out) if r["error"])
+    second = synthesize([doc], out, settings(tmp_path), config, llm=ScriptedLLM(Writer([MIDDLE])))
+    assert second.new == 1 and second.errors == 0
+    assert load_record(out, failed["id"]).error is None
+
+
+def test_lengths_cut_views_and_max_context_cuts_contexts(tmp_path):
+    out = tmp_path / "out"
+    config = _config(lengths=(2000,), max_context=600, kinds=(SINGLE,), n=6)
+    synthesize([_doc(tmp_path)], out, settings(tmp_path), config, llm=ScriptedLLM(Writer([EARLY, MIDDLE, LATE])))
+    (view,) = (out / "docs").glob("*.txt")
+    assert "-2k" in view.name and EstimateCounter().count(view.read_text(encoding="utf-8")) <= 2100
+    assert all(r["view"] == str(view) for r in _records(out))
+    for line in (out / "alpaca.jsonl").read_text(encoding="utf-8").splitlines():
+        assert EstimateCounter().count(json.loads(line)["input"]) <= 620
+
+
+def test_bad_settings_are_refused(tmp_path):
+    from longdoc.errors import ConfigError
+
+    for bad in (_config(kinds=("riddle",)), _config(formats=("csv",)), _config(n=0), _config(mode="nope")):
+        with pytest.raises(ConfigError):
+            synthesize([_doc(tmp_path)], tmp_path / "out", settings(tmp_path), bad, llm=ScriptedLLM([]))
+
+
+# -- verify ------------------------------------------------------------------------
+
+
+def test_verify_cross_checks_a_qa_set_and_resumes(tmp_path):
+    from longdoc.synth.verify import AGREES, DISAGREES, UNUSABLE, verify
+
+    doc = _doc(tmp_path)
+    data = tmp_path / "set.jsonl"
+    lines = [
+        {"document": doc.name, "question": MIDDLE.question, "answer": "Edda Marn"},
+        {"document": doc.name, "question": MIDDLE.question, "answer": "Tam Ashe"},  # altered on purpose
+        {"context": doc.read_text(encoding="utf-8"), "question": LATE.question, "answers": ["Dunmore"]},
+        {"document": doc.name, "question": INVENTED[0], "answer": "The documents do not say."},
+        {"question": "no document"},
+    ]
+    data.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    out = tmp_path / "verdicts.jsonl"
+    model = Writer([EARLY, MIDDLE, LATE])
+    verdicts = verify(data, out, settings(tmp_path), mode="rag", llm=ScriptedLLM(model))
+    assert [v.verdict for v in verdicts] == [AGREES, DISAGREES, AGREES, AGREES, UNUSABLE]
+    assert verdicts[0].evidence and verdicts[0].evidence[0]["text"]
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 5
+    assert verify(data, out, settings(tmp_path), mode="rag", llm=ScriptedLLM([])) == verdicts
+
+
+def test_cli_synth_and_verify(tmp_path):
+    from click.testing import CliRunner
+
+    from longdoc.cli import main
+
+    cli = CliRunner()
+    common = ["--backend", "scripted", "--model", "echo"]
+    out = tmp_path / "out"
+    # the echo model copies the prompt's worked example: its answer is not in the chunk, so every item is dropped
+    r = cli.invoke(
+        main,
+        [
+            "synth",
+            str(_doc(tmp_path)),
+            "--out",
+            str(out),
+            "--n",
+            "3",
+            "--kinds",
+            "single",
+            "--ends-tokens",
+            "300",
+            *common,
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert "0 kept of 3 finished" in r.output and "dropped: " in r.output and "answer_not_in_source" in r.output
+    assert (out / "manifest.json").is_file() and (out / "sharegpt.jsonl").read_text(encoding="utf-8") == ""
+    r = cli.invoke(main, ["synth", str(_doc(tmp_path)), "--out", str(out), "--kinds", "riddle", *common])
+    assert r.exit_code == 2 and "unknown kind" in r.output
+    data = tmp_path / "set.jsonl"
+    data.write_text(json.dumps({"document": "harbour.txt", "question": "Who?", "answer": "x"}) + "\n", encoding="utf-8")
+    r = cli.invoke(main, ["synth", "verify", str(data), "--mode", "rag", *common])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "set.verdicts.jsonl").is_file() and "verdicts in" in r.output
+
+
+# -- through the real model ---------------------------------------------------------
+
+
+@pytest.mark.model
+def test_real_model_writes_and_keeps_an_item(tmp_path, small_model_path, small_llm):
+    """The 0.5B writes questions from a small document with a planted fact in
+    every stretch, answers them with Level 1, and the filter keeps at least one."""
+    facts = [
+        "The lighthouse on Karvo Point is kept by a woman named Edda Marn.",
+        "The mill at Orrin Ford was rebuilt by Tam Ashe in the spring of 1822.",
+        "The bell of the chapel at Sorrel Bay was cast by the smith Ivo Dask.",
+        "The ferry between Brann and Holt is run by a captain called Ada Voss.",
+    ]
+    paras = [" ".join(FILLER[(i + j) % len(FILLER)] for j in range(2)) for i in range(48)]
+    for k, fact in enumerate(facts):
+        paras.insert(8 + 10 * k + k, fact)
+    doc = tmp_path / "harbour.txt"
+    doc.write_text("\n\n".join(paras), encoding="utf-8")
+    real = Settings(model=str(small_model_path), threads=2, home=tmp_path / "home")
+    config = SynthConfig(n=4, kinds=(SINGLE,), mode="rag", ends_tokens=400)
+    summary = synthesize([doc], tmp_path / "out", real, config, llm=small_llm)
+    assert summary.finished == 4 and summary.kept >= 1, summary
+    written = (tmp_path / "out" / "alpaca.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(written) == summary.kept
+    for row in map(json.loads, written):
+        assert row["instruction"] and row["output"] and "Edda Marn" in row["input"]
