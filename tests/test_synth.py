@@ -519,3 +519,19 @@ def test_real_model_writes_and_keeps_an_item(tmp_path, small_model_path, small_l
     assert len(written) == summary.kept
     for row in map(json.loads, written):
         assert row["instruction"] and row["output"] and "Edda Marn" in row["input"]
+
+
+def test_chinese_chunks_get_chinese_prompts_and_scoring():
+    from longdoc.prompts import ZH
+    from longdoc.synth.records import Seed
+    from longdoc.synth.write import draft_item
+
+    zh = [chunk(0, "卡尔沃角灯塔的看守人是一位名叫艾达·马恩的女士。")]
+    draft = Draft("卡尔沃角灯塔的看守人是谁？", "艾达·马恩")
+    llm = ScriptedLLM([json.dumps({"question": draft.question, "answer": draft.answer}, ensure_ascii=False)])
+    assert draft_item(Seed("x", SINGLE, (0,)), zh, llm).draft == draft
+    messages = llm.calls[0].messages
+    assert messages[0].content == ZH.synth_single_system and zh[0].text in messages[1].content
+    assert filters.check_draft(SINGLE, draft, zh) is None
+    assert filters.check_agreement(SINGLE, draft, "看守人是艾达·马恩 [1]。", "zh", 0.5) == (None, 1.0)
+    assert filters.check_agreement(SINGLE, draft, "文档中没有提到。", "zh", 0.5)[0] == filters.AGENT_DISAGREES
