@@ -1,11 +1,18 @@
 """The Milvus store through Milvus Lite, a Milvus engine in this process: the
 same code a cluster gets, against a local .db file."""
 
+import io
+import time
+from dataclasses import replace
+
 import pytest
 
 from longdoc.chunk import ChunkSettings
+from longdoc.config import Settings
 from longdoc.index.milvus import MilvusIndex, MilvusTarget
 from longdoc.index.store import IndexStore
+from longdoc.server.files import FileStore
+from longdoc.server.options import ServerOptions
 from longdoc.tokens import EstimateCounter
 from test_store import NEEDLE, _haystack
 
@@ -110,3 +117,22 @@ def test_same_top_chunks_as_the_local_bm25(tmp_path):
     tops = [s.corpus([d]).search("Karvo Point lighthouse keeper", k=3)[0].chunk.id for s, d in zip(stores, docs)]
     assert tops[0] == tops[1]
     assert NEEDLE in docs[0].chunks[[c.id for c in docs[0].chunks].index(tops[0])].text
+
+
+def test_deleting_an_uploaded_file_deletes_its_chunks_from_milvus(tmp_path):
+    settings = replace(Settings(), home=tmp_path, store="milvus", milvus_uri=str(tmp_path / "milvus.db"))
+    files = FileStore(settings, EstimateCounter, ServerOptions())
+    files.start()
+    try:
+        f, _ = files.add("notes.txt", io.BytesIO(_haystack(60, needle_at=30).encode()))
+        deadline = time.monotonic() + 60
+        while files.get(f.id).status in ("queued", "indexing") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert files.get(f.id).status == "ready"
+        store = files._store()
+        key = store.doc_key(f.sha256, f.suffix)
+        assert _milvus(store).count(key) == files.get(f.id).chunks > 0
+        files.delete(f.id)
+        assert _milvus(store).count(key) == 0
+    finally:
+        files.stop()
