@@ -97,16 +97,13 @@ class MilvusIndex:
             with self._errors("connecting"):
                 client = MilvusClient(uri=self.target.uri, token=self.target.token)
                 name = self.target.collection
-                if client.has_collection(name):
-                    client.load_collection(name)  # a reopened collection starts released
-                else:
-                    client.create_collection(
-                        name,
-                        schema=_schema(client),
-                        index_params=_index_params(client),
-                        # a search right after indexing must see the new rows
-                        consistency_level="Strong",
-                    )
+                if not client.has_collection(name):
+                    # Strong: a search right after indexing must see the new rows.
+                    client.create_collection(name, schema=_schema(client), consistency_level="Strong")
+                    # sync=False: the collection is empty, so there is no build to wait
+                    # for; waiting polls every index for 0.5 s, with an RPC Milvus Lite lacks.
+                    client.create_index(name, _index_params(client), sync=False)
+                client.load_collection(name)  # a reopened collection starts released
             self._client = client
         return self._client
 
