@@ -1,7 +1,9 @@
 import pytest
 
+from longdoc.api import open_store
 from longdoc.config import Settings, load_settings
 from longdoc.errors import ConfigError
+from longdoc.tokens import EstimateCounter
 
 
 def test_precedence_flag_over_env_over_file_over_default(tmp_path):
@@ -30,6 +32,22 @@ def test_bad_values_give_one_line_errors(tmp_path):
         load_settings({}, env=env)
     with pytest.raises(ConfigError, match="no such file"):
         load_settings({}, env=env, config_file=tmp_path / "nope.toml")
+
+
+def test_the_milvus_store_is_chosen_by_setting_and_needs_a_uri(tmp_path):
+    env = {"LONGDOC_HOME": str(tmp_path)}
+    with pytest.raises(ConfigError, match="needs a URI"):
+        load_settings({"store": "milvus"}, env=env)
+    with pytest.raises(ConfigError, match=r"must end in \.db"):
+        load_settings({"store": "milvus", "milvus_uri": str(tmp_path / "milvus")}, env=env)
+    with pytest.raises(ConfigError, match="unknown store"):
+        load_settings({"store": "elastic"}, env=env)
+    assert [k.name for k in open_store(load_settings({}, env=env)[0], EstimateCounter()).kinds] == ["bm25"]
+    env |= {"LONGDOC_STORE": "milvus", "LONGDOC_MILVUS_URI": "~/m.db", "LONGDOC_MILVUS_TOKEN": "u:p"}
+    store = open_store(load_settings({}, env=env)[0], EstimateCounter())  # connects on first use, not here
+    assert [k.name for k in store.kinds] == ["milvus"]
+    assert store.milvus is not None and store.milvus.uri.endswith("/m.db") and "~" not in store.milvus.uri
+    assert store.milvus.token == "u:p" and "u:p" not in repr(store.milvus)
 
 
 def test_budget_leaves_room_for_prompt_and_answer():

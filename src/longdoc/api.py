@@ -16,6 +16,7 @@ from .agents.modes import DEFAULT_MODE, MODES
 from .chunk import ChunkSettings
 from .config import Settings
 from .errors import ConfigError, NoInputError, ParseError
+from .index.milvus import MilvusTarget
 from .index.store import Corpus, IndexStore
 from .llm import BackendOptions, backend_named
 from .llm.base import LLM, OnToken
@@ -73,7 +74,16 @@ def llm_from_settings(settings: Settings) -> LLM:
 
 
 def open_store(settings: Settings, counter: TokenCounter) -> IndexStore:
-    return IndexStore(settings.home / "index", counter, ChunkSettings(settings.chunk_size, settings.chunk_overlap))
+    milvus = None
+    if settings.store == "milvus" and settings.milvus_uri:
+        milvus = MilvusTarget(_milvus_uri(settings.milvus_uri), settings.milvus_token or "")
+    chunking = ChunkSettings(settings.chunk_size, settings.chunk_overlap)
+    return IndexStore(settings.home / "index", counter, chunking, milvus=milvus)
+
+
+def _milvus_uri(uri: str) -> str:
+    """A server URI as given; a Milvus Lite file path with `~` expanded (pymilvus does not)."""
+    return uri if "://" in uri else str(Path(uri).expanduser())
 
 
 def index_files(

@@ -438,7 +438,7 @@ def show_config(debug: bool, **kwargs: Any) -> None:
     settings, sources = resolve_with_sources(kwargs)
     for k, src in sources.items():
         v = getattr(settings, k)
-        if k == "api_key" and v:
+        if k in ("api_key", "milvus_token") and v:
             v = "***"
         click.echo(f"{k:15} {str(v):40} ({src})")
 

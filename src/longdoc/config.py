@@ -48,6 +48,9 @@ class Settings:
     read_concurrency: int = 0  # Level 2 reader calls in flight; 0 = 1 embedded, 8 for a server
     agent_steps: int = 5  # Level 3: tool calls before it must answer
     timeout: float = 120.0  # seconds per LLM request
+    store: str = "local"  # where chunks are searched: "local" (bm25s files) or "milvus"
+    milvus_uri: str | None = None  # a Milvus Lite file (e.g. ~/.longdoc/milvus.db) or http://host:19530
+    milvus_token: str | None = None  # a cluster's "user:password" or API key
     home: Path = field(default_factory=lambda: Path.home() / ".longdoc")
 
     def effective_budget(self, prompt_reserve: int = 600) -> int:
@@ -63,6 +66,7 @@ class Settings:
         return max(256, min(3000, room))
 
 
+STORES = ("local", "milvus")
 _INT_FIELDS = {f.name for f in fields(Settings) if f.type in ("int", int)}
 _FLOAT_FIELDS = {"timeout"}
 
@@ -134,6 +138,15 @@ def load_settings(
         raise ConfigError(f"unknown backend '{settings.backend}' (choose from {', '.join(offered_backends())})")
     if backend.needs_base_url and not settings.base_url:
         raise ConfigError(f"the {backend.name} backend needs a base URL (--base-url or LONGDOC_BASE_URL)")
+    if settings.store not in STORES:
+        raise ConfigError(f"unknown store '{settings.store}' (choose {' or '.join(STORES)})")
+    if settings.store == "milvus" and not settings.milvus_uri:
+        raise ConfigError("the milvus store needs a URI (--milvus-uri or LONGDOC_MILVUS_URI)")
+    if settings.milvus_uri and "://" not in settings.milvus_uri and not settings.milvus_uri.endswith(".db"):
+        # pymilvus starts Milvus Lite only for a path ending in .db
+        raise ConfigError(
+            f"--milvus-uri: a Milvus Lite file must end in .db, or give http://host:19530 (got {settings.milvus_uri})"
+        )
     if settings.read_strategy not in ("ranked", "all"):
         raise ConfigError(f"unknown read strategy '{settings.read_strategy}' (choose ranked or all)")
     if settings.chunk_size < 64:

@@ -58,3 +58,9 @@ class ModelError(LongdocError):
     """The embedded model is missing or damaged."""
 
     exit_code = EXIT_MODEL
+
+
+class StoreError(LongdocError):
+    """The search store (a Milvus server or file) failed: a service, like the backend."""
+
+    exit_code = EXIT_BACKEND

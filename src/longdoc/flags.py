@@ -14,7 +14,7 @@ from typing import Any
 import click
 from rich.console import Console
 
-from .config import Settings, ensure_home, load_settings
+from .config import STORES, Settings, ensure_home, load_settings
 from .errors import EXIT_INTERNAL, LongdocError
 from .llm.backends import BACKENDS, DEFAULT_BACKEND, offered_backends
 
@@ -49,6 +49,13 @@ def settings_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--read-concurrency", type=int, help="Level 2: reader calls in flight [default: 1 embedded, 8 server]."
         ),
+        click.option(
+            "--store",
+            type=click.Choice(STORES),
+            help="Where chunks are searched: local BM25 files, or Milvus (Lite or a cluster) [default: local].",
+        ),
+        click.option("--milvus-uri", help="Milvus Lite file (e.g. ~/.longdoc/milvus.db) or http://host:19530."),
+        click.option("--milvus-token", help="Milvus token, user:password or API key (prefer LONGDOC_MILVUS_TOKEN)."),
         click.option("--config", "config_file", type=click.Path(path_type=Path), help="Config file (TOML)."),
         click.option("--debug", is_flag=True, help="Show tracebacks."),
     ]

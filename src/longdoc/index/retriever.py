@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from ..records import Hit, IndexedDoc
 
@@ -41,6 +41,14 @@ class RetrieverKind(Protocol):
         """The retriever `save` wrote for these documents. Raises OSError,
         ValueError or KeyError when there is none or it cannot be read."""
         ...
+
+
+@runtime_checkable
+class Forgets(Protocol):
+    """A kind that keeps documents' chunks outside longdoc's own files (a remote
+    engine) and deletes them when a document is removed."""
+
+    def forget(self, keys: Sequence[str]) -> None: ...
 
 
 def fuse(rankings: list[list[Hit]], k: float = 2.0) -> list[Hit]:

@@ -39,7 +39,8 @@ from ..parse import SUPPORTED_SUFFIXES, parse_bytes, parse_file, printable_path
 from ..records import Chunk, Document, Hit, IndexedDoc
 from ..tokens import TokenCounter
 from .bm25 import BM25Kind, DocTerms
-from .retriever import Query, Retriever, RetrieverKind, fuse
+from .milvus import MilvusKind, MilvusTarget
+from .retriever import Forgets, Query, Retriever, RetrieverKind, fuse
 from .terms import Analyzer
 
 # Bump when the analyzer or the on-disk layout changes, so old entries are ignored.
@@ -78,7 +79,10 @@ class Corpus:
 
 
 def retriever_kinds(store: IndexStore) -> list[RetrieverKind]:
-    """The retrievers every corpus gets, one of each kind; add a kind here."""
+    """The retrievers every corpus gets, one of each kind; add a kind here.
+    With a Milvus target, Milvus's BM25 takes the place of the local one."""
+    if store.milvus is not None:
+        return [MilvusKind(store.milvus)]
     return [BM25Kind(store.analyzer, store.doc_terms)]
 
 
@@ -89,11 +93,13 @@ class IndexStore:
         counter: TokenCounter,
         settings: ChunkSettings,
         analyzer: Analyzer | None = None,
+        milvus: MilvusTarget | None = None,
     ) -> None:
         self.root = root
         self.counter = counter
         self.settings = settings
         self.analyzer = analyzer or Analyzer()
+        self.milvus = milvus
         self.kinds = retriever_kinds(self)
         for d in (root, root / "docs", root / "sets"):
             _usable_dir(d)
@@ -216,6 +222,14 @@ class IndexStore:
         if len(offsets) != n_chunks + 1 or (len(ids) and int(ids.max()) >= len(vocab)):
             raise DamagedEntry("the stored terms do not match the chunks")
         return ids, offsets, vocab
+
+    def forget(self, keys: Sequence[str]) -> None:
+        """Delete what a remote search engine holds for these documents, which
+        their owner removed. The local entries stay: a cache keyed by content,
+        which a file with the same bytes reuses."""
+        for kind in self.kinds:
+            if isinstance(kind, Forgets):
+                kind.forget(keys)
 
     # -- retrievers over a set of documents -----------------------------------------
 

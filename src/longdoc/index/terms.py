@@ -44,7 +44,8 @@ _UNSPACED = regex.compile(r"[\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]")
 # the first other one far faster than `regex` scans a Chinese chunk.
 _MAYBE_OTHER = re.compile(f"[^\x00-\u024f{_CJK_RANGES}\u2000-\u206f\u3000-\u303f\uff00-\uffef]")
 
-_EN_STOP = frozenset(STOPWORDS_EN_PLUS) | frozenset(
+# Public: the Milvus store gives its English analyzer the same list.
+EN_STOPWORDS = frozenset(STOPWORDS_EN_PLUS) | frozenset(
     "also would could may might shall must get got s t d ll ve re".split()
 )
 # Function characters that never carry the topic; a CJK run is cut at them so
@@ -63,7 +64,7 @@ class Analyzer:
 
     def terms(self, text: str) -> list[str]:
         low = text.lower()
-        words = [w for w in _LATIN.findall(low) if w not in _EN_STOP]
+        words = [w for w in _LATIN.findall(low) if w not in EN_STOPWORDS]
         stems = self._stems
         new = {w for w in words if w not in stems and not w.isdigit()}
         if new:
@@ -88,6 +89,11 @@ def _add_grams(out: list[str], run: str) -> None:
         out.append(run)
     else:
         out.extend(map(str.__add__, run, run[1:]))
+
+
+def has_cjk(text: str) -> bool:
+    """Whether `text` holds Chinese, Japanese or Korean characters."""
+    return _CJK_RUN.search(text) is not None
 
 
 def phrase(text: str) -> str | None:

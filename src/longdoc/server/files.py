@@ -29,7 +29,7 @@ from typing import Any, BinaryIO
 from ..api import open_store
 from ..config import Settings
 from ..durable import write_file
-from ..errors import LongdocError, ParseError
+from ..errors import LongdocError, ParseError, StoreError
 from ..index.store import IndexStore
 from ..parse import SUPPORTED_SUFFIXES
 from ..records import IndexedDoc
@@ -223,6 +223,19 @@ class FileStore:
             self.path(f).unlink(missing_ok=True)
             (self.root / f"{f.id}.json").unlink(missing_ok=True)
         shutil.rmtree(self.page_cache(f), ignore_errors=True)
+        self._forget(f)
+
+    def _forget(self, f: StoredFile) -> None:
+        """Delete the file's chunks from a remote store (Milvus), where they would
+        stay searchable and stored for good. No other file has its bytes: `add`
+        keeps one file per content."""
+        if not f.sha256 or self._settings.store == "local":  # local entries are a content cache, kept
+            return
+        store = self._store()
+        try:
+            store.forget([store.doc_key(f.sha256, f.suffix)])
+        except StoreError as e:  # the file is gone either way; say what was left behind
+            log.warning("deleted %s, but its chunks stay in the store: %s", f.id, e)
 
     def page_cache(self, f: StoredFile) -> Path:
         """Where the PDF's rendered pages are kept."""
