@@ -1,5 +1,5 @@
 """Shared fixtures. Real-model tests load the 0.5B embedded model once per session
-from the home that `scripts/setup` installed it into (~/.longdoc or $LONGDOC_HOME)."""
+where `scripts/setup` assembled it (~/.longdoc/models, shared by every LONGDOC_HOME)."""
 
 from __future__ import annotations
 
@@ -22,10 +22,10 @@ def isolated_home(tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def small_model_path():
     from longdoc.config import home_dir
-    from longdoc.llm.models import MODELS, assemble
+    from longdoc.llm.models import MODELS, ready_model
 
     # The session's real home, read before any test changes LONGDOC_HOME.
-    return assemble(MODELS["qwen2.5-coder-0.5b"], home_dir())
+    return ready_model(MODELS["qwen2.5-coder-0.5b"], home_dir())
 
 
 @pytest.fixture(scope="session")
@@ -40,6 +40,6 @@ def default_llm():
     """The default 1.5B model: for the tests the 0.5B cannot pass (paraphrase reading, multi-hop)."""
     from longdoc.config import home_dir
     from longdoc.llm.embedded import EmbeddedLLM
-    from longdoc.llm.models import MODELS, assemble
+    from longdoc.llm.models import MODELS, ready_model
 
-    return EmbeddedLLM(assemble(MODELS["qwen2.5-coder-1.5b"], home_dir()), context_window=8192, threads=2)
+    return EmbeddedLLM(ready_model(MODELS["qwen2.5-coder-1.5b"], home_dir()), context_window=8192, threads=2)

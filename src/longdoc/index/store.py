@@ -235,21 +235,41 @@ class IndexStore:
 
     def corpus(self, docs: list[IndexedDoc]) -> Corpus:
         """The retrievers over the chunks of `docs`, in the given order; each built once per set."""
-        set_key = hashlib.sha256("|".join(d.key for d in docs).encode()).hexdigest()[:32]
         retrievers: list[Retriever] = []
         for kind in self.kinds:
-            target = self.root / "sets" / f"{kind.name}-{set_key}"
-            damaged = target.exists() or target.is_symlink()
+            target = self._set_dir(kind, docs)
             try:
                 check_set(target)
                 retriever = kind.load(target, docs)
             except Exception:  # missing, damaged, or from a build that cannot be read back: build it again
-                retriever = kind.build(docs)
-                with atomic_dir(target, replace_existing=damaged) as tmp:
-                    retriever.save(tmp)
-                    _write_manifest(tmp)
+                retriever = self._build_set(kind, docs, target)
             retrievers.append(retriever)
         return Corpus(docs, retrievers, self.analyzer)
+
+    def prepare(self, docs: list[IndexedDoc]) -> None:
+        """Build the retrievers `docs` lack. A set already on disk is only checked
+        against its manifest, not loaded: `longdoc index` on unchanged files then
+        never imports the retrievers' libraries; `corpus` still rebuilds a set
+        it cannot read back."""
+        for kind in self.kinds:
+            target = self._set_dir(kind, docs)
+            try:
+                check_set(target)
+            except Exception:  # missing or damaged, as in `corpus`
+                self._build_set(kind, docs, target)
+
+    def _set_dir(self, kind: RetrieverKind, docs: Sequence[IndexedDoc]) -> Path:
+        set_key = hashlib.sha256("|".join(d.key for d in docs).encode()).hexdigest()[:32]
+        return self.root / "sets" / f"{kind.name}-{set_key}"
+
+    @staticmethod
+    def _build_set(kind: RetrieverKind, docs: Sequence[IndexedDoc], target: Path) -> Retriever:
+        damaged = target.exists() or target.is_symlink()
+        retriever = kind.build(docs)
+        with atomic_dir(target, replace_existing=damaged) as tmp:
+            retriever.save(tmp)
+            _write_manifest(tmp)
+        return retriever
 
     def _sweep_stale_tmp(self) -> None:
         """Remove temporary directories left by builds that were killed."""

@@ -23,7 +23,6 @@ import re
 
 import regex
 import Stemmer
-from bm25s.stopwords import STOPWORDS_EN_PLUS
 
 _LATIN = re.compile(r"[0-9a-z\u00c0-\u024f]+")
 _CJK_RANGES = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
@@ -44,6 +43,21 @@ _UNSPACED = regex.compile(r"[\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]")
 # the first other one far faster than `regex` scans a Chinese chunk.
 _MAYBE_OTHER = re.compile(f"[^\x00-\u024f{_CJK_RANGES}\u2000-\u206f\u3000-\u303f\uff00-\uffef]")
 
+# bm25s's STOPWORDS_EN_PLUS, copied (tests/test_startup.py checks it still is):
+# importing it from there loads bm25s, numpy and scipy, which an unchanged
+# document's `longdoc index` never needs.
+STOPWORDS_EN_PLUS = (
+    "a about above after again against ain all am an and any are aren aren't as at be because been "
+    "before being below between both but by can couldn couldn't d did didn didn't do does doesn "
+    "doesn't doing don don't down during each few for from further had hadn hadn't has hasn hasn't "
+    "have haven haven't having he her here hers herself him himself his how i if in into is isn isn't "
+    "it it's its itself just ll m ma me mightn mightn't more most mustn mustn't my myself needn "
+    "needn't no nor not now o of off on once only or other our ours ourselves out over own re s same "
+    "shan shan't she she's should should've shouldn shouldn't so some such t than that that'll the "
+    "their theirs them themselves then there these they this those through to too under until up ve "
+    "very was wasn wasn't we were weren weren't what when where which while who whom why will with "
+    "won won't wouldn wouldn't y you you'd you'll you're you've your yours yourself yourselves "
+).split()
 # Public: the Milvus store gives its English analyzer the same list.
 EN_STOPWORDS = frozenset(STOPWORDS_EN_PLUS) | frozenset(
     "also would could may might shall must get got s t d ll ve re".split()

@@ -4,6 +4,9 @@ A backend says how to build its LLM from the settings, which tokenizer chunks
 are measured with when it is chosen (known before the model is loaded), and
 how many calls it takes at once. To add one, write its `LLM` (see base.py) and
 add a row here.
+
+Each backend's module is imported when it is built, not here: the table is read
+by `--help` and the settings, and the OpenAI SDK alone takes half a second to import.
 """
 
 from __future__ import annotations
@@ -15,10 +18,7 @@ from pathlib import Path
 
 from longdoc.errors import ConfigError
 from longdoc.llm.base import LLM
-from longdoc.llm.embedded import EmbeddedLLM, load_token_counter
 from longdoc.llm.models import MODELS, resolve_model
-from longdoc.llm.openai_compat import OpenAICompatLLM
-from longdoc.llm.scripted import ScriptedLLM
 from longdoc.tokens import EstimateCounter, TokenCounter
 
 
@@ -49,11 +49,15 @@ class Backend:
 
 
 def _embedded(o: BackendOptions) -> LLM:
+    from longdoc.llm.embedded import EmbeddedLLM
+
     name = o.model if o.model in MODELS else None  # a path's file stem names itself
     return EmbeddedLLM(resolve_model(o.model, o.home), context_window=o.context_window, threads=o.threads, name=name)
 
 
 def _openai(o: BackendOptions) -> LLM:
+    from longdoc.llm.openai_compat import OpenAICompatLLM
+
     if not o.base_url:
         raise ConfigError("the openai backend needs a base URL (e.g. http://localhost:8000/v1)")
     return OpenAICompatLLM(o.base_url, o.model, api_key=o.api_key, context_window=o.context_window, timeout=o.timeout)
@@ -63,10 +67,18 @@ def _scripted(o: BackendOptions) -> LLM:
     # A .json model names a file holding the list of replies: how CLI tests
     # script a whole run without a model. Any other model is only a label,
     # and the replies echo the last user message.
+    from longdoc.llm.scripted import ScriptedLLM
+
     script = None
     if o.model.endswith(".json") and Path(o.model).is_file():
         script = [str(r) for r in json.loads(Path(o.model).read_text(encoding="utf-8"))]
     return ScriptedLLM(script, context_window=o.context_window, name=f"scripted:{Path(o.model).name}")
+
+
+def _embedded_counter(o: BackendOptions) -> TokenCounter:
+    from longdoc.llm.vocab import load_token_counter
+
+    return load_token_counter(resolve_model(o.model, o.home))
 
 
 def _estimate(_: BackendOptions) -> TokenCounter:
@@ -80,7 +92,7 @@ BACKENDS: dict[str, Backend] = {
             "embedded",
             "a GGUF model run in this process by llama.cpp",
             _embedded,
-            lambda o: load_token_counter(resolve_model(o.model, o.home)),
+            _embedded_counter,
             # llama.cpp runs one generation at a time; more readers would only queue.
             read_concurrency=1,
         ),

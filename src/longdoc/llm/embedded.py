@@ -2,115 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sys
-import tempfile
 import threading
-from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from longdoc.errors import BackendError, ModelError
 from longdoc.llm.base import Completion, GenerationOptions, Message, OnToken
-from longdoc.llm.models import recorded_sha256
+from longdoc.llm.vocab import LlamaTokenCounter, check_llama_cpp, llama_cpp_module, load_llama, load_token_counter
 
-INSTALL_HINT = 'pip install "longdoc[embedded]"'
-# The tokenizer is the only part of the model a counter needs; llama.cpp still
-# insists on a context, so ask for the smallest one.
-_VOCAB_ONLY_CTX = 256
-
-
-def _llama_cpp() -> ModuleType:
-    try:
-        import llama_cpp
-    except ImportError as exc:
-        raise ModelError(
-            f"the embedded backend needs llama-cpp-python ({exc}); install it with: {INSTALL_HINT}"
-        ) from exc
-    return llama_cpp
-
-
-@contextlib.contextmanager
-def _stderr_captured() -> Iterator[BinaryIO]:
-    """Send fd 2 to a temp file for the duration: llama.cpp prints load-time
-    chatter from C, below Python's sys.stderr. The capture is kept so a failed
-    load can quote llama.cpp's own explanation."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield sink
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
-def _last_line(sink: BinaryIO) -> str:
-    sink.seek(0)
-    lines = [ln.strip() for ln in sink.read().decode("utf-8", "replace").splitlines()]
-    lines = [ln for ln in lines if ln]
-    return lines[-1] if lines else ""
-
-
-def _load(model_path: Path, **params: Any) -> Any:
-    llama_cpp = _llama_cpp()
-    if not model_path.is_file():
-        raise ModelError(f"model file not found: {model_path}")
-    with _stderr_captured() as sink:
-        try:
-            return llama_cpp.Llama(model_path=str(model_path), verbose=False, **params)
-        except (ValueError, RuntimeError, OSError) as exc:
-            detail = _last_line(sink) or str(exc)
-            raise ModelError(f"cannot load model {model_path}: {detail}") from exc
-
-
-def counter_name(model_path: Path) -> str:
-    """Identifies the tokenizer in index keys: the verified hash when assembly
-    recorded one (free), else file name and size (hashing 1 GB just for a
-    name would cost seconds on every start)."""
-    sha = recorded_sha256(model_path)
-    if sha:
-        return f"gguf:{sha[:16]}"
-    return f"gguf:{model_path.name}:{model_path.stat().st_size}"
-
-
-class LlamaTokenCounter:
-    """Exact token counts from the model's own tokenizer.
-
-    Calls llama_tokenize directly rather than `Llama.tokenize`: the wrapper
-    sizes its buffer by the training context, which is 0 for a vocab-only
-    load, so every call would tokenize twice. The C call releases the GIL,
-    so counting from several threads runs in parallel."""
-
-    def __init__(self, llama: Any, name: str) -> None:
-        self.name = name
-        self._llama = llama  # keeps the vocabulary's memory alive
-        self._llama_cpp = _llama_cpp()
-        self._vocab = self._llama_cpp.llama_model_get_vocab(llama.model)
-
-    def count(self, text: str) -> int:
-        data = text.encode("utf-8", "replace")
-        if not data:
-            return 0
-        # Every token covers at least one byte, so this buffer always suffices.
-        capacity = len(data) + 1
-        buffer = (self._llama_cpp.llama_token * capacity)()
-        n = self._llama_cpp.llama_tokenize(self._vocab, data, len(data), buffer, capacity, False, False)
-        if n < 0:
-            raise RuntimeError(f"llama_tokenize needed {-n} slots, had {capacity}")
-        return int(n)
-
-
-def load_token_counter(model_path: Path) -> LlamaTokenCounter:
-    """An exact counter without loading the weights (about half a second)."""
-    llama = _load(Path(model_path), vocab_only=True, n_ctx=_VOCAB_ONLY_CTX)
-    return LlamaTokenCounter(llama, counter_name(Path(model_path)))
+__all__ = ["EmbeddedLLM", "load_token_counter"]
 
 
 class _TopLogprobs:
@@ -158,7 +62,7 @@ class EmbeddedLLM:
         threads: int | None = None,
         name: str | None = None,
     ) -> None:
-        _llama_cpp()  # fail at construction, not at the first question
+        check_llama_cpp()  # fail at construction, not at the first question
         self.model_path = Path(model_path)
         if not self.model_path.is_file():
             raise ModelError(f"model file not found: {self.model_path}")
@@ -179,7 +83,7 @@ class EmbeddedLLM:
     def _ensure_loaded(self) -> None:
         if self._llama is not None:
             return
-        llama = _load(
+        llama = load_llama(
             self.model_path,
             n_ctx=self.context_window,
             n_batch=512,
@@ -189,7 +93,7 @@ class EmbeddedLLM:
         template = llama.metadata.get("tokenizer.chat_template")
         if not template:
             raise ModelError(f"model {self.model_path} has no chat template; use an instruct GGUF")
-        chat_format = _llama_cpp().llama_chat_format
+        chat_format = llama_cpp_module().llama_chat_format
         eos, bos = llama.token_eos(), llama.token_bos()
         self._formatter = chat_format.Jinja2ChatFormatter(
             template=template,
@@ -244,7 +148,7 @@ class EmbeddedLLM:
                 f"{self.context_window} by {budget - self.context_window} tokens"
             )
         recorder = _TopLogprobs(options.logprobs) if options.logprobs > 0 else None
-        processors = None if recorder is None else _llama_cpp().LogitsProcessorList([recorder])
+        processors = None if recorder is None else llama_cpp_module().LogitsProcessorList([recorder])
         stream = llama.create_completion(
             prompt=prompt,
             max_tokens=options.max_tokens,

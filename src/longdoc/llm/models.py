@@ -6,6 +6,12 @@ each holding one slice (`<import_prefix>N/data/partNN.bin`). Concatenated in
 order the slices form the GGUF, whose sha256 we pin. Assembly writes
 `<home>/models/<name>.gguf` once; a sidecar records the verified hash with the
 file's size and mtime so later runs start without re-reading a gigabyte.
+
+One assembled copy serves every LONGDOC_HOME: registry models are kept in the
+shared home (`$LONGDOC_MODEL_HOME`, default `~/.longdoc`), so a fresh home
+(a test's, a second project's) does not spend 8 s and a gigabyte assembling
+its own. A copy an older version assembled under LONGDOC_HOME is still used,
+and a shared home that cannot be written falls back to LONGDOC_HOME.
 """
 
 from __future__ import annotations
@@ -254,11 +260,46 @@ def assemble(spec: ModelSpec, home: Path, locate: PartLocator = installed_part) 
     return target
 
 
+def shared_home() -> Path:
+    """The home whose `models/` every LONGDOC_HOME shares."""
+    return Path(os.environ.get("LONGDOC_MODEL_HOME") or Path.home() / ".longdoc").expanduser()
+
+
+def model_homes(home: Path) -> list[Path]:
+    """Where a registry model is kept, in order: the shared home, then `home` itself."""
+    shared = shared_home()
+    return [shared] if shared == home else [shared, home]
+
+
+def assembled(spec: ModelSpec, home: Path) -> Path | None:
+    """A verified copy of `spec` in one of `home`'s model homes, found without hashing."""
+    for h in model_homes(home):
+        path = model_path(spec, h)
+        if recorded_sha256(path) == spec.sha256:
+            return path
+    return None
+
+
+def ready_model(spec: ModelSpec, home: Path, locate: PartLocator = installed_part) -> Path:
+    """The verified GGUF for `spec`: a copy already assembled, else one assembled in
+    the shared home (in `home` when the shared one cannot be written)."""
+    found = assembled(spec, home)
+    if found is not None:
+        return found
+    *first, last = model_homes(home)
+    for h in first:
+        try:
+            return assemble(spec, h, locate)
+        except OSError:  # e.g. a read-only ~/.longdoc: keep it under `home`
+            continue
+    return assemble(spec, last, locate)
+
+
 def resolve_model(name_or_path: str, home: Path, locate: PartLocator = installed_part) -> Path:
-    """A registry name -> its assembled GGUF; a path to a .gguf file -> that path."""
+    """A registry name -> its assembled GGUF (see `ready_model`); a path to a .gguf file -> that path."""
     spec = MODELS.get(name_or_path)
     if spec is not None:
-        return assemble(spec, home, locate)
+        return ready_model(spec, home, locate)
     path = Path(name_or_path).expanduser()
     if path.suffix.lower() == ".gguf" and path.is_file():
         return path

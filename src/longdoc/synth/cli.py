@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from ..api import DEFAULT_MODE, MODES
+from ..agents.modes import DEFAULT_MODE, MODES
 from ..flags import err_console, handle_errors, resolve, settings_options
 
 _MAKE = "make"
