@@ -3,7 +3,7 @@ reply is worth once held against the chunk it read."""
 
 from longdoc.agents.reader import judge_reply, parse_reply
 from longdoc.index.terms import Analyzer
-from longdoc.verify import answer_names, coverage, names_found, support
+from longdoc.verify import answer_names, coverage, look_alike, names_found, support, unbacked, wrong_kind
 
 A = Analyzer()
 CHUNK = (
@@ -96,3 +96,37 @@ def test_question_names_pass_over_a_sentences_first_word():
     assert question_names("Summarize chapter 3.") == ["3"]
     assert question_names("Karvo is where? Tell me.") == []
     assert question_names("谁是灯塔看守人？") == []  # Chinese names cannot be told from other words
+
+
+def test_a_chinese_one_before_a_measure_word_is_not_a_year():
+    year = "梓汀坪的旧档案馆是哪一年建立的？"
+    assert wrong_kind(year, "梓汀坪的旧档案馆由一位名叫幸湛砚的看守人照管。") == "a number"
+    assert wrong_kind(year, "梓汀坪的旧档案馆建于一九三一年。") is None
+
+
+def test_a_near_spelling_of_the_questions_name_is_a_look_alike():
+    q = "Who looks after the old archive of Douzour?"
+    assert look_alike(q, "The old archive of Douzoua is looked after by Thox Vouthal.") == "Douzoua"
+    assert look_alike(q, "The old archive of Douzour is looked after by Theim Thaithul.") is None
+    assert look_alike("Who crossed the Tamsin River?", "Boats crossed the Tamsin Rivers.") is None  # inflected
+    assert look_alike(q, "The keeper Dorian lives near the sea.") is None  # shares only a letter or two
+
+
+def test_the_reader_refuses_a_look_alikes_sentence():
+    chunk = "Rain fell. The old archive of Douzoua is looked after by a keeper named Thox Vouthal. Wind rose."
+    v = judge_reply("Thox Vouthal", chunk, "Who looks after the old archive of Douzour?", SURE, A)
+    assert v.answer is None and v.look_alike and "Douzoua" in v.why
+
+
+def test_an_answer_said_of_something_else_is_unbacked():
+    q = "Who looks after the old archive of Douzour?"
+    decoy = ["The old archive of Douzoua is looked after by a keeper named Thox Vouthal."]
+    assert unbacked("Douzour's archive is kept by Thox Vouthal.", decoy, q, A) == "the passages say it of Douzoua"
+    colour = "琥渚屿灯塔被漆成了什么颜色？"
+    news = ["琥渚屿灯塔的守塔人是钟泓珂。", "今年的麦子长得黄色金灿灿，农民很高兴。"]
+    assert unbacked("琥渚屿灯塔被漆成了黄色。", news, colour, A) == (
+        "the sentences that give its value are about something else"
+    )
+    assert unbacked("琥渚屿灯塔被漆成了黄色。", ["琥渚屿灯塔被漆成了黄色，守塔人是钟泓珂。"], colour, A) is None
+    # The last link of a chain names only the link before it.
+    assert unbacked("Thox Vouthal.", decoy, q, A, about_subject=False) is None

@@ -145,7 +145,9 @@ EN = PromptSet(
     ),
     next_user="Question: {question}\nFacts found so far:{facts}",
     no_facts=" none",
-    hop_instruction="Reply with only the name, place or value asked for, then the passage number, like: Dunmarsh [1].",
+    # A full sentence, with no example value: the 0.5B copied the example's
+    # name ("Dunmarsh", "邓马什") as the answer (docs/benchmarks.md, levels).
+    hop_instruction="Answer in one short sentence that names the person, place or value asked for, citing the passage number.",
     # Both models failed to chain two or three facts they were given under the
     # plain answer prompt, and chained them with this worked example (docs/benchmarks.md).
     compose_system=(
@@ -286,7 +288,7 @@ ZH = PromptSet(
     ),
     next_user="问题：{question}\n目前找到的事实：{facts}",
     no_facts="无",
-    hop_instruction="只回答所问的名称、地点或数值，再注明段落编号，例如：邓马什 [1]。",
+    hop_instruction="用一句简短的话回答，写出所问的人名、地名或数值，并注明段落编号。",
     compose_system=(
         "你根据在用户文档中一步一步找到的事实回答问题。这些事实连成一条链：一个事实给出的名称，就是下一个事实所讲的对象。"
         "从问题提到的对象出发，顺着这条链找到答案。用编号注明用到的每个事实，例如 [1][2]。"

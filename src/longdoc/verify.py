@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 from .index.terms import Analyzer
 from .sentences import sentences
@@ -88,10 +89,15 @@ def names_found(answer: str, text: str) -> float:
     return found / len(names)
 
 
-def unbacked(answer: str, passages: list[str], question: str, analyzer: Analyzer) -> str | None:
+def unbacked(
+    answer: str, passages: list[str], question: str, analyzer: Analyzer, about_subject: bool = True
+) -> str | None:
     """Why the passages do not back `answer`, or None when they do: its names
     and numbers must all be in them, and at least half of the words it adds to
-    the question's ("white" in "the lighthouse is painted white")."""
+    the question's ("white" in "the lighthouse is painted white").
+    `about_subject`: the sentences that give the answer's values must also be
+    about what the question names (not for a chain of facts, whose last link
+    names only the link before it)."""
     text = " ".join(passages)
     # The answer may restate the question ("柯砚霁出生地所在省份的总督是…"): its words are not invented.
     missing = [n for n in answer_names(answer) if names_found(n, text) < 1.0 and names_found(n, question) < 1.0]
@@ -102,7 +108,79 @@ def unbacked(answer: str, passages: list[str], question: str, analyzer: Analyzer
     added = set(analyzer.terms(answer)) - set(analyzer.terms(question))
     if added and len(added & set(analyzer.terms(text))) * 2 < len(added):
         return "most of its words are not in the passages"
+    if about_subject:
+        return _said_of_something_else(answer, passages, question, analyzer)
     return None
+
+
+def _said_of_something_else(answer: str, passages: list[str], question: str, analyzer: Analyzer) -> str | None:
+    """Why the answer's values come from sentences about something else, or None.
+    Small models answer a question the text does not answer with a value from
+    any sentence at hand: a colour from a news item for "what colour is the
+    lighthouse", a keeper named for a look-alike place."""
+    holders = [s for p in passages for s in sentences(p) if _gives_a_value(answer, question, s)]
+    if not holders:
+        return None
+    alike = [look_alike(question, s) for s in holders]
+    if all(alike):
+        return f"the passages say it of {alike[0]}"
+    if not (_ASKS_NUMBER.search(question) or _ASKS_COLOUR.search(question)):
+        return None
+    # A number or colour is a word many sentences hold: the one that gives it
+    # must be about the question's subject about as much as the best passage is.
+    best = max((coverage(question, s, analyzer) for p in passages for s in sentences(p)), default=0.0)
+    if max(coverage(question, s, analyzer) for s in holders) < best * _ON_SUBJECT:
+        return "the sentences that give its value are about something else"
+    return None
+
+
+# The share of the best sentence's coverage of the question that a sentence
+# giving the answer's value must reach to count as being about its subject.
+_ON_SUBJECT = 0.5
+
+
+def _gives_a_value(answer: str, question: str, sentence: str) -> bool:
+    """The sentence holds one of the answer's own values: a name or number the
+    question does not hold, or the colour or number a question asks for."""
+    names = [n for n in answer_names(answer) if names_found(n, question) < 1.0]
+    if any(names_found(n, sentence) == 1.0 for n in names):
+        return True
+    words: list[str] = []
+    if _ASKS_COLOUR.search(question):
+        words += [m.group() for m in _COLOUR.finditer(answer)]
+    if _ASKS_NUMBER.search(question):
+        words += _DIGITS.findall(answer)
+    low = sentence.lower()
+    return any(w.lower() in low for w in words)
+
+
+_DIGITS = re.compile(r"\d[\d,.]*\d|\d|[〇零一二两三四五六七八九十百千万亿]{2,}")
+
+
+def look_alike(question: str, text: str) -> str | None:
+    """A name in `text` spelled almost like one the question asks about, which
+    `text` does not hold as asked ("Douzoua" for "Douzour"), or None. Such a
+    sentence is about another place or person: a decoy, not the answer.
+    Latin names only: in Chinese one character apart is as often a synonym
+    (守塔人, 守灯人) as another place."""
+    low = text.lower()
+    words = {w.strip("'’-") for w in _NAME_WORD.findall(text)}
+    for name in question_names(question):
+        n = name.lower()
+        if len(n) < 4 or not n.isalpha() or re.search(rf"\b{re.escape(n)}\b", low):
+            continue
+        for w in words:
+            x = w.lower()
+            if x == n or x.startswith(n) or n.startswith(x) or abs(len(x) - len(n)) > 2 or x[:2] != n[:2]:
+                continue  # inflections ("Rivers"), and words that only share a letter or two
+            if SequenceMatcher(None, n, x).ratio() >= _NEAR_SPELLING:
+                return w
+    return None
+
+
+# How alike two spellings must be to be one name misspelt or a look-alike:
+# "Douzour"/"Douzoua" 0.86, "Point"/"Poina" 0.8, "Kahund"/"Kaland" 0.67.
+_NEAR_SPELLING = 0.75
 
 
 # Questions whose answer must be a number or a colour, whatever the wording;
@@ -118,6 +196,9 @@ _NUMBER = re.compile(
     r"hundred|thousand|million|dozens?|half|several|few|many|none|no)\b|[一二两三四五六七八九十百千万亿半几]",
     re.IGNORECASE,
 )
+# "一位看守人", "一座塔": a Chinese "one" before a measure word counts nothing
+# and answers no "哪一年".
+_ZH_COUNTED = re.compile(r"[一两几每][位个名座条家种只间所本件户处]")
 _ASKS_COLOUR = re.compile(r"\b(?:what|which) colou?r\b|什么颜色|哪种颜色|什么色", re.IGNORECASE)
 _COLOUR = re.compile(
     r"\b(?:red|orange|yellow|green|blue|indigo|violet|purple|pink|brown|black|white|grey|gray|silver|gold(?:en)?|"
@@ -128,7 +209,7 @@ _COLOUR = re.compile(
 
 def wrong_kind(question: str, answer: str) -> str | None:
     """What the question asks for that the answer does not give (a number, a colour), or None."""
-    if _ASKS_NUMBER.search(question) and not _NUMBER.search(answer):
+    if _ASKS_NUMBER.search(question) and not _NUMBER.search(_ZH_COUNTED.sub("", answer)):
         return "a number"
     if _ASKS_COLOUR.search(question) and not _COLOUR.search(answer):
         return "a colour"

@@ -45,7 +45,11 @@ def answer_from_evidence(
         notes.append(f"answer step failed: {failure}")
     elif not is_not_found(text, prompts):
         reason = unbacked(
-            MARKER.sub(" ", text), [e.chunk.text for e in evidence], plan.information, job.corpus.analyzer
+            MARKER.sub(" ", text),
+            [e.chunk.text for e in evidence],
+            plan.information,
+            job.corpus.analyzer,
+            about_subject=not chained,
         )
         if reason:
             # An invented name or value is worse than none: small models make one

@@ -11,7 +11,6 @@ query plan) for the rest.
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 from ..citations import MARKER, is_not_found
@@ -24,36 +23,17 @@ from .context import Job
 from .query import make_plan
 from .rag import ask_rag
 from .read import ask_read
-
-# Strong signs that facts must be chained: a possessive chain ("X's capital's
-# mayor"), a comparison across facts ("the same century as"), Chinese 同一.
-_CHAINED = [
-    re.compile(r"'s\s+\w+(?:\s+\w+)?'s\b", re.I),
-    re.compile(r"\bsame\s+\w+\s+as\b", re.I),
-    re.compile(r"同一|同样的|相同的"),
-]
-# Weaker signs, also common in one-hop questions ("the name of the daughter
-# of Polonius"): Level 1 tries first, and Level 3 follows if it fails.
-_NESTED = [
-    re.compile(r"\b(?:of|in|by|for)\s+(?:the|a|an)\s+\w+(?:\s+\w+)?\s+(?:of|that|which|who|whose)\b", re.I),
-    re.compile(r"\b(?:who|which|what|where)\b[^?]*\b(?:who|which|that)\b[^?]*\b(?:was|were|is|are|did)\b", re.I),
-    re.compile(r"的[^，。？?的]{1,12}的[^，。？?]"),
-    re.compile(r"所在|出生地|所属"),
-]
-
+from .shape import chains_facts, looks_multi_hop
 
 # An answer whose cited sentences hold less than this share of the question's
 # terms was likely taken from a passage about something else (a paraphrased
 # fact that keyword search cannot reach leaves Level 1 only such passages).
 _FEW_SHARED = 1 / 3
-
-
-def looks_multi_hop(question: str) -> bool:
-    return any(p.search(question) for p in _CHAINED + _NESTED)
+_NOT_NAMED = "the passages it cites do not name"
 
 
 def ask_auto(question: str, job: Job) -> Answer:
-    if any(p.search(question) for p in _CHAINED):
+    if chains_facts(question):
         ans = ask_agent(question, job)
         ans.notes.insert(0, "auto: the question chains several facts, so Level 3 (agent) answered")
         return ans
@@ -71,7 +51,9 @@ def ask_auto(question: str, job: Job) -> Answer:
         level1.notes = notes + level1.notes + ["auto: Level 1 (keyword RAG) found an answer"]
         return level1
     why = weak
-    if looks_multi_hop(question):
+    # Cited passages that do not name what the question names may be the second
+    # link of a chain ("Kahund lies in Trouvaiv" for "where was Len born?").
+    if looks_multi_hop(question) or weak.startswith(_NOT_NAMED):
         ans = ask_agent(question, job)
         escalation = f"auto: Level 1 {why} and the question may chain facts, so Level 3 (agent) answered"
     else:
@@ -79,14 +61,16 @@ def ask_auto(question: str, job: Job) -> Answer:
         escalation = f"auto: Level 1 {why}, so Level 2 read chunks"
     # Level 1's passages are not counted as read again: Level 2 reports its own reading.
     ans.usage.absorb(level1.usage, chunks=False)
-    ans.notes = notes + [escalation] + ans.notes
+    ans.notes = notes + [escalation] + [f"Level 1: {n}" for n in level1.notes] + ans.notes
     return ans
 
 
 def weakness(ans: Answer, question: str, job: Job, prompts: PromptSet) -> str | None:
     """Why Level 1's answer should not be trusted, or None when it passes every check."""
     if not ans.citations:
-        return "found no passages" if is_not_found(ans.answer, prompts) else "cited no passage"
+        if not is_not_found(ans.answer, prompts):
+            return "cited no passage"
+        return "found no answer its passages back" if ans.usage.chunks_read else "found no passages"
     if is_not_found(ans.answer, prompts):
         return "the passages it found did not answer"
     by_id = {c.id: c for c in job.corpus.chunks}
@@ -97,7 +81,7 @@ def weakness(ans: Answer, question: str, job: Job, prompts: PromptSet) -> str | 
     quotes = " ".join(c.text for c in ans.citations)
     missing = [n for n in answer_names(question) if names_found(n, quotes) < 1.0]
     if missing:
-        return f"the passages it cites do not name {', '.join(missing[:3])} as the question does"
+        return f"{_NOT_NAMED} {', '.join(missing[:3])} as the question does"
     few_words = len(set(job.corpus.analyzer.terms(question))) < 3  # too few to judge by
     if not few_words and coverage(question, quotes, job.corpus.analyzer) < _FEW_SHARED:
         return "the sentences it cites share few of the question's words"

@@ -28,6 +28,7 @@ from .answer import answer_from_evidence
 from .context import Job
 from .rag import ask_rag
 from .read import ask_read
+from .shape import looks_multi_hop
 
 MAX_HOPS = 4
 _DONE = re.compile(r"^\W*done\b", re.IGNORECASE)
@@ -46,8 +47,13 @@ def ask_chain(question: str, job: Job, prompts: PromptSet, usage: Usage, notes: 
     hops: list[Hop] = []
     while len(hops) < MAX_HOPS:
         job.tracker.progress("hop", len(hops) + 1, MAX_HOPS)
-        with job.tracker.stage("plan"):
-            step = next_question(question, hops, job, prompts, usage, notes)
+        if not hops and not looks_multi_hop(question):
+            # A question that reads as one lookup is asked as it is: small models
+            # rewrite it into another question ("What is the name of the archive?").
+            step: str | None = question
+        else:
+            with job.tracker.stage("plan"):
+                step = next_question(question, hops, job, prompts, usage, notes)
         if step is None:
             break
         hop = answer_hop(step, job, prompts, usage)

@@ -91,6 +91,7 @@ def ask_read(question: str, job: Job, plan: QueryPlan | None = None) -> Answer:
     answered = answers_found(readings, job.read.relevant_at)
     found, settled = settle(answered, plan.information, corpus.analyzer)
     set_aside = {r.chunk.id for r in answered} - {r.chunk.id for r in found}
+    set_aside |= {r.chunk.id for r in readings if r.verdict is not None and r.verdict.look_alike}
     notes += settled
     usage.chunks_read = len(readings) - len(failed)
     notes.append(

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from ..index.terms import Analyzer
 from ..llm.base import LLM, GenerationOptions, Message
 from ..prompts import PromptSet
-from ..verify import support, wrong_kind
+from ..verify import look_alike, support, wrong_kind
 
 _NONE_WORDS = ("none", "无", "没有", "不相关", "no")
 # Replies that say the passage does not answer, in words rather than "none".
@@ -30,6 +30,7 @@ _NOT_GIVEN = re.compile(
     r"未提及|没有提到|未提到|没有提及|无法确定|不知道|未说明|没有说明)",
     re.IGNORECASE,
 )
+_LOOK_ALIKE = "the sentence is about"
 _LABEL = re.compile(r"^\s*(?:answer|答案|回答)\s*[:：]\s*", re.IGNORECASE)
 _QUOTE_LABEL = re.compile(r"^\s*(?:sentence|quote|evidence|句子|原句|依据)\s*[:：]\s*", re.IGNORECASE)
 _QUOTED = re.compile(r"[\"“「『]([^\"”」』]{8,400})[\"”」』]")
@@ -48,6 +49,9 @@ class Verdict:
     # a news item); a fact told in other words shares none, so an unrelated
     # answer is kept, but ranked last and never ends the reading early.
     related: bool = True
+    # The sentence is about a look-alike of what the question names: its chunk
+    # is kept out of the answer step too.
+    look_alike: bool = False
 
 
 def reader_messages(question: str, passage: str, prompts: PromptSet) -> list[Message]:
@@ -99,9 +103,12 @@ def judge_reply(
         why = "answer repeats the question"
     elif kind := wrong_kind(question, answer):
         why = f"the question asks for {kind}"
+    elif other := look_alike(question, backing.sentence):
+        why = f"{_LOOK_ALIKE} {other}, a look-alike of what the question names"
     if why:
         # Probability mass on answering means little when what it wrote is not backed.
-        return Verdict(min(graded, 0.49) if graded is not None else 0.0, None, None, why)
+        low = min(graded, 0.49) if graded is not None else 0.0
+        return Verdict(low, None, None, why, look_alike=why.startswith(_LOOK_ALIKE))
     assert backing is not None
     near = _shares_a_term(backing.sentence, [question, *related], analyzer)
     return Verdict(graded if graded is not None else 1.0, answer, backing.sentence, related=near)
