@@ -40,9 +40,10 @@ import numpy.typing as npt
 from longdoc.agents.context import ReadSettings
 from longdoc.bench.generate import build_document
 from longdoc.chunk import ChunkSettings
+from longdoc.index.embed import EmbeddingKind
 from longdoc.index.retriever import fuse
 from longdoc.index.store import IndexStore
-from longdoc.records import Chunk, Hit
+from longdoc.records import Chunk, Hit, IndexedDoc
 from longdoc.sentences import sentence_spans
 from longdoc.tokens import EstimateCounter
 
@@ -117,6 +118,9 @@ CANDIDATES = [
 ]
 
 
+TOKENS = [128_000]  # the haystacks' length, set by --tokens
+
+
 @dataclass
 class Result:
     inside: dict[tuple[str, str, str], int] = field(default_factory=dict)  # (lang, pooling, ranking) -> facts
@@ -134,6 +138,7 @@ class Haystack:
     question: str
     chunks: list[Chunk]
     bm25: list[Hit]
+    docs: list[IndexedDoc]
 
 
 def haystacks(tokens: int) -> list[Haystack]:
@@ -145,8 +150,9 @@ def haystacks(tokens: int) -> list[Haystack]:
         text, _ = build_document(lang, tokens, [(fact, 0.6)], counter, random.Random(i))
         path = work / f"doc-{i}.txt"
         path.write_text(text, encoding="utf-8")
-        corpus = store.corpus([store.add(path)])
-        out.append(Haystack(lang, fact, question, corpus.chunks, corpus.search(question, k=len(corpus.chunks))))
+        doc = store.add(path)
+        corpus = store.corpus([doc])
+        out.append(Haystack(lang, fact, question, corpus.chunks, corpus.search(question, k=len(corpus.chunks)), [doc]))
     return out
 
 
@@ -216,6 +222,36 @@ def measure(candidate: Candidate, stacks: list[Haystack], result: Result) -> Non
         )
 
 
+def measure_retriever(stacks: list[Haystack], rarity: bool) -> list[str]:
+    """longdoc's own embedding retriever (index/embed.py), both poolings."""
+    rows = []
+    for per_sentence in (False, True):
+        kind = EmbeddingKind(per_sentence=per_sentence, rarity=rarity)
+        kind.build(stacks[0].docs)  # loads the model
+        inside: dict[tuple[str, str], int] = {}
+        seconds, chunks, query = 0.0, 0, []
+        for h in stacks:
+            t0 = time.perf_counter()
+            retriever = kind.build(h.docs)
+            seconds += time.perf_counter() - t0
+            chunks += len(h.chunks)
+            t0 = time.perf_counter()
+            alone = retriever.search(h.question, k=len(h.chunks))
+            query.append(time.perf_counter() - t0)
+            for name, hits in (("embed", alone), ("fused", fuse([h.bm25, alone]))):
+                inside[(h.lang, name)] = inside.get((h.lang, name), 0) + _inside(hits, h)
+        n = {lang: sum(h.lang == lang for h in stacks) for lang in ("en", "zh")}
+        counts = " | ".join(f"{inside[(lang, k)]}/{n[lang]}" for k in ("embed", "fused") for lang in ("en", "zh"))
+        total = inside[("en", "fused")] + inside[("zh", "fused")]
+        per_s = chunks / seconds
+        at_1m = chunks / len(stacks) * 1_000_000 / TOKENS[0] / per_s
+        name = "longdoc embed" + (" + rarity" if rarity else "")
+        rows.append(
+            f"| {name} | {'sentence' if per_sentence else 'chunk'} | {counts} | {total}/{len(stacks)} | {per_s:,.0f} | {at_1m:.1f} | {1000 * float(np.median(query)):.1f} |"
+        )
+    return rows
+
+
 def speed_only(candidate: Candidate, stacks: list[Haystack], result: Result, n: int) -> None:
     passages, queries = candidate.load()
     chunks = [c.text for h in stacks[:1] for c in h.chunks[:n]]
@@ -236,6 +272,7 @@ def main() -> None:
     args = ap.parse_args()
     for var in ("OMP_NUM_THREADS", "RAYON_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(args.threads)
+    TOKENS[0] = args.tokens
     stacks = haystacks(args.tokens)
     n = {lang: sum(h.lang == lang for h in stacks) for lang in ("en", "zh")}
     chunks_per_1m = sum(len(h.chunks) for h in stacks) / len(stacks) * 1_000_000 / args.tokens
@@ -270,6 +307,9 @@ def main() -> None:
         else:
             rows.append(f"| {c.name} | chunk | - | - | - | - | - | {per_s:,.2f} | {index_1m:,.0f} | {q_ms:.0f} |")
         print(f"{c.name}: {c.note}", flush=True)
+    if not args.only or "longdoc" in args.only:
+        for rarity in (False, True):
+            rows += measure_retriever(stacks, rarity)
     bm25 = {lang: sum(_inside(h.bm25, h) for h in stacks if h.lang == lang) for lang in ("en", "zh")}
     print(f"\nBM25 alone: en {bm25['en']}/{n['en']}, zh {bm25['zh']}/{n['zh']} inside the first 10%\n")
     print(
