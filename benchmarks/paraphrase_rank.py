@@ -58,6 +58,16 @@ HELD_OUT = {
 }
 
 
+def paraphrase_facts() -> list[tuple[str, str, str, str]]:
+    """(lang, fact, question, set) for the bench's paraphrase facts and the held-out ones."""
+    facts = [
+        (lang, f.format(v="Varnholt" if lang == "en" else "瓦恩霍尔特"), q, "bench")
+        for lang in ("en", "zh")
+        for f, q in PARAPHRASES[lang]
+    ]
+    return facts + [(lang, f, q, "held out") for lang in ("en", "zh") for f, q in HELD_OUT[lang]]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="qwen2.5-coder-1.5b")
@@ -68,12 +78,7 @@ def main() -> None:
     llm = llm_from_settings(settings)
     counter = llm.token_counter()
     work = Path(tempfile.mkdtemp(prefix="longdoc-prank-"))
-    facts = [
-        (lang, f.format(v="Varnholt" if lang == "en" else "瓦恩霍尔特"), q, "bench")
-        for lang in ("en", "zh")
-        for f, q in PARAPHRASES[lang]
-    ]
-    facts += [(lang, f, q, "held out") for lang in ("en", "zh") for f, q in HELD_OUT[lang]]
+    facts = paraphrase_facts()
     print(f"model {args.model}; haystacks of {args.tokens:,} tokens, fact at 60% depth\n")
     print("| lang | set | question | chunks | rank by keywords | rank with expansions | expansions |")
     print("|---|---|---|---|---|---|---|")

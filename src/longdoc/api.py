@@ -78,7 +78,8 @@ def open_store(settings: Settings, counter: TokenCounter) -> IndexStore:
     if settings.store == "milvus" and settings.milvus_uri:
         milvus = MilvusTarget(_milvus_uri(settings.milvus_uri), settings.milvus_token or "")
     chunking = ChunkSettings(settings.chunk_size, settings.chunk_overlap)
-    return IndexStore(settings.home / "index", counter, chunking, milvus=milvus)
+    kinds = tuple(settings.retrievers.split(","))
+    return IndexStore(settings.home / "index", counter, chunking, milvus=milvus, retrievers=kinds)
 
 
 def _milvus_uri(uri: str) -> str:

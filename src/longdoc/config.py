@@ -48,6 +48,7 @@ class Settings:
     read_concurrency: int = 0  # Level 2 reader calls in flight; 0 = 1 embedded, 8 for a server
     agent_steps: int = 5  # Level 3: tool calls before it must answer
     timeout: float = 120.0  # seconds per LLM request
+    retrievers: str = "bm25"  # "bm25", or "bm25,embed" to fuse in embeddings (the embed extra)
     store: str = "local"  # where chunks are searched: "local" (bm25s files) or "milvus"
     milvus_uri: str | None = None  # a Milvus Lite file (e.g. ~/.longdoc/milvus.db) or http://host:19530
     milvus_token: str | None = None  # a cluster's "user:password" or API key
@@ -67,6 +68,8 @@ class Settings:
 
 
 STORES = ("local", "milvus")
+# Keywords always search: a name or a code is found by its exact words.
+RETRIEVERS = ("bm25", "bm25,embed")
 _INT_FIELDS = {f.name for f in fields(Settings) if f.type in ("int", int)}
 _FLOAT_FIELDS = {"timeout"}
 
@@ -138,6 +141,8 @@ def load_settings(
         raise ConfigError(f"unknown backend '{settings.backend}' (choose from {', '.join(offered_backends())})")
     if backend.needs_base_url and not settings.base_url:
         raise ConfigError(f"the {backend.name} backend needs a base URL (--base-url or LONGDOC_BASE_URL)")
+    if settings.retrievers not in RETRIEVERS:
+        raise ConfigError(f"unknown retrievers '{settings.retrievers}' (choose {' or '.join(RETRIEVERS)})")
     if settings.store not in STORES:
         raise ConfigError(f"unknown store '{settings.store}' (choose {' or '.join(STORES)})")
     if settings.store == "milvus" and not settings.milvus_uri:

@@ -14,7 +14,7 @@ from typing import Any
 import click
 from rich.console import Console
 
-from .config import STORES, Settings, ensure_home, load_settings
+from .config import RETRIEVERS, STORES, Settings, ensure_home, load_settings
 from .errors import EXIT_INTERNAL, LongdocError
 from .llm.backends import BACKENDS, DEFAULT_BACKEND, offered_backends
 
@@ -48,6 +48,11 @@ def settings_options(f: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--read-concurrency", type=int, help="Level 2: reader calls in flight [default: 1 embedded, 8 server]."
+        ),
+        click.option(
+            "--retrievers",
+            type=click.Choice(RETRIEVERS),
+            help="How chunks are found: keywords (BM25), or fused with embeddings (pip install 'longdoc[embed]') [default: bm25].",
         ),
         click.option(
             "--store",

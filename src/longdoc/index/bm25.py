@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..records import Chunk, Hit, IndexedDoc
-from .retriever import Query
+from .retriever import Query, chunks_of, top_hits
 from .terms import Analyzer
 
 if TYPE_CHECKING:
@@ -68,12 +68,7 @@ class BM25Retriever:
 
     def search(self, query: Query, k: int) -> list[Hit]:
         s = self.scores(self.terms(query))
-        k = min(k, len(s))
-        if k == 0:
-            return []
-        top = np.argpartition(-s, k - 1)[:k]
-        top = top[np.argsort(-s[top], kind="stable")]
-        return [Hit(self._chunks[i], float(s[i])) for i in top if s[i] > 0]
+        return top_hits(self._chunks, s, k)
 
     def save(self, directory: Path) -> None:
         if self._model is None:
@@ -98,15 +93,15 @@ class BM25Kind:
             global_ids = remap[ids] if len(ids) else ids
             corpus_ids.extend(global_ids[offsets[i] : offsets[i + 1]].tolist() for i in range(len(offsets) - 1))
         if not vocab:
-            return BM25Retriever(None, _chunks(docs), self._analyzer)
+            return BM25Retriever(None, chunks_of(docs), self._analyzer)
         import bm25s
 
         model = bm25s.BM25()
         model.index((corpus_ids, vocab), show_progress=False)
-        return BM25Retriever(model, _chunks(docs), self._analyzer)
+        return BM25Retriever(model, chunks_of(docs), self._analyzer)
 
     def load(self, directory: Path, docs: Sequence[IndexedDoc]) -> BM25Retriever:
-        chunks = _chunks(docs)
+        chunks = chunks_of(docs)
         if (directory / _NO_TERMS).is_file():
             return BM25Retriever(None, chunks, self._analyzer)
         import bm25s
@@ -116,7 +111,3 @@ class BM25Kind:
         if indexed != len(chunks):
             raise ValueError(f"the stored BM25 index covers {indexed} chunks, not {len(chunks)}")
         return BM25Retriever(model, chunks, self._analyzer)
-
-
-def _chunks(docs: Sequence[IndexedDoc]) -> list[Chunk]:
-    return [c for d in docs for c in d.chunks]

@@ -13,7 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from ..records import Hit, IndexedDoc
+import numpy as np
+import numpy.typing as npt
+
+from ..records import Chunk, Hit, IndexedDoc
 
 # A text, or several texts that say what is sought in different words (the
 # question, the information it asks for, keywords), the question's own first.
@@ -49,6 +52,21 @@ class Forgets(Protocol):
     engine) and deletes them when a document is removed."""
 
     def forget(self, keys: Sequence[str]) -> None: ...
+
+
+def chunks_of(docs: Sequence[IndexedDoc]) -> list[Chunk]:
+    """The documents' chunks in order: the rows a retriever's scores are indexed by."""
+    return [c for d in docs for c in d.chunks]
+
+
+def top_hits(chunks: Sequence[Chunk], scores: npt.NDArray[np.float32], k: int) -> list[Hit]:
+    """The `k` best-scoring chunks, best first, those scoring above 0."""
+    k = min(k, len(scores))
+    if k == 0:
+        return []
+    top = np.argpartition(-scores, k - 1)[:k]
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return [Hit(chunks[i], float(scores[i])) for i in top if scores[i] > 0]
 
 
 def fuse(rankings: list[list[Hit]], k: float = 2.0) -> list[Hit]:

@@ -39,6 +39,7 @@ from ..parse import SUPPORTED_SUFFIXES, parse_bytes, parse_file, printable_path
 from ..records import Chunk, Document, Hit, IndexedDoc
 from ..tokens import TokenCounter
 from .bm25 import BM25Kind, DocTerms
+from .embed import EmbeddingKind
 from .milvus import MilvusKind, MilvusTarget
 from .retriever import Forgets, Query, Retriever, RetrieverKind, fuse
 from .terms import Analyzer
@@ -81,9 +82,12 @@ class Corpus:
 def retriever_kinds(store: IndexStore) -> list[RetrieverKind]:
     """The retrievers every corpus gets, one of each kind; add a kind here.
     With a Milvus target, Milvus's BM25 takes the place of the local one."""
-    if store.milvus is not None:
-        return [MilvusKind(store.milvus)]
-    return [BM25Kind(store.analyzer, store.doc_terms)]
+    kinds: list[RetrieverKind] = [
+        MilvusKind(store.milvus) if store.milvus is not None else BM25Kind(store.analyzer, store.doc_terms)
+    ]
+    if "embed" in store.retrievers:
+        kinds.append(EmbeddingKind())
+    return kinds
 
 
 class IndexStore:
@@ -94,12 +98,14 @@ class IndexStore:
         settings: ChunkSettings,
         analyzer: Analyzer | None = None,
         milvus: MilvusTarget | None = None,
+        retrievers: Sequence[str] = ("bm25",),
     ) -> None:
         self.root = root
         self.counter = counter
         self.settings = settings
         self.analyzer = analyzer or Analyzer()
         self.milvus = milvus
+        self.retrievers = tuple(retrievers)
         self.kinds = retriever_kinds(self)
         for d in (root, root / "docs", root / "sets"):
             _usable_dir(d)
