@@ -3,9 +3,9 @@ import re
 
 from longdoc.agents.agent import ask_agent
 from longdoc.agents.auto import ask_auto
-from longdoc.agents.shape import looks_multi_hop
 from longdoc.agents.chain import MAX_HOPS, parse_step, value_of
 from longdoc.agents.context import Job, ReadSettings
+from longdoc.agents.shape import looks_multi_hop
 from longdoc.chunk import ChunkSettings
 from longdoc.index.store import IndexStore
 from longdoc.llm.scripted import ScriptedLLM
