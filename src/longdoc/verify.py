@@ -164,7 +164,7 @@ def look_alike(question: str, text: str) -> str | None:
     Latin names only: in Chinese one character apart is as often a synonym
     (守塔人, 守灯人) as another place."""
     low = text.lower()
-    words = {w.strip("'’-") for w in _NAME_WORD.findall(text)}
+    words: set[str] = {w.strip("'’-") for w in _NAME_WORD.findall(text)}
     for name in question_names(question):
         n = name.lower()
         if len(n) < 4 or not n.isalpha() or re.search(rf"\b{re.escape(n)}\b", low):
