@@ -24,10 +24,7 @@ ZH_NEEDLE = "卡尔沃角的灯塔由艾达·马恩看守。"
 
 
 def _zh_haystack(n=200, needle_at=None):
-    paras = [f"第{i}段讲述北方海岸的港口、船只和潮汐。" for i in range(n)]
-    if needle_at is not None:
-        paras.insert(needle_at, ZH_NEEDLE)
-    return "\n\n".join(paras)
+    return _haystack(n, needle_at, ZH_NEEDLE, "第{i}段讲述北方海岸的港口、船只和潮汐。")
 
 
 def _store(tmp_path, milvus=True):

@@ -14,10 +14,15 @@ from longdoc.tokens import EstimateCounter
 NEEDLE = "The lighthouse on Karvo Point is kept by Edda Marn."
 
 
-def _haystack(n=400, needle_at=None):
-    paras = [f"Paragraph {i} describes the harbour, the boats and the tides of the northern coast." for i in range(n)]
+def _haystack(
+    n=400,
+    needle_at=None,
+    needle=NEEDLE,
+    filler="Paragraph {i} describes the harbour, the boats and the tides of the northern coast.",
+):
+    paras = [filler.format(i=i) for i in range(n)]
     if needle_at is not None:
-        paras.insert(needle_at, NEEDLE)
+        paras.insert(needle_at, needle)
     return "\n\n".join(paras)
 
 

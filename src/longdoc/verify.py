@@ -118,7 +118,9 @@ def _said_of_something_else(answer: str, passages: list[str], question: str, ana
     Small models answer a question the text does not answer with a value from
     any sentence at hand: a colour from a news item for "what colour is the
     lighthouse", a keeper named for a look-alike place."""
-    holders = [s for p in passages for s in sentences(p) if _gives_a_value(answer, question, s)]
+    every = [s for p in passages for s in sentences(p)]
+    names, words = _answer_values(answer, question)
+    holders = [s for s in every if _holds_a_value(s, names, words)]
     if not holders:
         return None
     alike = [look_alike(question, s) for s in holders]
@@ -128,7 +130,7 @@ def _said_of_something_else(answer: str, passages: list[str], question: str, ana
         return None
     # A number or colour is a word many sentences hold: the one that gives it
     # must be about the question's subject about as much as the best passage is.
-    best = max((coverage(question, s, analyzer) for p in passages for s in sentences(p)), default=0.0)
+    best = max(coverage(question, s, analyzer) for s in every)
     if max(coverage(question, s, analyzer) for s in holders) < best * _ON_SUBJECT:
         return "the sentences that give its value are about something else"
     return None
@@ -139,19 +141,21 @@ def _said_of_something_else(answer: str, passages: list[str], question: str, ana
 _ON_SUBJECT = 0.5
 
 
-def _gives_a_value(answer: str, question: str, sentence: str) -> bool:
-    """The sentence holds one of the answer's own values: a name or number the
-    question does not hold, or the colour or number a question asks for."""
+def _answer_values(answer: str, question: str) -> tuple[list[str], list[str]]:
+    """The answer's own values: names and numbers the question does not hold,
+    and the colours or numbers a question asks for (words many sentences hold)."""
     names = [n for n in answer_names(answer) if names_found(n, question) < 1.0]
-    if any(names_found(n, sentence) == 1.0 for n in names):
-        return True
     words: list[str] = []
     if _ASKS_COLOUR.search(question):
-        words += [m.group() for m in _COLOUR.finditer(answer)]
+        words += [m.group().lower() for m in _COLOUR.finditer(answer)]
     if _ASKS_NUMBER.search(question):
         words += _DIGITS.findall(answer)
+    return names, words
+
+
+def _holds_a_value(sentence: str, names: list[str], words: list[str]) -> bool:
     low = sentence.lower()
-    return any(w.lower() in low for w in words)
+    return any(names_found(n, sentence) == 1.0 for n in names) or any(w in low for w in words)
 
 
 _DIGITS = re.compile(r"\d[\d,.]*\d|\d|[〇零一二两三四五六七八九十百千万亿]{2,}")
