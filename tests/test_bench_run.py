@@ -96,6 +96,8 @@ def test_run_scores_and_resumes_after_interrupt(items_dir, tmp_path):
     assert rag.chunks_total and rag.chunks_total > 1
     saved = json.loads(cache_path(out, "rag", "single_needle-en-12k-d050").read_text(encoding="utf-8"))
     assert saved["recall"] == rag.recall
+    # the level that answered, and its notes, are kept so a failure's step can be read later
+    assert rag.mode == "rag" and saved["mode"] == "rag" and isinstance(saved["notes"], list)
 
 
 def test_report_writes_tables_and_plots(items_dir, tmp_path):

@@ -47,6 +47,9 @@ class Outcome:
     chunks_total: int | None = None
     timings: dict[str, float] = field(default_factory=dict)
     error: str | None = None
+    # Which level answered and why: without them a failure's step cannot be read from results.
+    mode: str = ""
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -74,6 +77,8 @@ class Record:
     timings: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     version: str = ""  # longdoc's version (and git commit) that produced the record
+    mode: str = ""  # the level that answered (auto names the one it chose)
+    notes: list[str] = field(default_factory=list)
 
 
 class Answerer(Protocol):
@@ -117,6 +122,8 @@ def longdoc_answerer(mode_spec: str, settings: Settings, llm: LLM) -> Answerer:
             u.chunks_total,
             dict(a.timings),
             a.backend_failure,
+            a.mode,
+            list(a.notes),
         )
 
     return answer
@@ -218,6 +225,8 @@ def evaluate(item: Item, system: str, model: str, outcome: Outcome, wall: float)
         timings={k: round(v, 4) for k, v in outcome.timings.items()},
         error=outcome.error,
         version=code_version(),
+        mode=outcome.mode,
+        notes=list(outcome.notes),
     )
 
 
