@@ -65,6 +65,22 @@ def test_all_reads_every_chunk_and_finds_what_bm25_cannot(tmp_path):
     assert len(llm.calls) == len(corpus.chunks) + 2  # plan + every chunk + answer
 
 
+class _Restating(Oracle):
+    """Reads well but, like the 1.5B on a paraphrase item, writes a final answer that restates the question."""
+
+    def __call__(self, messages) -> str:
+        reply = super().__call__(messages)
+        return "It keeps the lighthouse [1]." if FACT in reply and "[1]" in reply else reply
+
+
+def test_an_answer_that_repeats_the_question_falls_back_on_the_readers_answer(tmp_path):
+    corpus = _corpus(tmp_path)
+    oracle = _Restating({"lighthouse": FACT}, keywords=["lighthouse keeper", "beacon", "cape", "tends"])
+    ans = ask_read(QUESTION, _job(corpus, ScriptedLLM(oracle), enough=1))
+    assert FACT in ans.answer and ans.citations and FACT in ans.citations[0].text
+    assert any("only repeats the question; the readers' answer is used" in n for n in ans.notes)
+
+
 def test_ranked_respects_its_chunk_limit(tmp_path):
     corpus = _corpus(tmp_path)
     oracle = Oracle({"lighthouse": FACT})

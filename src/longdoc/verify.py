@@ -53,6 +53,14 @@ def answer_names(answer: str) -> list[str]:
     return names
 
 
+def repeats_question(answer: str, question: str, analyzer: Analyzer) -> bool:
+    """The answer holds words but none the question lacks: it says nothing
+    ("The settlement's metalworkers craft a light..." for "Which settlement's
+    metalworkers craft a light...?"). A bare "Yes" holds no terms and passes."""
+    own = set(analyzer.terms(answer))
+    return bool(own) and not own - set(analyzer.terms(question))
+
+
 def question_names(question: str) -> list[str]:
     """The Latin proper names and numbers a question asks about. A sentence's
     first word is passed over however it is spelled ("Summarize", "Karvo"):

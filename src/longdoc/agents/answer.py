@@ -10,7 +10,7 @@ from ..llm.base import LLM, GenerationOptions, Message, OnToken
 from ..prompts import PromptSet
 from ..records import Answer, QueryPlan, Usage
 from ..retrieve import Evidence
-from ..verify import question_names, unbacked
+from ..verify import question_names, repeats_question, unbacked
 from .context import Job
 
 
@@ -24,11 +24,14 @@ def answer_from_evidence(
     notes: list[str],
     searched: str = "",
     chained: bool = False,
+    found: str = "",
 ) -> Answer:
     """The final step of every level: answer from the chosen passages, or say
     plainly that nothing was found (never an LLM call on empty evidence).
     `chained`: the passages are facts found one after another (Level 3), to be
-    followed from one to the next rather than each checked against the question."""
+    followed from one to the next rather than each checked against the question.
+    `found`: an answer already checked against the passages (Level 2's readers'),
+    used when the model's own answer only repeats the question."""
     unknown = unmentioned(plan, job)
     if unknown:
         evidence, searched = [], unknown
@@ -43,7 +46,18 @@ def answer_from_evidence(
         text, failure = _generate(plan, evidence, prompts, job.llm, job.answer_tokens, usage, job.on_token, chained)
     if failure:
         notes.append(f"answer step failed: {failure}")
-    elif not is_not_found(text, prompts):
+    elif not is_not_found(text, prompts) and repeats_question(
+        MARKER.sub(" ", text), plan.information, job.corpus.analyzer
+    ):
+        said = " ".join(text.split())[:200]
+        text = found or f"{prompts.not_found} ({_searched(plan, evidence, job)})"
+        notes.append(
+            f'the model answered "{said}", which only repeats the question; '
+            + ("the readers' answer is used" if found else "not used")
+        )
+        if job.on_token:
+            job.on_token(f"\n\n(That only repeats the question.) {text}")
+    if not failure and not is_not_found(text, prompts):
         reason = unbacked(
             MARKER.sub(" ", text),
             [e.chunk.text for e in evidence],

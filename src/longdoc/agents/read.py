@@ -104,7 +104,18 @@ def ask_read(question: str, job: Job, plan: QueryPlan | None = None) -> Answer:
     if not evidence:
         terms = ", ".join(plan.keywords[:8]) or plan.information
         searched = f"read {usage.chunks_read} of {len(corpus.chunks)} passages, none answered; searched for: {terms}"
-    return answer_from_evidence("read", plan, evidence, job, prompts, usage, notes, searched)
+    return answer_from_evidence(
+        "read", plan, evidence, job, prompts, usage, notes, searched, found=readers_answer(found, evidence)
+    )
+
+
+def readers_answer(found: list[Reading], evidence: list[Evidence]) -> str:
+    """The best reader's checked answer, cited to its sentence (the first
+    passage): what the answer step falls back on when its own answer says nothing."""
+    if not found or not evidence or evidence[0].chunk.id != found[0].chunk.id:
+        return ""
+    answer = found[0].verdict.answer if found[0].verdict else None
+    return f"{answer} [1]" if answer else ""
 
 
 def answers_found(readings: list[Reading], relevant_at: float) -> list[Reading]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from ..index.terms import Analyzer
 from ..llm.base import LLM, GenerationOptions, Message
 from ..prompts import PromptSet
-from ..verify import look_alike, support, wrong_kind
+from ..verify import look_alike, repeats_question, support, wrong_kind
 
 _NONE_WORDS = ("none", "无", "没有", "不相关", "no")
 # Replies that say the passage does not answer, in words rather than "none".
@@ -99,7 +99,7 @@ def judge_reply(
     why = ""
     if backing is None:
         why = "answer not in the chunk"
-    elif not set(analyzer.terms(answer)) - set(analyzer.terms(question)):
+    elif repeats_question(answer, question, analyzer):
         why = "answer repeats the question"
     elif kind := wrong_kind(question, answer):
         why = f"the question asks for {kind}"
