@@ -2,14 +2,15 @@ import json
 import re
 
 from longdoc.agents.agent import ask_agent
-from longdoc.agents.auto import ask_auto
+from longdoc.agents.auto import _named_elsewhere, ask_auto
 from longdoc.agents.chain import MAX_HOPS, parse_step, value_of
 from longdoc.agents.context import Job, ReadSettings
 from longdoc.agents.shape import looks_multi_hop
 from longdoc.chunk import ChunkSettings
 from longdoc.index.store import IndexStore
 from longdoc.llm.scripted import ScriptedLLM
-from longdoc.prompts import EN
+from longdoc.prompts import EN, ZH
+from longdoc.records import Answer, Citation
 from oracle import Oracle
 
 HOP1 = "The capital of Veloria is the city of Dunmarsh."
@@ -239,3 +240,37 @@ def test_auto_counts_a_long_not_found_as_not_found(tmp_path):
         "Who keeps the lighthouse?", Job(corpus, ScriptedLLM(model), 600, 80, read=ReadSettings(strategy="all"))
     )
     assert ans.mode == "read" and fact in ans.answer
+
+
+def test_auto_reads_when_what_level_1_cites_lacks_words_the_documents_never_use(tmp_path):
+    # A Chinese paraphrase: the question's runs ("金属工匠") look like names to the
+    # check, but the documents never use them; Level 2 reads, Level 3 would only
+    # ask the same question again (the 1.5B did so on the bench).
+    fact = "每年冬天，海载镇的铁匠们为守护圣人打造一盏银灯。"
+    corpus = _planted(tmp_path, 40, [(25, fact)], filler="第{i}段讲的是港口、船只和海岸的潮汐。")
+    q = "哪个聚落的金属工匠在寒冷时节制作贵金属照明器具？"
+
+    def model(messages):
+        system, user = messages[0].content, messages[-1].content
+        if system == ZH.query_system:
+            return json.dumps({"information": q, "keywords_zh": ["港口"]})
+        if system == ZH.expand_system:
+            return ""
+        if system == ZH.reader_system:
+            return f"海载镇\n句子：{fact}" if fact in user else "无"
+        if fact in user:
+            n = (re.findall(r"\[(\d+)\][^\[]*" + re.escape(fact), user) or ["1"])[0]
+            return f"海载镇 [{n}]。"
+        return "港口 [1]。"  # Level 1 answers from the filler it was given
+
+    ans = ask_auto(q, Job(corpus, ScriptedLLM(model), 600, 80, read=ReadSettings(strategy="all")))
+    assert ans.mode == "read" and "海载镇" in ans.answer, ans.notes
+    assert any("Level 2 read chunks" in n for n in ans.notes)
+
+
+def test_names_the_cited_passages_lack_but_other_passages_hold_are_a_chain(tmp_path):
+    corpus = _corpus(tmp_path)
+    job = Job(corpus, ScriptedLLM([]), 600, 80)
+    cited = Answer("Ilse Quorn [1]", "rag", [Citation("atlas.txt", None, "c1", HOP2, 1)])
+    assert _named_elsewhere("Which mayor serves the capital of Veloria?", cited, job)  # Veloria: in HOP1
+    assert not _named_elsewhere("Which mayor serves the capital of Zembla?", cited, job)  # never mentioned

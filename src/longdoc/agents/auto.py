@@ -53,7 +53,7 @@ def ask_auto(question: str, job: Job) -> Answer:
     why = weak
     # Cited passages that do not name what the question names may be the second
     # link of a chain ("Kahund lies in Trouvaiv" for "where was Len born?").
-    if looks_multi_hop(question) or weak.startswith(_NOT_NAMED):
+    if looks_multi_hop(question) or (weak.startswith(_NOT_NAMED) and _named_elsewhere(question, level1, job)):
         ans = ask_agent(question, job)
         escalation = f"auto: Level 1 {why} and the question may chain facts, so Level 3 (agent) answered"
     else:
@@ -79,13 +79,27 @@ def weakness(ans: Answer, question: str, job: Job, prompts: PromptSet) -> str | 
     if reason:
         return f"its answer is not backed by the passages it cites ({reason})"
     quotes = " ".join(c.text for c in ans.citations)
-    missing = [n for n in answer_names(question) if names_found(n, quotes) < 1.0]
-    if missing:
+    if missing := _unnamed(question, ans):
         return f"{_NOT_NAMED} {', '.join(missing[:3])} as the question does"
     few_words = len(set(job.corpus.analyzer.terms(question))) < 3  # too few to judge by
     if not few_words and coverage(question, quotes, job.corpus.analyzer) < _FEW_SHARED:
         return "the sentences it cites share few of the question's words"
     return None
+
+
+def _unnamed(question: str, ans: Answer) -> list[str]:
+    """What the question names (Latin names, Chinese runs) that the cited passages do not."""
+    quotes = " ".join(c.text for c in ans.citations)
+    return [n for n in answer_names(question) if names_found(n, quotes) < 1.0]
+
+
+def _named_elsewhere(question: str, ans: Answer, job: Job) -> bool:
+    """Most of what the cited passages lack is in other passages: the next link
+    of a chain, for Level 3. Words the documents never use mean the fact is told
+    in other words ("金属工匠" for "blacksmiths"), which Level 2's reading finds;
+    Chinese runs cannot be told from names, so this decides, not the wording."""
+    missing = _unnamed(question, ans)
+    return sum(job.corpus.mentions(n) for n in missing) * 2 >= len(missing) > 0
 
 
 class _HeldAnswer:
