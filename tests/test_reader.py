@@ -1,8 +1,11 @@
 """The Level 2 reader's checks in code (agents/reader.py, verify.py): what a
 reply is worth once held against the chunk it read."""
 
-from longdoc.agents.reader import judge_reply, parse_reply
+import os
+
+from longdoc.agents.reader import judge_reply, parse_reply, reader_messages
 from longdoc.index.terms import Analyzer
+from longdoc.prompts import EN, ZH
 from longdoc.verify import answer_names, coverage, look_alike, names_found, support, unbacked, wrong_kind
 
 A = Analyzer()
@@ -130,3 +133,16 @@ def test_an_answer_said_of_something_else_is_unbacked():
     assert unbacked("琥渚屿灯塔被漆成了黄色。", ["琥渚屿灯塔被漆成了黄色，守塔人是钟泓珂。"], colour, A) is None
     # The last link of a chain names only the link before it.
     assert unbacked("Thox Vouthal.", decoy, q, A, about_subject=False) is None
+
+
+def test_what_every_reader_call_shares_comes_before_the_chunk():
+    """The system text, the worked example and the question open the prompt and
+    the chunk follows: consecutive reader calls then share that whole opening,
+    and llama.cpp takes it from its KV cache instead of evaluating it again."""
+    for prompts, question in ((EN, Q), (ZH, "谁看守卡尔沃角的灯塔？")):
+        first = reader_messages(question, "The boats came in at dusk.", prompts)
+        second = reader_messages(question, "Nets were mended on the quay.", prompts)
+        assert [m.role for m in first] == ["system", "user"] and first[0] == second[0]
+        user = first[1].content
+        assert user.index(question) < user.index("The boats came in at dusk.")
+        assert question in os.path.commonprefix([first[1].content, second[1].content])

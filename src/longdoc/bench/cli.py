@@ -11,6 +11,7 @@ from rich.console import Console
 
 from ..agents.modes import MODES
 from ..flags import handle_errors, resolve, settings_options
+from ..llm.models import DEFAULT_MODEL
 from .generate import PRESETS
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -219,6 +220,89 @@ def bench_run(
     click.echo(f"{len(records)} new results in {out_dir} ({total - len(records)} left)")
     if report:
         _write_bench_report(out_dir)
+
+
+@bench.command("speed")
+@click.option(
+    "--models", default=DEFAULT_MODEL, show_default=True, help="Comma-separated embedded model names or .gguf paths."
+)
+@click.option("--threads", type=int, help="CPU threads for llama.cpp [default: the settings', else all cores].")
+@click.option(
+    "--variant",
+    "variants",
+    multiple=True,
+    metavar="NAME:KEY=VAL,...",
+    help="llama.cpp load settings to measure, repeatable; the first is the baseline. Keys: n_batch, n_ubatch, "
+    "flash_attn, type_k, type_v (f16, q8_0, q4_0, ...; a quantized type_v needs flash_attn), use_mmap, use_mlock. "
+    "E.g. base: fa:flash_attn=true ub:n_batch=1024,n_ubatch=512 [default: base:].",
+)
+@click.option("--contexts", default="1k,3k,7k", show_default=True, help="Prefill prompt sizes in tokens (k = 1000).")
+@click.option("--gen-tokens", type=int, default=64, show_default=True, help="Decode steps timed after a 1k prompt.")
+@click.option(
+    "--read-chunks", type=int, default=8, show_default=True, help="Level 2: chunks to read at most (read_max_chunks)."
+)
+@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Also write the results here as JSON.")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@handle_errors
+def bench_speed(
+    models: str,
+    threads: int | None,
+    variants: tuple[str, ...],
+    contexts: str,
+    gen_tokens: int,
+    read_chunks: int,
+    json_path: Path | None,
+    debug: bool,
+) -> None:
+    """Time the embedded model under llama.cpp settings: load, prefill, decode, an answer, Level 2 reading."""
+    import dataclasses
+    import json
+    import os
+
+    from ..config import ensure_home, load_settings
+    from ..llm.embedded import EmbeddedLLM
+    from ..llm.models import MODELS, resolve_model
+    from ..llm.vocab import llama_cpp_module
+    from ..sample import build_sample
+    from .speed import Plan, SpeedReport, Variant, describe, parse_contexts, parse_variants, render, run
+
+    chosen = parse_variants(variants)
+    names = [m.strip() for m in models.split(",") if m.strip()]
+    if not names:
+        raise click.UsageError("--models: give at least one model")
+    settings, _ = load_settings({"backend": "embedded", "threads": threads})
+    ensure_home(settings.home)
+    sample = build_sample(settings.home / "samples")
+    plan = Plan(settings, sample.path, sample.question, sample.answer_keywords, parse_contexts(contexts))
+    plan = dataclasses.replace(plan, gen_tokens=gen_tokens, read_chunks=read_chunks)
+    plan.check()
+    n_threads = settings.threads or os.cpu_count() or 1
+
+    def make_llm(name: str, variant: Variant) -> EmbeddedLLM:
+        return EmbeddedLLM(
+            resolve_model(name, settings.home),
+            context_window=settings.context_window,
+            threads=n_threads,
+            name=name if name in MODELS else None,
+            llama_settings=variant.settings,
+        )
+
+    llama_cpp = llama_cpp_module()
+    report = SpeedReport(
+        llama_cpp.__version__,
+        llama_cpp.llama_print_system_info().decode("utf-8", "replace"),
+        n_threads,
+        settings.context_window,
+        {v.name: v.spec for v in chosen},
+    )
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    run(names, chosen, plan, make_llm, report, say=lambda m: err.print(m, style="dim", markup=False))
+    out = Console(highlight=False, soft_wrap=True)
+    out.print(render(report))
+    out.print(describe(report))
+    if json_path is not None:
+        json_path.write_text(json.dumps(dataclasses.asdict(report), indent=2) + "\n", encoding="utf-8")
+        err.print(f"results: {json_path}")
 
 
 def _write_bench_report(out_dir: Path) -> None:

@@ -38,6 +38,9 @@ class Completion:
     # each generated token, its top alternatives as {token text: log probability}.
     top_logprobs: list[dict[str, float]] | None = None
     tool_calls: list[ToolCall] = field(default_factory=list)
+    # Prompt tokens taken from the backend's KV cache rather than evaluated
+    # (the embedded model reuses the longest prefix shared with its previous call).
+    cached_tokens: int = 0
 
 
 @dataclass

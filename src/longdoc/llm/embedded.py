@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +14,39 @@ import numpy.typing as npt
 
 from longdoc.errors import BackendError, ModelError
 from longdoc.llm.base import Completion, GenerationOptions, Message, OnToken
-from longdoc.llm.vocab import LlamaTokenCounter, check_llama_cpp, llama_cpp_module, load_llama, load_token_counter
+from longdoc.llm.vocab import (
+    LlamaSettings,
+    LlamaTokenCounter,
+    check_llama_cpp,
+    llama_cpp_module,
+    load_llama,
+    load_token_counter,
+)
 
-__all__ = ["EmbeddedLLM", "load_token_counter"]
+__all__ = ["EmbeddedLLM", "LlamaSettings", "load_token_counter", "reused_prefix"]
+
+
+def reused_prefix(evaluated: Sequence[int], prompt: Sequence[int], logits_live: bool) -> int:
+    """How many of `prompt`'s tokens `llama_cpp.Llama.generate` (0.3.36) takes from
+    the KV cache instead of evaluating, given the tokens the cache holds
+    (`evaluated`) and whether the last one's logits are current. Mirrors its
+    prefix check: the common prefix is kept; when it covers the whole prompt, the
+    last token is evaluated again for fresh logits, unless the prompt is exactly
+    what was evaluated and its logits are live. (It assumes llama.cpp can drop the
+    cache's tail, as it can for the shipped Qwen models; for a recurrent one it
+    cannot, and everything is evaluated again.)"""
+    if not evaluated:
+        return 0
+    common = 0
+    for a, b in zip(evaluated, prompt):
+        if a != b:
+            break
+        common += 1
+    if common == len(prompt):
+        if len(evaluated) == len(prompt) and logits_live:
+            return len(prompt)
+        return max(common - 1, 0)
+    return common
 
 
 class _TopLogprobs:
@@ -61,6 +93,7 @@ class EmbeddedLLM:
         context_window: int = 8192,
         threads: int | None = None,
         name: str | None = None,
+        llama_settings: LlamaSettings | None = None,
     ) -> None:
         check_llama_cpp()  # fail at construction, not at the first question
         self.model_path = Path(model_path)
@@ -69,6 +102,7 @@ class EmbeddedLLM:
         self.name = name or self.model_path.stem
         self.context_window = context_window
         self._threads = threads or os.cpu_count() or 1
+        self.llama_settings = llama_settings or LlamaSettings()
         # llama_cpp.Llama keeps per-call state (KV cache, sampler): one call at a time.
         self._lock = threading.Lock()
         self._llama: Any = None
@@ -85,8 +119,8 @@ class EmbeddedLLM:
             return
         llama = load_llama(
             self.model_path,
+            self.llama_settings,
             n_ctx=self.context_window,
-            n_batch=512,
             n_threads=self._threads,
             n_threads_batch=self._threads,
         )
@@ -108,6 +142,15 @@ class EmbeddedLLM:
         if token < 0:
             return ""
         return str(llama.detokenize([token], special=True).decode("utf-8", "replace"))
+
+    @contextlib.contextmanager
+    def raw_llama(self) -> Iterator[Any]:
+        """The loaded `llama_cpp.Llama`, with no other call running: for benchmarks
+        that time llama.cpp itself (prefill, decode steps). What they evaluate
+        stays in the KV cache, so the next call may reuse it."""
+        with self._lock:
+            self._ensure_loaded()
+            yield self._llama
 
     def token_counter(self) -> LlamaTokenCounter:
         # A separate vocab-only copy: counting must not wait for a generation
@@ -147,6 +190,10 @@ class EmbeddedLLM:
                 f"{options.max_tokens}; together they exceed the context window of "
                 f"{self.context_window} by {budget - self.context_window} tokens"
             )
+        # Read before generating: generate() keeps what the cache shares with the prompt.
+        cached = reused_prefix(
+            llama.input_ids[: llama.n_tokens].tolist(), prompt, not getattr(llama, "_requires_eval", True)
+        )
         recorder = _TopLogprobs(options.logprobs) if options.logprobs > 0 else None
         processors = None if recorder is None else llama_cpp_module().LogitsProcessorList([recorder])
         stream = llama.create_completion(
@@ -186,6 +233,7 @@ class EmbeddedLLM:
             self._count_plain(text),
             finish,
             top_logprobs=None if recorder is None else recorder.as_dicts(llama),
+            cached_tokens=cached,
         )
 
     def _count_plain(self, text: str) -> int:

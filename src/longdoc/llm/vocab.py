@@ -20,7 +20,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, BinaryIO
 
-from longdoc.errors import ModelError
+from longdoc.errors import ConfigError, ModelError
 from longdoc.llm.models import recorded_sha256
 
 INSTALL_HINT = 'pip install "longdoc[embedded]"'
@@ -71,11 +71,58 @@ def _last_line(sink: BinaryIO) -> str:
     return lines[-1] if lines else ""
 
 
-def load_llama(model_path: Path, **params: Any) -> Any:
-    """A `llama_cpp.Llama` over the GGUF; ModelError with llama.cpp's own reason when it fails."""
+# KV cache element types llama.cpp accepts, by the names its own CLI uses (-ctk/-ctv).
+KV_TYPES = ("f32", "f16", "q8_0", "q5_1", "q5_0", "q4_1", "q4_0", "iq4_nl")
+
+
+@dataclass(frozen=True)
+class LlamaSettings:
+    """How llama.cpp builds the model's context; the defaults are what the embedded
+    backend has always used. Threads are not here: they come from the settings."""
+
+    n_batch: int = 512  # prompt tokens handed to one llama_decode call
+    n_ubatch: int = 512  # tokens per compute pass within it (llama.cpp clamps it to n_batch)
+    flash_attn: bool = False
+    type_k: str = "f16"  # KV cache element types (KV_TYPES); quantized ones halve its memory or better
+    type_v: str = "f16"
+    use_mmap: bool = True  # map the weights (they load lazily) rather than read them in
+    use_mlock: bool = False  # pin the weights in RAM
+
+    def __post_init__(self) -> None:
+        if self.n_batch < 1 or self.n_ubatch < 1:
+            raise ConfigError("n_batch and n_ubatch must be at least 1")
+        if self.n_ubatch > self.n_batch:
+            # llama_cpp would quietly use n_batch: a variant would measure something other than it says.
+            raise ConfigError(f"n_ubatch ({self.n_ubatch}) must not exceed n_batch ({self.n_batch})")
+        for name in (self.type_k, self.type_v):
+            if name not in KV_TYPES:
+                raise ConfigError(f"unknown KV cache type {name!r} (choose from {', '.join(KV_TYPES)})")
+        if self.type_v not in ("f32", "f16") and not self.flash_attn:
+            # llama.cpp refuses the context otherwise; say so before a model loads.
+            raise ConfigError(f"a quantized V cache (type_v={self.type_v}) needs flash_attn=true")
+
+    def params(self, llama_cpp: ModuleType) -> dict[str, Any]:
+        """`llama_cpp.Llama` keyword arguments (llama-cpp-python 0.3.36 takes each)."""
+        return {
+            "n_batch": self.n_batch,
+            "n_ubatch": self.n_ubatch,
+            "flash_attn": self.flash_attn,
+            "type_k": getattr(llama_cpp, f"GGML_TYPE_{self.type_k.upper()}"),
+            "type_v": getattr(llama_cpp, f"GGML_TYPE_{self.type_v.upper()}"),
+            "use_mmap": self.use_mmap,
+            "use_mlock": self.use_mlock,
+        }
+
+
+def load_llama(model_path: Path, settings: LlamaSettings | None = None, **params: Any) -> Any:
+    """A `llama_cpp.Llama` over the GGUF, built with `settings` (llama.cpp's defaults
+    when None: the vocabulary-only load needs no context to speak of); ModelError
+    with llama.cpp's own reason when it fails."""
     llama_cpp = llama_cpp_module()
     if not model_path.is_file():
         raise ModelError(f"model file not found: {model_path}")
+    if settings is not None:
+        params = {**settings.params(llama_cpp), **params}
     with _stderr_captured() as sink:
         try:
             return llama_cpp.Llama(model_path=str(model_path), verbose=False, **params)
