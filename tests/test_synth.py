@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from dataclasses import dataclass
 
 import pytest
@@ -431,6 +432,183 @@ def test_bad_settings_are_refused(tmp_path):
             synthesize([_doc(tmp_path)], tmp_path / "out", settings(tmp_path), bad, llm=ScriptedLLM([]))
 
 
+# -- the planted check and the audit sheet ------------------------------------------
+
+_SYL = ["Ka", "Lo", "Mi", "Re", "Su", "Ta", "Vo", "Ze"]
+
+
+def _well(i: int) -> Fact:
+    """A fact of its own for each paragraph: a place and a person found nowhere else."""
+    first, last = f"{_SYL[i % 8]}ra{_SYL[i // 8].lower()}", f"{_SYL[i // 8]}m{_SYL[i % 8].lower()}"
+    place = f"{_SYL[i % 8]}th{_SYL[i // 8].lower()}s Ford"
+    return Fact(f"The well at {place} was dug by {first} {last}.", f"Who dug the well at {place}?", f"{first} {last}")
+
+
+WELLS = [_well(i) for i in range(60)]
+
+
+def _wells(tmp_path):
+    """Sixty paragraphs, each with its own fact: every chunk drafts a question of its own."""
+    doc = tmp_path / "wells.txt"
+    paras = [" ".join([f.sentence] + [FILLER[(i + j) % len(FILLER)] for j in range(4)]) for i, f in enumerate(WELLS)]
+    doc.write_text("\n\n".join(paras), encoding="utf-8")
+    return doc
+
+
+def _lines(path):
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def _planted_run(tmp_path, **changes):
+    out = tmp_path / "out"
+    config = _config(kinds=(SINGLE,), n=12, plant=4, **changes)
+    summary = synthesize([_wells(tmp_path)], out, settings(tmp_path), config, llm=ScriptedLLM(Writer(WELLS)))
+    return out, summary
+
+
+def test_alter_gives_a_wrong_value_of_the_same_kind_from_another_chunk():
+    from longdoc.synth.plant import alter
+    from longdoc.synth.records import Seed
+    from longdoc.verify import bare
+
+    config = SynthConfig(seed=5)
+    chunks = [
+        chunk(0, MIDDLE.sentence + " The keeper lit the lamp in the spring of 1822, after the salt fish came."),
+        chunk(1, "The mill at Orrin Ford was rebuilt by Tam Ashe in 1795 with pear trees around it."),
+        chunk(2, "Traders from the coast brought lamp oil and news that was weeks out of date."),
+    ]
+    seed = Seed("x", SINGLE, (0,))
+    wrong = alter(Draft(MIDDLE.question, "Edda Marn"), seed, chunks, config)
+    assert wrong is not None and wrong.question == MIDDLE.question
+    assert wrong.answer in ("Orrin Ford", "Tam Ashe")  # a name of as many words, from another chunk
+    number = alter(Draft("When was the lamp lit?", "in the spring of 1822"), seed, chunks, config)
+    assert number is not None and number.answer == "in the spring of 1795"
+    words = alter(Draft("What came before the lamp was lit?", "salt fish"), seed, chunks, config)
+    assert words is not None and len(words.answer.split()) == 2 and words.answer in chunks[1].text + chunks[2].text
+    for altered, right in ((wrong, "Edda Marn"), (number, "1822"), (words, "salt fish")):
+        assert bare(right) not in bare(altered.answer) and bare(altered.answer) not in bare(chunks[0].text)
+    assert alter(Draft(MIDDLE.question, "Edda Marn"), seed, chunks, config) == wrong  # seeded
+    # a number the document holds nowhere else is made up, as many digits; a name cannot be
+    alone = [chunks[0]]
+    made = alter(Draft("When?", "in the spring of 1822"), seed, alone, config)
+    assert (
+        made is not None and made.answer != "in the spring of 1822" and len(made.answer) == len("in the spring of 1822")
+    )
+    assert alter(Draft(MIDDLE.question, "Edda Marn"), seed, alone, config) is None
+
+
+def test_planted_answers_are_dropped_counted_and_never_written(tmp_path):
+    from longdoc.verify import bare
+
+    out, summary = _planted_run(tmp_path)
+    records = _records(out)
+    planted = [r for r in records if r["planted"]]
+    assert len(planted) == 4
+    for r in planted:  # the agent answered right; the altered reference made it disagree
+        assert r["planted_from"] and bare(r["planted_from"]) != bare(r["reference"])
+        assert r["planted_from_agreement"] == 1.0 and r["agreement"] < 0.5
+        assert not r["kept"] and r["reason"] == filters.AGENT_DISAGREES
+    kept = [r for r in records if r["kept"] and not r["planted"]]
+    assert kept and all(not r["planted_from"] for r in records if not r["planted"])
+    assert summary.planned == 8 and summary.kept == len(kept) and summary.finished == 8
+    assert summary.planted is not None and summary.planted.passed is True
+    probes = {r["question"] for r in planted}
+    for name in ("alpaca.jsonl", "dpo.jsonl"):
+        rows_ = _lines(out / name)
+        assert len(rows_) == len(kept) and not probes & {row["instruction"] for row in rows_}
+    assert len(_lines(out / "sharegpt.jsonl")) == len(kept)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["settings"]["plant"] == 4 and manifest["counts"]["kept"] == len(kept)
+    assert manifest["planted"] == {
+        "planted": 4,
+        "finished": 4,
+        "altered": 4,
+        "agent_right": 4,
+        "dropped": {filters.AGENT_DISAGREES: 4},
+        "kept": 0,
+        "passed": True,
+    }
+    # a rerun with the same flags resumes: the same probes, nothing to do
+    again = synthesize(
+        [_wells(tmp_path)], out, settings(tmp_path), _config(kinds=(SINGLE,), n=12, plant=4), llm=ScriptedLLM([])
+    )
+    assert again.new == 0 and again.planted == summary.planted
+
+
+def test_a_planted_answer_the_filter_keeps_fails_the_check_and_is_still_not_written(tmp_path, monkeypatch):
+    from longdoc.synth.plant import describe
+
+    monkeypatch.setattr(filters, "check_agreement", lambda *args: (None, 1.0))  # a filter that lets everything by
+    out, summary = _planted_run(tmp_path)
+    assert summary.planted is not None and summary.planted.kept >= 1 and summary.planted.passed is False
+    assert "FAILED" in describe(summary.planted)
+    probes = {r["question"] for r in _records(out) if r["planted"]}
+    written = _lines(out / "alpaca.jsonl")
+    assert len(written) == summary.kept and not probes & {row["instruction"] for row in written}
+    assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["planted"]["passed"] is False
+
+
+def test_audit_sheet_holds_kept_items_only_and_scores_a_filled_copy(tmp_path):
+    from longdoc.errors import ConfigError
+    from longdoc.synth.audit import COLUMNS, RIGHT, score, sheet
+
+    out, summary = _planted_run(tmp_path)
+    text = sheet(out, 5, seed=1)
+    table = [line for line in text.splitlines() if line.startswith("|")]
+    header, rule, body = table[0], table[1], table[2:]
+    assert [c.strip() for c in header.strip("|").split("|")] == list(COLUMNS)
+    assert set(rule.replace("|", "").split()) == {"---"} and len(body) == 5
+    kept = {r["id"]: r for r in _records(out) if r["kept"] and not r["planted"]}
+    by_question = {f.question: f for f in WELLS}
+    for line in body:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        record = kept[cells[1]]  # a kept item, never a probe
+        fact = by_question[cells[2]]
+        assert cells[3] == record["reference"] == fact.answer and cells[4] == fact.sentence
+        assert cells[5] == fact.sentence and cells[6] == cells[7] == ""  # the backing sentence; blanks to fill
+    assert "planted check: 4 planted" in text and "passed" in text and f"5 of {summary.kept} kept" in text
+    assert sheet(out, 5, seed=1) == text and sheet(out, 50, seed=1).count("\n| ") == summary.kept + 2
+
+    marks = iter(["y", "Yes", "n", "y", "N"])
+    filled = "\n".join(
+        line.replace("|  |  |", f"| {next(marks)} | why |") if line in body else line for line in text.splitlines()
+    )
+    result = score(filled)
+    assert (result.right, result.total) == (3, 5) and result.line().startswith("3 of 5 right (60%); wrong: ")
+    half = filled.replace("| N | why |", "|  | why |")
+    with pytest.raises(ConfigError, match=rf"line \d+ \(.+\): {re.escape(RIGHT)} is empty"):
+        score(half)
+    with pytest.raises(ConfigError, match="'maybe'"):
+        score(filled.replace("| N | why |", "| maybe | why |"))
+    with pytest.raises(ConfigError, match="cells where the header has 8"):
+        score(filled.replace("| N | why |", "| N |"))
+    with pytest.raises(ConfigError, match="no table"):
+        score("# notes\n\nnothing here\n")
+
+
+def test_cli_synth_audit_writes_a_sheet_and_scores_it(tmp_path):
+    from click.testing import CliRunner
+
+    from longdoc.cli import main
+
+    out, summary = _planted_run(tmp_path)
+    cli = CliRunner()
+    r = cli.invoke(main, ["synth", "audit", str(out), "--n", "3"])
+    assert r.exit_code == 0, r.output
+    assert "3 items on" in r.output and (out / "audit.md").is_file()
+    r = cli.invoke(main, ["synth", "audit", str(out), "--n", "3"])
+    assert r.exit_code == 2 and "exists" in r.output  # a filled sheet is never overwritten
+    sheet_text = (out / "audit.md").read_text(encoding="utf-8")
+    filled = tmp_path / "filled.md"
+    filled.write_text(sheet_text.replace("|  |  |", "| y |  |"), encoding="utf-8")
+    r = cli.invoke(main, ["synth", "audit", str(out), "--score", str(filled)])
+    assert r.exit_code == 0 and "3 of 3 right (100%)" in r.output
+    r = cli.invoke(main, ["synth", "audit", str(out), "--score", str(out / "audit.md")])
+    assert r.exit_code == 2 and "right? is empty" in r.output
+    r = cli.invoke(main, ["synth", "audit", str(tmp_path), "--out", str(tmp_path / "x.md")])
+    assert r.exit_code == 2 and "manifest.json" in r.output
+
+
 # -- verify ------------------------------------------------------------------------
 
 
@@ -478,14 +656,22 @@ def test_cli_synth_and_verify(tmp_path):
             "single",
             "--ends-tokens",
             "300",
+            "--plant",
+            "1",
             *common,
         ],
     )
     assert r.exit_code == 0, r.output
-    assert "0 kept of 3 finished" in r.output and "dropped: " in r.output and "answer_not_in_source" in r.output
+    # the probe's draft copied the example's "Tam Ashe", which the first chunk holds; the echo
+    # agent says the documents do not tell: dropped, but a drop that proves nothing
+    assert "planted check: 1 planted, 1 altered (the agent's answer agreed with 0" in r.output
+    assert "dropped 1 (agent_disagrees 1), kept 0: inconclusive" in r.output
+    assert "0 kept of 2 finished" in r.output and "dropped: " in r.output and "answer_not_in_source" in r.output
     assert (out / "manifest.json").is_file() and (out / "sharegpt.jsonl").read_text(encoding="utf-8") == ""
     r = cli.invoke(main, ["synth", str(_doc(tmp_path)), "--out", str(out), "--kinds", "riddle", *common])
     assert r.exit_code == 2 and "unknown kind" in r.output
+    r = cli.invoke(main, ["synth", str(_doc(tmp_path)), "--out", str(out), "--n", "2", "--plant", "3", *common])
+    assert r.exit_code == 2 and "--plant" in r.output
     data = tmp_path / "set.jsonl"
     data.write_text(json.dumps({"document": "harbour.txt", "question": "Who?", "answer": "x"}) + "\n", encoding="utf-8")
     r = cli.invoke(main, ["synth", "verify", str(data), "--mode", "rag", *common])

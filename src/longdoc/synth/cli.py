@@ -19,7 +19,7 @@ _TOKENS = re.compile(r"^(\d+(?:\.\d+)?)([kKmM]?)$")
 
 class _DefaultMake(click.Group):
     """`longdoc synth PATH...` means `longdoc synth make PATH...`: the issue's
-    command line, with `verify` beside it as a subcommand."""
+    command line, with `verify` and `audit` beside it as subcommands."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
@@ -65,7 +65,8 @@ def _progress() -> Any:
 @click.group(cls=_DefaultMake)
 def synth() -> None:
     """Write long-context training data with the agent, filtered automatically
-    (`longdoc synth PATH... --out DIR`), or cross-check a QA set (`longdoc synth verify DATA.jsonl`)."""
+    (`longdoc synth PATH... --out DIR`), cross-check a QA set (`longdoc synth verify DATA.jsonl`),
+    or audit kept items by hand (`longdoc synth audit DIR`)."""
 
 
 @synth.command(_MAKE)
@@ -91,6 +92,13 @@ def synth() -> None:
     "--ends-tokens", default="4k", show_default=True, help="Drop items answerable from this many tokens at each end."
 )
 @click.option("--max-context", help="Cut each item's document to this many tokens around its source (e.g. 32k).")
+@click.option(
+    "--plant",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Give this many of the items a wrong answer on purpose: the filter must drop them (never written out).",
+)
 @settings_options
 @handle_errors
 def synth_make(
@@ -106,6 +114,7 @@ def synth_make(
     threshold: float,
     ends_tokens: str,
     max_context: str | None,
+    plant: int,
     debug: bool,
     **kwargs: Any,
 ) -> None:
@@ -125,6 +134,7 @@ def synth_make(
         threshold=threshold,
         ends_tokens=parse_tokens(ends_tokens),
         max_context=parse_tokens(max_context) if max_context else None,
+        plant=plant,
     )
     config.check()
     with _progress() as bar:
@@ -145,6 +155,10 @@ def synth_make(
         f"{summary.kept} kept of {summary.finished} finished ({summary.new} new; {summary.errors} to retry); "
         f"dropped: {dropped}"
     )
+    if summary.planted is not None:
+        from .plant import describe
+
+        click.echo(describe(summary.planted))
     click.echo(f"files: {', '.join(f'{name} ({rows})' for name, rows in summary.rows.items())}; manifest.json")
 
 
@@ -183,3 +197,39 @@ def synth_verify(data: Path, out_file: Path | None, mode: str, threshold: float,
         bar.update(task, completed=bar.tasks[0].total or 0, description="done")
     counts = Counter(v.verdict for v in verdicts)
     click.echo(f"{', '.join(f'{k} {n}' for k, n in sorted(counts.items())) or 'no lines'}; verdicts in {out}")
+
+
+@synth.command("audit")
+@click.argument("out_dir", metavar="DIR", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--n", "n", type=int, default=20, show_default=True, help="Kept items to put on the sheet.")
+@click.option("--seed", type=int, default=20240601, show_default=True, help="Which kept items are drawn.")
+@click.option("--out", "out_file", type=click.Path(path_type=Path), help="The sheet [default: DIR/audit.md].")
+@click.option(
+    "--score",
+    "filled",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="Count a filled sheet's right? column instead of writing one.",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@handle_errors
+def synth_audit(out_dir: Path, n: int, seed: int, out_file: Path | None, filled: Path | None, debug: bool) -> None:
+    """Write a sheet of N kept items (planted probes left out) for a person to mark right or wrong,
+    or, with --score, count a filled one. No model is loaded."""
+    from ..durable import write_file
+    from ..errors import ConfigError
+    from .audit import score, sheet
+
+    if filled is not None:
+        click.echo(score(filled.read_text(encoding="utf-8"), str(filled)).line())
+        return
+    if n < 1:
+        raise ConfigError("--n must be at least 1")
+    target = out_file or out_dir / "audit.md"
+    if target.exists():
+        raise ConfigError(f"{target} exists (a filled sheet?): give --out another file, or remove it")
+    text = sheet(out_dir, n, seed, target)
+    write_file(target, text.encode("utf-8"))
+    rows = sum(1 for line in text.splitlines() if line.startswith("| ")) - 2  # less the header and its rule
+    click.echo(
+        f"{rows} items on {target}; fill in right? (y/n) and why, then: longdoc synth audit {out_dir} --score {target}"
+    )

@@ -23,6 +23,7 @@ class SynthConfig:
     threshold: float = 0.5  # agreement (filters.agreement) needed to keep an item
     ends_tokens: int = 4000  # the item must not be answerable from this many tokens at each end
     max_context: int | None = None  # cut each item's context to this many tokens
+    plant: int = 0  # items whose answer is made wrong on purpose, to check the filter drops them (plant.py)
 
     def check(self) -> None:
         api.check_mode(self.mode)
@@ -36,6 +37,8 @@ class SynthConfig:
             raise ConfigError(f"unknown format(s) {', '.join(bad)} (choose from {', '.join(FORMATS)})")
         if not 0.0 <= self.threshold <= 1.0:
             raise ConfigError("--threshold must be between 0 and 1")
+        if not 0 <= self.plant <= self.n:
+            raise ConfigError("--plant must be between 0 and --n")
 
     def outputs(self) -> tuple[str, ...]:
         return (*self.formats, DPO) if self.dpo else self.formats

@@ -1,6 +1,7 @@
 """What a `longdoc synth` run leaves beside its items: the training files, the
 LLaMA-Factory `dataset_info.json`, and `manifest.json` (inputs by content hash,
-settings, model, code version, counts kept and dropped by reason, tokens spent)."""
+settings, model, code version, counts kept and dropped by reason, tokens spent,
+the planted check)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from ..durable import write_file
 from .cache import load_record
 from .formats import DATASET_INFO, FILES, dataset_info, example, rows
 from .job import Planned, SynthConfig
+from .plant import PlantSummary
+from .plant import summarize as summarize_planted
 from .records import SynthRecord
 from .views import context_for, document_text
 
@@ -27,6 +30,8 @@ MANIFEST = "manifest.json"
 
 @dataclass
 class Summary:
+    """The items of a run; the planted probes (--plant) are counted apart, in `planted`."""
+
     planned: int = 0
     finished: int = 0  # kept or dropped
     kept: int = 0
@@ -38,17 +43,24 @@ class Summary:
     completion_tokens: int = 0
     wall_s: float = 0.0  # summed over the items, whichever run finished them
     rows: dict[str, int] = field(default_factory=dict)  # file -> rows written
+    planted: PlantSummary | None = None  # the planted check; None when no item was planted
 
     @property
     def tokens_per_kept(self) -> float | None:
         return round((self.prompt_tokens + self.completion_tokens) / self.kept, 1) if self.kept else None
 
 
-def summarize(records: Sequence[SynthRecord], planned: int, new: int) -> Summary:
-    done = [r for r in records if r.error is None]
-    s = Summary(planned=planned, finished=len(done), kept=sum(r.kept for r in done), new=new)
+def summarize(
+    records: Sequence[SynthRecord], planned: int, new: int, probes: int = 0, threshold: float = 0.5
+) -> Summary:
+    """`planned` counts every item, `probes` the planted ones among them."""
+    items = [r for r in records if not r.planted]
+    done = [r for r in items if r.error is None]
+    s = Summary(planned=planned - probes, finished=len(done), kept=sum(r.kept for r in done), new=new)
     s.dropped = dict(sorted(Counter(r.reason for r in done if r.reason).items()))
-    s.errors = len(records) - len(done)
+    s.errors = len(records) - sum(r.error is None for r in records)
+    if probes or len(items) < len(records):
+        s.planted = summarize_planted(records, probes, threshold)
     for r in records:  # tokens spent on failed attempts were spent too
         s.llm_calls += r.llm_calls
         s.prompt_tokens += r.prompt_tokens
@@ -59,22 +71,31 @@ def summarize(records: Sequence[SynthRecord], planned: int, new: int) -> Summary
 
 
 def write_outputs(
-    out: Path, planned: Sequence[Planned], config: SynthConfig, settings: Settings, model: str, new: int
+    out: Path,
+    planned: Sequence[Planned],
+    config: SynthConfig,
+    settings: Settings,
+    model: str,
+    new: int,
+    planted: set[str] | None = None,
 ) -> Summary:
+    """The training files from the kept items (planted probes never), dataset_info.json and the manifest."""
     records: list[SynthRecord] = []
     examples = []
+    probes = 0
     for p in planned:
         text: str | None = None
         for seed in p.seeds:
             record = load_record(out, seed.item)
+            probes += int(record.planted if record is not None else seed.item in (planted or set()))
             if record is None:
                 continue
             records.append(record)
-            if record.kept:
+            if record.kept and not record.planted:
                 text = text if text is not None else document_text(p.view.path)
                 context = context_for(text, p.corpus.docs[0], seed.chunks, config.max_context)
                 examples.append(example(record, context))
-    summary = summarize(records, sum(len(p.seeds) for p in planned), new)
+    summary = summarize(records, sum(len(p.seeds) for p in planned), new, probes, config.threshold)
     for fmt in config.outputs():
         lines = rows(fmt, examples)
         body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in lines)
@@ -133,6 +154,7 @@ def manifest(
             "completion": summary.completion_tokens,
             "per_kept_item": summary.tokens_per_kept,
         },
+        "planted": None if summary.planted is None else {**asdict(summary.planted), "passed": summary.planted.passed},
         "wall_s": summary.wall_s,
         "files": {name: {"rows": n, "sha256": _file_sha256(out / name)} for name, n in summary.rows.items()},
     }

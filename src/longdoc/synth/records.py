@@ -51,6 +51,7 @@ class SynthRecord:
     lang: str
     depth: float  # where the (first) source chunk starts, 0..1 of the document
     sources: list[str]  # chunk ids the question was written from
+    source_spans: list[list[int]] = field(default_factory=list)  # [start, end) of each source chunk in `view`'s text
     question: str = ""
     reference: str = ""  # the chunk-local answer
     entity: str = ""
@@ -67,6 +68,9 @@ class SynthRecord:
     completion_tokens: int = 0
     wall_s: float = 0.0
     error: str | None = None  # a backend failure: the item is tried again on the next run
+    planted: bool = False  # a probe of the planted check (--plant): never written to the training files
+    planted_from: str = ""  # the draft's own answer, replaced in `reference` by a wrong one ("" if not altered)
+    planted_from_agreement: float | None = None  # the agent's answer against `planted_from`: was the agent right?
     version: str = ""
 
     def to_dict(self) -> dict[str, Any]:

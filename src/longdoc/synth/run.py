@@ -19,7 +19,7 @@ from ..llm.base import LLM
 from ..progress import Tracker
 from ..prompts import language_of
 from ..verify import bare
-from . import filters
+from . import filters, plant
 from .cache import finished, load_record, save_record
 from .job import Planned, SynthConfig
 from .manifest import Summary, write_outputs
@@ -70,7 +70,13 @@ def synthesize(
     planned = plan(paths, out, settings, config, llm)
     todo = [(p, s) for p in planned for s in p.seeds if not finished(out, s.item)]
     work = Work(llm, settings, config, full_context_answerer(settings, llm, window=2 * config.ends_tokens))
-    work.kept = {bare(r.question) for p in planned for s in p.seeds if (r := load_record(out, s.item)) and r.kept}
+    work.planted = plant.choose(planned, config)
+    work.kept = {
+        bare(r.question)
+        for p in planned
+        for s in p.seeds
+        if (r := load_record(out, s.item)) and r.kept and not r.planted
+    }
     new = 0
     try:
         for k, (p, seed) in enumerate(todo):
@@ -79,20 +85,21 @@ def synthesize(
             save_record(out, make_item(p, seed, work))
             new += 1
     finally:
-        summary = write_outputs(out, planned, config, settings, llm.name, new)
+        summary = write_outputs(out, planned, config, settings, llm.name, new, work.planted)
     return summary
 
 
 @dataclass
 class Work:
     """What every item of a run shares: the model, the settings, the ends answerer,
-    and the questions kept so far (a repeat is dropped)."""
+    the questions kept so far (a repeat is dropped), and the items planted (--plant)."""
 
     llm: LLM
     settings: Settings
     config: SynthConfig
     ends: Answerer
     kept: set[str] = field(default_factory=set)
+    planted: set[str] = field(default_factory=set)
 
 
 def make_item(p: Planned, seed: Seed, work: Work) -> SynthRecord:
@@ -110,16 +117,18 @@ def make_item(p: Planned, seed: Seed, work: Work) -> SynthRecord:
         lang="zh" if language_of(sources[0].text) == "zh" else "en",
         depth=round(sum(c.tokens for c in chunks[: seed.chunks[0]]) / total, 4),
         sources=[c.id for c in sources],
+        source_spans=[[c.start, c.end] for c in sources],
         model=work.llm.name,
         mode=work.config.mode,
         version=code_version(),
+        planted=seed.item in work.planted,
     )
     try:
         record.reason = _filtered(record, p, seed, work)
     except BackendError as e:  # a backend that gave up: not a verdict on the item, so it is retried
         record.error = str(e)
     record.kept = record.reason is None and record.error is None
-    if record.kept:
+    if record.kept and not record.planted:
         work.kept.add(bare(record.question))
     record.wall_s = round(time.perf_counter() - t0, 3)
     return record
@@ -147,6 +156,11 @@ def _filtered(record: SynthRecord, p: Planned, seed: Seed, work: Work) -> str | 
         return reason
     if seed.kind == UNANSWERABLE and (reason := filters.check_unmentioned(draft, p.corpus)):
         return reason
+    if record.planted:  # a probe: its answer made wrong on purpose, then filtered like any item
+        wrong = plant.alter(draft, seed, chunks, config)
+        if wrong is None:
+            return plant.NO_WRONG_VALUE
+        record.planted_from, record.reference, draft = draft.answer, wrong.answer, wrong
     answer = api.ask_corpus(p.corpus, draft.question, work.settings, work.llm, mode=config.mode)
     u = answer.usage
     _spend(record, u.llm_calls, u.prompt_tokens, u.completion_tokens)
@@ -154,6 +168,8 @@ def _filtered(record: SynthRecord, p: Planned, seed: Seed, work: Work) -> str | 
         raise BackendError(answer.backend_failure)
     record.agent_answer = answer.answer
     record.cited = [c.chunk_id for c in answer.citations]
+    if record.planted_from:  # was the agent right, before the alteration?
+        record.planted_from_agreement = filters.agreement(answer.answer, record.planted_from, record.lang)
     reason, record.agreement = filters.check_agreement(seed.kind, draft, answer.answer, record.lang, config.threshold)
     if reason:
         return reason
