@@ -27,9 +27,12 @@ needle ranks in each, and the chunks Level 1 would then hand the model
 budget), in order: what its citations are drawn from. The token counter is the model's vocabulary (loaded alone, no
 weights) unless --tokenizer estimate, which loads nothing of the model.
 
-Milvus Lite skips the English stemmer the cluster schema asks for and keeps BM25
-statistics per segment (docs/scaling.md), so Lite and bm25s need not rank alike;
-this script shows by how much.
+Both stores rank the analyzer's terms with the same BM25 parameters; Milvus
+scores each document with that document's statistics (Lite) or the whole
+collection's (a cluster), bm25s with the searched documents' (docs/scaling.md).
+On one document per question, as here, Lite and bm25s should then agree; this
+script shows whether they do. Run it twice with the same --work to compare a
+fresh Milvus Lite file with a reopened one.
 """
 
 from __future__ import annotations

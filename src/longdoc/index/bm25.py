@@ -30,11 +30,35 @@ DocTerms = tuple[npt.NDArray[np.int32], npt.NDArray[np.int64], list[str]]
 # Several texts of one query often repeat a name; counted at most this often,
 # it does not drown the query's other words.
 _MAX_TERM_REPEAT = 3
+# BM25's parameters, bm25s's defaults with its "lucene" method: IDF log(1 + (N - df + 0.5) / (df + 0.5)),
+# term part tf / (tf + K1 * (1 - B + B * dl / avgdl)). The Milvus store gives its index the same.
+K1 = 1.5
+B = 0.75
 
 
 # Saved instead of a model when the documents hold no searchable term at all
 # (emoji, punctuation or stopwords only): bm25s cannot index an empty vocabulary.
 _NO_TERMS = "no-terms"
+
+
+def query_terms(analyzer: Analyzer, query: Query) -> list[str]:
+    """A query's terms; with several texts, a term counts at most _MAX_TERM_REPEAT times."""
+    if isinstance(query, str):
+        return analyzer.terms(query)
+    terms: list[str] = []
+    counts: dict[str, int] = {}
+    for text in query:
+        for t in analyzer.terms(text):
+            if counts.get(t, 0) < _MAX_TERM_REPEAT:
+                counts[t] = counts.get(t, 0) + 1
+                terms.append(t)
+    return terms
+
+
+def chunk_terms(doc_terms: DocTerms) -> list[list[str]]:
+    """Each chunk's terms, in order, from a document's stored terms."""
+    ids, offsets, vocab = doc_terms
+    return [[vocab[t] for t in ids[offsets[i] : offsets[i + 1]].tolist()] for i in range(len(offsets) - 1)]
 
 
 class BM25Retriever:
@@ -44,16 +68,7 @@ class BM25Retriever:
         self._analyzer = analyzer
 
     def terms(self, query: Query) -> list[str]:
-        if isinstance(query, str):
-            return self._analyzer.terms(query)
-        terms: list[str] = []
-        counts: dict[str, int] = {}
-        for text in query:
-            for t in self._analyzer.terms(text):
-                if counts.get(t, 0) < _MAX_TERM_REPEAT:
-                    counts[t] = counts.get(t, 0) + 1
-                    terms.append(t)
-        return terms
+        return query_terms(self._analyzer, query)
 
     def scores(self, terms: list[str]) -> npt.NDArray[np.float32]:
         """BM25 score of every chunk; a term repeated in `terms` counts again."""
@@ -96,7 +111,7 @@ class BM25Kind:
             return BM25Retriever(None, chunks_of(docs), self._analyzer)
         import bm25s
 
-        model = bm25s.BM25()
+        model = bm25s.BM25(k1=K1, b=B, method="lucene")
         model.index((corpus_ids, vocab), show_progress=False)
         return BM25Retriever(model, chunks_of(docs), self._analyzer)
 

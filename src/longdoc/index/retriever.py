@@ -60,13 +60,17 @@ def chunks_of(docs: Sequence[IndexedDoc]) -> list[Chunk]:
 
 
 def top_hits(chunks: Sequence[Chunk], scores: npt.NDArray[np.float32], k: int) -> list[Hit]:
-    """The `k` best-scoring chunks, best first, those scoring above 0."""
-    k = min(k, len(scores))
+    """The `k` best-scoring chunks, best first, those scoring above 0; equal
+    scores in chunk order (the Milvus store breaks ties the same way)."""
+    n = len(scores)
+    k = min(k, n)
     if k == 0:
         return []
-    top = np.argpartition(-scores, k - 1)[:k]
-    top = top[np.argsort(-scores[top], kind="stable")]
-    return [Hit(chunks[i], float(scores[i])) for i in top if scores[i] > 0]
+    kth = np.partition(scores, n - k)[n - k]  # the k-th best score
+    # Every chunk that ties with the k-th is a candidate, in chunk order; a stable sort keeps that order.
+    candidates = np.flatnonzero(scores >= kth) if kth > 0 else np.flatnonzero(scores > 0)
+    top = candidates[np.argsort(-scores[candidates], kind="stable")][:k]
+    return [Hit(chunks[i], float(scores[i])) for i in top]
 
 
 def fuse(rankings: list[list[Hit]], k: float = 2.0) -> list[Hit]:

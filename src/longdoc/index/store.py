@@ -83,7 +83,9 @@ def retriever_kinds(store: IndexStore) -> list[RetrieverKind]:
     """The retrievers every corpus gets, one of each kind; add a kind here.
     With a Milvus target, Milvus's BM25 takes the place of the local one."""
     kinds: list[RetrieverKind] = [
-        MilvusKind(store.milvus) if store.milvus is not None else BM25Kind(store.analyzer, store.doc_terms)
+        MilvusKind(store.milvus, store.analyzer, store.doc_terms)
+        if store.milvus is not None
+        else BM25Kind(store.analyzer, store.doc_terms)
     ]
     if "embed" in store.retrievers:
         kinds.append(EmbeddingKind())

@@ -58,7 +58,6 @@ STOPWORDS_EN_PLUS = (
     "very was wasn wasn't we were weren weren't what when where which while who whom why will with "
     "won won't wouldn wouldn't y you you'd you'll you're you've your yours yourself yourselves "
 ).split()
-# Public: the Milvus store gives its English analyzer the same list.
 EN_STOPWORDS = frozenset(STOPWORDS_EN_PLUS) | frozenset(
     "also would could may might shall must get got s t d ll ve re".split()
 )
