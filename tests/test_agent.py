@@ -274,3 +274,33 @@ def test_names_the_cited_passages_lack_but_other_passages_hold_are_a_chain(tmp_p
     cited = Answer("Ilse Quorn [1]", "rag", [Citation("atlas.txt", None, "c1", HOP2, 1)])
     assert _named_elsewhere("Which mayor serves the capital of Veloria?", cited, job)  # Veloria: in HOP1
     assert not _named_elsewhere("Which mayor serves the capital of Zembla?", cited, job)  # never mentioned
+
+
+def test_a_question_asked_whole_that_finds_only_a_link_is_broken_up(tmp_path):
+    born = "Len Veisound was born in the town of Kahund."
+    lies = "The town of Kahund lies in the province of Trouvaiv."
+    corpus = _planted(tmp_path, 60, [(15, born), (45, lies)], name="atlas.txt")
+    chain = ["Where was Len Veisound born?", "Which province is Kahund in?"]
+
+    def model(messages):
+        system, user = messages[0].content, messages[-1].content
+        if system == EN.next_system:
+            return chain.pop(0) if chain else "DONE"
+        if system in (EN.reader_system, EN.expand_system):
+            return "none" if system == EN.reader_system else ""
+        asked = user.rsplit("Question:", 1)[-1]
+        n = lambda fact: (re.findall(r"\[(\d+)\][^\[]*" + re.escape(fact), user) or ["1"])[0]  # noqa: E731
+        if system == EN.compose_system:
+            return f"Len Veisound was born in Kahund [{n(born)}], in the province of Trouvaiv [{n(lies)}]."
+        if "In which province" in asked and born in user:
+            return f"Len Veisound was born in the town of Kahund [{n(born)}]."  # a link, not the answer
+        if "Where was Len" in asked and born in user:
+            return f"Len Veisound was born in Kahund [{n(born)}]."
+        if "Kahund in" in asked and lies in user:
+            return f"Kahund lies in the province of Trouvaiv [{n(lies)}]."
+        return EN.not_found
+
+    job = Job(corpus, ScriptedLLM(model), budget=600, answer_tokens=80, read=ReadSettings(max_chunks=4))
+    ans = ask_agent("In which province was Len Veisound born?", job)
+    assert "Trouvaiv" in ans.answer, ans.notes
+    assert any("3 sub-question(s)" in n and "not found" in n for n in ans.notes), ans.notes

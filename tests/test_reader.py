@@ -146,3 +146,13 @@ def test_what_every_reader_call_shares_comes_before_the_chunk():
         user = first[1].content
         assert user.index(question) < user.index("The boats came in at dusk.")
         assert question in os.path.commonprefix([first[1].content, second[1].content])
+
+
+def test_a_smaller_place_than_the_question_asks_for_is_the_wrong_kind():
+    asks = "In which province was Das Thounoth born?"
+    assert wrong_kind(asks, "Das Thounoth was born in the town of Trofirk [1]") == "a province (the answer names a town)"
+    assert wrong_kind(asks, "born in the town of Trofirk [1], which lies in the province of Veigoul [2]") is None
+    assert wrong_kind(asks, "Veigoul") is None  # a bare name may be of any kind
+    assert wrong_kind("蒲蓁泓出生在哪个省？", "蒲蓁泓出生在澄沅岭镇。") == "a 省 (the answer names a 镇)"
+    assert wrong_kind("哪个城市举办了博览会？", "浙江省杭州") is None  # a larger place only adds context
+    assert wrong_kind("哪个国家？", "中国") is None

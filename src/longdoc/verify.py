@@ -219,12 +219,51 @@ _COLOUR = re.compile(
 )
 
 
+# Kinds of place, largest first in each language. A question that asks for one
+# kind ("which province") answered with a smaller one ("the town of Trofirk")
+# has found a link of a chain, not the answer; a larger one may only add context
+# ("杭州, 浙江省").
+_PLACES = {  # kind: (the words that name it, the words that surely name it)
+    "country": ("country|nation", "country|nation"),
+    "province": ("province|state|region", "province|state|region"),
+    "county": ("county|district", "county|district"),
+    "city": ("city", "city"),
+    "town": ("town|village", "town|village"),
+    # Chinese place characters also sit inside names ("中国", "广州"): only the
+    # clear suffixes say that an answer names another kind.
+    "国家": ("国家|国", "国家"),
+    "省": ("省|州", "省"),
+    "市": ("市|城", "市"),
+    "县": ("县|区", "县"),
+    "镇": ("镇|村|乡", "镇|村|乡"),
+}
+_PLACE_WORD = {
+    kind: re.compile(rf"\b(?:{words})\b" if kind.isascii() else words, re.I) for kind, (words, _) in _PLACES.items()
+}
+_SURE_PLACE = {
+    kind: re.compile(rf"\b(?:{sure})\b" if kind.isascii() else sure, re.I) for kind, (_, sure) in _PLACES.items()
+}
+_ASKS_PLACE = {
+    kind: re.compile(rf"\b(?:which|what) (?:{words})\b" if kind.isascii() else rf"哪(?:个|一个|一)?(?:{words})", re.I)
+    for kind, (words, _) in _PLACES.items()
+}
+# Said when an answer gives another kind of place than the question asks for.
+OTHER_PLACE = "the answer names a"
+
+
 def wrong_kind(question: str, answer: str) -> str | None:
-    """What the question asks for that the answer does not give (a number, a colour), or None."""
+    """What the question asks for that the answer does not give (a number, a
+    colour, a kind of place), or None."""
     if _ASKS_NUMBER.search(question) and not _NUMBER.search(_ZH_COUNTED.sub("", answer)):
         return "a number"
     if _ASKS_COLOUR.search(question) and not _COLOUR.search(answer):
         return "a colour"
+    for kind, asks in _ASKS_PLACE.items():
+        if asks.search(question) and not _PLACE_WORD[kind].search(answer):
+            smaller = list(_SURE_PLACE)[list(_SURE_PLACE).index(kind) + 1 :]
+            other = next((k for k in smaller if k.isascii() == kind.isascii() and _SURE_PLACE[k].search(answer)), None)
+            if other:
+                return f"a {kind} ({OTHER_PLACE} {other})"
     return None
 
 

@@ -17,7 +17,7 @@ from ..citations import MARKER, is_not_found
 from ..llm.base import OnToken
 from ..prompts import PromptSet, prompts_for
 from ..records import Answer, Usage
-from ..verify import answer_names, coverage, names_found, unbacked
+from ..verify import OTHER_PLACE, answer_names, coverage, names_found, unbacked
 from .agent import ask_agent
 from .context import Job
 from .query import make_plan
@@ -52,8 +52,10 @@ def ask_auto(question: str, job: Job) -> Answer:
         return level1
     why = weak
     # Cited passages that do not name what the question names may be the second
-    # link of a chain ("Kahund lies in Trouvaiv" for "where was Len born?").
-    if looks_multi_hop(question) or (weak.startswith(_NOT_NAMED) and _named_elsewhere(question, level1, job)):
+    # link of a chain ("Kahund lies in Trouvaiv" for "where was Len born?"); a
+    # town for "which province?" is its first link.
+    chain_link = OTHER_PLACE in weak or (weak.startswith(_NOT_NAMED) and _named_elsewhere(question, level1, job))
+    if looks_multi_hop(question) or chain_link:
         ans = ask_agent(question, job)
         escalation = f"auto: Level 1 {why} and the question may chain facts, so Level 3 (agent) answered"
     else:

@@ -47,7 +47,8 @@ def ask_chain(question: str, job: Job, prompts: PromptSet, usage: Usage, notes: 
     hops: list[Hop] = []
     while len(hops) < MAX_HOPS:
         job.tracker.progress("hop", len(hops) + 1, MAX_HOPS)
-        if not hops and not looks_multi_hop(question):
+        as_is = not hops and not looks_multi_hop(question)
+        if as_is:
             # A question that reads as one lookup is asked as it is: small models
             # rewrite it into another question ("What is the name of the archive?").
             step: str | None = question
@@ -58,6 +59,10 @@ def ask_chain(question: str, job: Job, prompts: PromptSet, usage: Usage, notes: 
             break
         hop = answer_hop(step, job, prompts, usage)
         hops.append(hop)
+        if hop.value is None and as_is:
+            # Asked whole, it found no answer of the kind asked (a town for "which
+            # province?"): it may chain facts after all, so the model breaks it up.
+            continue
         if hop.value is None:
             break  # a link is missing: the chain cannot go on
         if any(_same(hop.value, h.value or "") for h in hops[:-1]):
