@@ -150,7 +150,9 @@ def test_what_every_reader_call_shares_comes_before_the_chunk():
 
 def test_a_smaller_place_than_the_question_asks_for_is_the_wrong_kind():
     asks = "In which province was Das Thounoth born?"
-    assert wrong_kind(asks, "Das Thounoth was born in the town of Trofirk [1]") == "a province (the answer names a town)"
+    assert (
+        wrong_kind(asks, "Das Thounoth was born in the town of Trofirk [1]") == "a province (the answer names a town)"
+    )
     assert wrong_kind(asks, "born in the town of Trofirk [1], which lies in the province of Veigoul [2]") is None
     assert wrong_kind(asks, "Veigoul") is None  # a bare name may be of any kind
     assert wrong_kind("蒲蓁泓出生在哪个省？", "蒲蓁泓出生在澄沅岭镇。") == "a 省 (the answer names a 镇)"
