@@ -33,6 +33,7 @@ def test_ranked_finds_a_paraphrase_that_keywords_alone_rank_first(tmp_path):
     assert ans.citations and FACT in ans.citations[0].text
     assert oracle.reads <= 4  # one batch: the related keywords ranked it first
     assert ans.usage.chunks_read == oracle.reads and ans.usage.chunks_total == len(corpus.chunks)
+    assert any(f'1 answered the question; "{FACT}"' in n for n in ans.notes), ans.notes  # what the reader said
 
 
 def test_ranked_reads_first_what_other_words_for_the_question_find(tmp_path):

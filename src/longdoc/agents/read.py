@@ -97,6 +97,7 @@ def ask_read(question: str, job: Job, plan: QueryPlan | None = None) -> Answer:
     notes.append(
         f"{job.read.strategy} reading: {usage.chunks_read} of {len(corpus.chunks)} chunks read, "
         f"{len(found)} answered the question"
+        + "".join(f'; "{_short(r)}" ({r.relevance:.2f})' for r in found[:3])
     )
     with job.tracker.stage("retrieve"):
         evidence = gather_evidence(found, plan, job, set_aside)
@@ -161,6 +162,10 @@ def settle(found: list[Reading], question: str, analyzer: Analyzer) -> tuple[lis
         kept.append(r)
     order = {id(r): i for i, r in enumerate(found)}
     return sorted(kept, key=lambda r: order[id(r)]), notes
+
+
+def _short(r: Reading) -> str:
+    return " ".join(((r.verdict.answer if r.verdict else None) or "").split())[:80]
 
 
 def _sentence(r: Reading) -> str:
