@@ -1,7 +1,8 @@
 """The parts of benchmarks/read_concurrency.py and benchmarks/store_agree.py that
 need no real model: arguments, tables, the server's command line and
 environment, the switch that makes Level 2 read a fixed number of chunks, and
-the stores' comparison (through Milvus Lite, with the estimating tokenizer).
+the stores' comparison (through Milvus Lite, with the estimating tokenizer);
+and benchmarks/plan_skip.py, which needs none at all, on a few small items.
 The scripts' timings come from running them, not from here."""
 
 from __future__ import annotations
@@ -187,3 +188,67 @@ def test_store_agree_retrieval_only_on_the_smoke_items(sa, tmp_path, capsys):
     # The Milvus store ranks with the same terms, parameters and (per document) statistics as the local one.
     assert out[-1].startswith("6 of 6 identical ranked lists (top 10); ")
     assert out[-1].endswith("identical Level 1 evidence (chunks, in order) in 6 of 6")
+
+
+# -- plan_skip.py ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ps():
+    return _load("plan_skip")
+
+
+def test_plan_skip_arguments(ps):
+    args = ps.parse_args([])
+    assert args.lengths == [4000, 16000, 32000, 128000] and args.repeats == 2 and args.tokenizer == "model"
+    args = ps.parse_args(["--lengths", "4k,8000", "--tasks", "decoy", "--ratios", "1.5,2"])
+    assert (args.lengths, args.tasks, args.ratios) == ([4000, 8000], ["decoy"], [1.5, 2.0])
+    for bad in (["--tasks", "haiku"], ["--langs", "fr"], ["--depths", "120"], ["--repeats", "0"], ["--ratios", "x"]):
+        with pytest.raises(SystemExit):
+            ps.parse_args(bad)
+
+
+def test_plan_skip_judges_a_firing_by_the_answer_it_needs(ps):
+    assert ps.holds_answer("decoy", ["true fact.", "look-alike."], "... true fact. ...")
+    assert not ps.holds_answer("decoy", ["true fact.", "look-alike."], "... look-alike. ...")
+    assert not ps.holds_answer("multi_reasoning", ["link one.", "link two."], "... link one. ...")
+    assert not ps.holds_answer("unanswerable", ["planted."], "... planted. ...")
+    rows = [
+        ps.Measured("a", "single_needle", "en", 4000, 3.0, 1.0, True, True),
+        ps.Measured("b", "unanswerable", "en", 4000, 9.0, 1.0, True, False),
+        ps.Measured("c", "single_needle", "zh", 4000, 9.0, 1.0, False, True),  # another script: never fires
+    ]
+    assert ps.unsafe(rows, 2.0, 1.0) == 1 and ps.unsafe(rows, 10.0, 1.0) == 0
+    table = ps.grid_table(rows, [2.0, 10.0], [1.0], (2.0, 1.0))
+    assert "| 2 | 1 **(in use)** | 1/2 (1) | 1/1 (0) | 1 |" in table
+
+
+def test_plan_skip_on_small_items(ps, capsys):
+    argv = ["--lengths", "4k", "--depths", "50", "--repeats", "1", "--tokenizer", "estimate"]
+    assert ps.main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("12 items, tokenizer estimate-v1")
+    in_use = next(line for line in out.splitlines() if "(in use)" in line)
+    assert in_use.endswith("| 0 |")  # no unsafe firing
+
+
+def test_plan_skip_compares_two_bench_runs(ps, tmp_path, capsys):
+    from longdoc.bench.run import Record, _save, cache_path
+
+    def record(item, wall, plan, recall, notes=()):
+        return Record(
+            "rag", item, "single_needle", "en", 4000, 50, "m", "x", 1.0, 1.0, recall, False, 1, 10, 5, 1, 9, wall,
+            timings={"plan": plan}, notes=list(notes),
+        )  # fmt: skip
+
+    skipped = ["plan call skipped: the question's words rank one passage far above the rest (ratio 3.2)"]
+    for out, rows in (
+        (tmp_path / "auto", [record("a", 5.0, 0.01, 1.0, skipped), record("b", 9.0, 4.0, 0.0)]),
+        (tmp_path / "always", [record("a", 9.0, 4.0, 1.0), record("b", 9.0, 4.0, 1.0)]),
+    ):
+        for r in rows:
+            _save(cache_path(out, r.system, r.item), r)
+    assert ps.main(["--compare", str(tmp_path / "auto"), str(tmp_path / "always")]) == 0
+    line = capsys.readouterr().out.splitlines()[-1]
+    assert line == "| rag | single_needle | en | 2 | 1 | 0.01 / 4.00 | 5.00 / 9.00 | 1.00 / 1.00 | 0.50 / 1.00 |"
+    assert ps.main(["--compare", str(tmp_path / "auto"), str(tmp_path / "none")]) == 1

@@ -27,6 +27,11 @@ def _plan(*keywords: str) -> str:
     return json.dumps({"information": QUESTION, "instruction": "", "keywords_en": list(keywords), "keywords_zh": []})
 
 
+def _replies(plan: str, answer: str):
+    """The plan when Level 1 asks for one (it need not: the question's words may single out the fact), else the answer."""
+    return lambda messages: plan if messages[0].content == EN.query_system else answer
+
+
 def _store(tmp_path: Path, size: int) -> IndexStore:
     return IndexStore(tmp_path / "index", ScriptedLLM([]).token_counter(), ChunkSettings(size=size, overlap=0))
 
@@ -44,7 +49,7 @@ def test_a_fact_on_page_23_is_cited_as_page_23_though_its_chunk_begins_on_22(tmp
     doc = store.add(pdf)
     holding = next(c for c in doc.chunks if FACT in c.text.replace("\n", " "))
     assert holding.page < 23 and holding.page_end >= 23  # the chunk begins before the fact's page
-    llm = ScriptedLLM([_plan("grain ships", "harbour master"), "Ilse Varga logged them [1]."])
+    llm = ScriptedLLM(_replies(_plan("grain ships", "harbour master"), "Ilse Varga logged them [1]."))
     ans = ask_rag(QUESTION, Job(store.corpus([doc]), llm, 1000, 60))
     assert ans.citations[0].chunk_id == holding.id
     assert ans.citations[0].page == 23
@@ -65,7 +70,7 @@ def test_slides_are_resolved_the_same_way(tmp_path):
     doc = store.add(path)
     holding = next(c for c in doc.chunks if FACT in c.text)
     assert holding.page < 4
-    llm = ScriptedLLM([_plan("grain ships"), "Ilse Varga [1]."])
+    llm = ScriptedLLM(_replies(_plan("grain ships"), "Ilse Varga [1]."))
     ans = ask_rag(QUESTION, Job(store.corpus([doc]), llm, 1000, 60))
     assert ans.citations[0].page == 4
 

@@ -129,7 +129,8 @@ def test_chinese_question_gets_chinese_prompts(tmp_path):
             "艾达·马恩 [1]",
         ]
     )
-    ans = ask_rag("卡尔沃角的灯塔由谁看守？", Job(corpus, llm, 1000, 50))
+    ans = ask_rag("卡尔沃角的灯塔由谁看守？", Job(corpus, llm, 1000, 50, skip_plan=False))
+    assert llm.calls[0].messages[0].content == ZH.query_system
     assert llm.calls[1].messages[0].content == ZH.answer_system
     assert "艾达·马恩" in _passage_1(llm)
     assert ans.citations[0].file == "海岸.txt"

@@ -184,6 +184,7 @@ def ask_corpus(
         read=read_settings(settings),
         on_token=on_token,
         max_steps=settings.agent_steps,
+        skip_plan=settings.plan == "auto",
     )
     answer = MODES[mode].answer(question, job)
     answer.timings = dict(tracker.timings)

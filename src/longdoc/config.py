@@ -47,6 +47,9 @@ class Settings:
     read_max_chunks: int = 0  # Level 2 ranked: chunks to read at most; 0 = max(8, 10%), at most 64
     read_concurrency: int = 0  # Level 2 reader calls in flight; 0 = 1 embedded, 8 for a server
     agent_steps: int = 5  # Level 3: tool calls before it must answer
+    # Level 1 and auto's first step: "auto" skips the planning call when the
+    # question's own words single out a passage; "always" plans every question
+    plan: str = "auto"
     timeout: float = 120.0  # seconds per LLM request
     retrievers: str = "bm25"  # "bm25", or "bm25,embed" to fuse in embeddings (the embed extra)
     store: str = "local"  # where chunks are searched: "local" (bm25s files) or "milvus"
@@ -68,6 +71,7 @@ class Settings:
 
 
 STORES = ("local", "milvus")
+PLANS = ("auto", "always")
 # Keywords always search: a name or a code is found by its exact words.
 RETRIEVERS = ("bm25", "bm25,embed")
 _INT_FIELDS = {f.name for f in fields(Settings) if f.type in ("int", int)}
@@ -152,6 +156,8 @@ def load_settings(
         raise ConfigError(
             f"--milvus-uri: a Milvus Lite file must end in .db, or give http://host:19530 (got {settings.milvus_uri})"
         )
+    if settings.plan not in PLANS:
+        raise ConfigError(f"unknown plan setting '{settings.plan}' (choose {' or '.join(PLANS)})")
     if settings.read_strategy not in ("ranked", "all"):
         raise ConfigError(f"unknown read strategy '{settings.read_strategy}' (choose ranked or all)")
     if settings.chunk_size < 64:

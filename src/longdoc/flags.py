@@ -14,7 +14,7 @@ from typing import Any
 import click
 from rich.console import Console
 
-from .config import RETRIEVERS, STORES, Settings, ensure_home, load_settings
+from .config import PLANS, RETRIEVERS, STORES, Settings, ensure_home, load_settings
 from .errors import EXIT_INTERNAL, LongdocError
 from .llm.backends import BACKENDS, DEFAULT_BACKEND, offered_backends
 
@@ -48,6 +48,12 @@ def settings_options(f: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--read-concurrency", type=int, help="Level 2: reader calls in flight [default: 1 embedded, 8 server]."
+        ),
+        click.option(
+            "--plan",
+            type=click.Choice(PLANS),
+            help="Levels 1 and auto: skip the planning call when the question's own words single out a passage, "
+            "or plan every question [default: auto].",
         ),
         click.option(
             "--retrievers",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 
 from .index.store import Corpus
-from .index.terms import Analyzer, phrase
+from .index.terms import Analyzer, phrase, script_of
 from .records import Chunk, Hit, QueryPlan
 from .sentences import sentences
 from .tokens import TokenCounter
@@ -24,6 +25,23 @@ FOCUS_SENTENCES = 3
 # only crowd the answer out. Chained facts scored 18-48% of the best on the
 # bench items, so they stay.
 MIN_SCORE_SHARE = 0.05
+# Level 1 answers without its planning call when the question's own words
+# single out one passage (`clear_lead`): one sentence of the best passage holds
+# at least CLEAR_COVERAGE of the question's content terms, and it scores at
+# least CLEAR_RATIO times the best passage that does not overlap it.
+# benchmarks/plan_skip.py chose both on generated bench items (docs/benchmarks.md,
+# "Fewer calls: skipping the plan"): with them no item fired whose best passage
+# lacked the answer (multi-hop, paraphrased, unanswerable, several needles).
+CLEAR_RATIO = 1.5
+CLEAR_COVERAGE = 1.0
+# A question with fewer content terms than this says too little to be sure of.
+CLEAR_MIN_TERMS = 2
+# Words that ask rather than say what is sought; the answer stands in their
+# place, so no passage holds them (or, in Chinese, the bigrams they glue).
+_ASKING = re.compile(
+    r"\bwhose\b|为什么|为何|什么|哪[个位里儿些一]?|谁|多少|怎么样|怎么|怎样|如何|是否|吗|呢|几[个位]?",
+    re.IGNORECASE,
+)
 _CAPITALISED_RUN = re.compile(r"\b[A-Z][\w'-]*(?:\s+(?:of|the|de|van|von)?\s*[A-Z][\w'-]*)+")
 
 
@@ -55,6 +73,52 @@ def rank(corpus: Corpus, plan: QueryPlan, k: int = 40) -> list[Hit]:
             h.score += PHRASE_BONUS * top * sum(1 for p in phrases if p in low)
         hits.sort(key=lambda h: -h.score)
     return hits
+
+
+@dataclass(frozen=True)
+class Lead:
+    """How far the question's own words put their best passage ahead."""
+
+    hit: Hit  # the best passage by keywords alone
+    ratio: float  # its score over the best passage that does not overlap it (inf: no other)
+    coverage: float  # the largest share of the question's content terms one of its sentences holds
+
+
+def content_terms(question: str, analyzer: Analyzer) -> set[str]:
+    """The question's search terms, without its asking words (who/谁, which/哪个)."""
+    return set(analyzer.terms(_ASKING.sub(" ", question)))
+
+
+def lead(corpus: Corpus, question: str) -> Lead | None:
+    """The best passage for the question's own words (the keyword retriever's
+    scores, as Level 1 searches without a plan), and how clearly it leads.
+    None when no passage shares a term with the question."""
+    hits = corpus.keyword_search(question, k=8)
+    if not hits:
+        return None
+    top = hits[0]
+    # A neighbour sharing text with the best passage (chunk overlap) is the same place, not a rival.
+    rival = next((h.score for h in hits[1:] if _overlap(h.chunk, top.chunk) == 0), 0.0)
+    asked = content_terms(question, corpus.analyzer)
+    held = max(shared_terms(asked, sentences(top.chunk.text), corpus.analyzer), default=0)
+    ratio = top.score / rival if rival > 0 else math.inf
+    return Lead(top, ratio, held / len(asked) if len(asked) >= CLEAR_MIN_TERMS else 0.0)
+
+
+def clear_lead(
+    corpus: Corpus, question: str, ratio: float = CLEAR_RATIO, coverage: float = CLEAR_COVERAGE
+) -> Lead | None:
+    """The lead when the question's words alone find the answer's passage, so
+    a plan's keywords would add nothing: it holds the question's terms in one
+    sentence and scores far above the rest (see CLEAR_RATIO), and the question
+    is written in the documents' script. A question in another language keeps
+    its plan, whose keywords in the documents' language are what finds them."""
+    if corpus.scripts() != {script_of(question)}:
+        return None
+    found = lead(corpus, question)
+    if found is None or found.ratio < ratio or found.coverage < coverage:
+        return None
+    return found
 
 
 def select_evidence(hits: list[Hit], budget: int, counter: TokenCounter, label_tokens: int = 16) -> list[Evidence]:

@@ -20,7 +20,7 @@ from ..records import Answer, Usage
 from ..verify import OTHER_PLACE, answer_names, coverage, names_found, unbacked
 from .agent import ask_agent
 from .context import Job
-from .query import make_plan
+from .query import make_plan, plan_without_call
 from .rag import ask_rag
 from .read import ask_read
 from .shape import chains_facts, looks_multi_hop
@@ -40,7 +40,8 @@ def ask_auto(question: str, job: Job) -> Answer:
     prompts = prompts_for(question)
     usage = Usage()
     notes: list[str] = []
-    plan = make_plan(question, job, prompts, usage, notes)
+    skipped = plan_without_call(question, job, notes)
+    plan = skipped or make_plan(question, job, prompts, usage, notes)
     gate = _HeldAnswer(job.on_token)
     level1 = ask_rag(question, replace(job, on_token=gate), plan)
     level1.usage.absorb(usage)
@@ -59,6 +60,9 @@ def ask_auto(question: str, job: Job) -> Answer:
         ans = ask_agent(question, job)
         escalation = f"auto: Level 1 {why} and the question may chain facts, so Level 3 (agent) answered"
     else:
+        if skipped is not None:
+            # Level 2 ranks and reads with the plan's keywords and other words: plan now.
+            plan = make_plan(question, job, prompts, level1.usage, notes)
         ans = ask_read(question, job, plan)
         escalation = f"auto: Level 1 {why}, so Level 2 read chunks"
     # Level 1's passages are not counted as read again: Level 2 reports its own reading.

@@ -39,3 +39,6 @@ class Job:
     read: ReadSettings = field(default_factory=ReadSettings)
     on_token: OnToken | None = None
     max_steps: int = 5  # Level 3 tool calls before it must answer
+    # Level 1 and auto's first step: no planning call when the question's own
+    # words single out a passage (agents/query.py, plan_without_call).
+    skip_plan: bool = True

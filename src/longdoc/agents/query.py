@@ -1,16 +1,22 @@
 """Turn a question into a search plan: the information asked for, the
-instructions about the answer, and keywords in English and Chinese."""
+instructions about the answer, and keywords in English and Chinese; or, for
+Level 1, see that the question's own words already find the passage and skip
+that call (`plan_without_call`)."""
 
 from __future__ import annotations
 
 import json
+import math
 import re
 
 from ..errors import BackendError
 from ..llm.base import LLM, GenerationOptions, Message
 from ..prompts import PromptSet
 from ..records import QueryPlan, Usage
+from ..retrieve import clear_lead
 from .context import Job
+
+_WORD = re.compile(r"[^\W_]+")
 
 
 def plan_query(question: str, llm: LLM, prompts: PromptSet, usage: Usage) -> tuple[QueryPlan, str | None]:
@@ -40,6 +46,25 @@ def make_plan(question: str, job: Job, prompts: PromptSet, usage: Usage, notes: 
     if note:
         notes.append(note)
     return plan
+
+
+def plan_without_call(question: str, job: Job, notes: list[str]) -> QueryPlan | None:
+    """A plan from the question alone when its own words rank one passage far
+    above the rest (retrieve.clear_lead): the planning call would cost about as
+    much as the answer and add nothing Level 1 needs. None when the call is
+    needed, or `job.skip_plan` is off. Only Level 1 (and auto's first step)
+    use this: Levels 2 and 3 need the plan's other words."""
+    if not job.skip_plan:
+        return None
+    with job.tracker.stage("plan"):
+        found = clear_lead(job.corpus, question)
+    if found is None:
+        return None
+    ratio = "no other passage matches" if math.isinf(found.ratio) else f"ratio {found.ratio:.1f}"
+    notes.append(f"plan call skipped: the question's words rank one passage far above the rest ({ratio})")
+    analyzer = job.corpus.analyzer
+    words = [w for w in _WORD.findall(question) if analyzer.terms(w)]
+    return QueryPlan(question, question, keywords=list(dict.fromkeys(words)), from_llm=False)
 
 
 def expand_query(plan: QueryPlan, llm: LLM, prompts: PromptSet, usage: Usage) -> str | None:

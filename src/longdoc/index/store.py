@@ -42,8 +42,10 @@ from .bm25 import BM25Kind, DocTerms
 from .embed import EmbeddingKind
 from .milvus import MilvusKind, MilvusTarget
 from .retriever import Forgets, Query, Retriever, RetrieverKind, fuse
-from .terms import Analyzer
+from .terms import Analyzer, script_of
 
+# A document's script is judged from this many of its chunks, spread over it.
+_SCRIPT_SAMPLE = 16
 # Bump when the analyzer or the on-disk layout changes, so old entries are ignored.
 FORMAT_VERSION = "3"  # 2: chunks carry their page breaks; 3: checksums, terms for every script
 _STALE_TMP_SECONDS = 3600
@@ -63,6 +65,7 @@ class Corpus:
         self.retrievers = list(retrievers)
         self.analyzer = analyzer
         self._folded: str | None = None
+        self._scripts: frozenset[str] | None = None
 
     def mentions(self, name: str) -> bool:
         """Whether any chunk holds `name` (case-insensitive): a name the documents
@@ -70,6 +73,22 @@ class Corpus:
         if self._folded is None:
             self._folded = "\n".join(c.text.casefold() for c in self.chunks)
         return name.casefold() in self._folded
+
+    def scripts(self) -> frozenset[str]:
+        """The script each document is mostly written in ("latin", "cjk", ...;
+        see `script_of`), judged from a sample of its chunks."""
+        if self._scripts is None:
+            found = set()
+            for d in self.docs:
+                step = max(1, len(d.chunks) // _SCRIPT_SAMPLE)
+                found.add(script_of(" ".join(c.text for c in d.chunks[::step][:_SCRIPT_SAMPLE])))
+            self._scripts = frozenset(found)
+        return self._scripts
+
+    def keyword_search(self, query: Query, k: int = 20) -> list[Hit]:
+        """The keyword retriever's ranking (BM25, local or Milvus's), with its
+        own scores: fused rankings (`search`) keep only ranks."""
+        return self.retrievers[0].search(query, k) if self.retrievers else []
 
     def search(self, query: Query, k: int = 20) -> list[Hit]:
         """Every retriever's ranking; several are fused, so each one's best come early."""

@@ -20,6 +20,8 @@ exactly what they were before it existed.
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections import Counter
 
 import regex
 import Stemmer
@@ -113,3 +115,22 @@ def phrase(text: str) -> str | None:
     """The lower-cased form of a multi-word keyword, worth matching verbatim."""
     p = " ".join(text.lower().split())
     return p if " " in p and len(p) >= 5 else None
+
+
+_LETTERS = re.compile(r"[a-z\u00c0-\u024f]+")
+
+
+def script_of(text: str) -> str:
+    """The script most of `text` is written in: "latin", "cjk" (Han, kana,
+    Hangul), or another script's lower-cased Unicode name ("cyrillic",
+    "arabic", ...); "" when it has no letters. Words are counted, and each CJK
+    character as one: a Chinese question naming "Karvo Point" is Chinese."""
+    low = text.lower()
+    counts: Counter[str] = Counter()
+    counts["latin"] = len(_LETTERS.findall(low))
+    counts["cjk"] = sum(map(len, _CJK_RUN.findall(low)))
+    if not low.isascii() and _MAYBE_OTHER.search(low):
+        for word in _OTHER_WORD.findall(low):
+            counts[unicodedata.name(word[0], "?").split()[0].lower()] += 1
+    script, n = counts.most_common(1)[0]
+    return script if n else ""
