@@ -6,15 +6,14 @@ import json
 
 import pytest
 
+from corpora import corpus_of
 from longdoc import api
 from longdoc.agents.auto import ask_auto
 from longdoc.agents.context import Job, ReadSettings
 from longdoc.agents.rag import ask_rag
 from longdoc.agents.read import ask_read
-from longdoc.chunk import ChunkSettings
 from longdoc.config import Settings, load_settings
 from longdoc.errors import ConfigError
-from longdoc.index.store import IndexStore
 from longdoc.index.terms import script_of
 from longdoc.llm.scripted import ScriptedLLM
 from longdoc.prompts import EN, ZH
@@ -27,11 +26,7 @@ ZH_NEEDLE = "卡尔沃角的灯塔守护人是艾达·马恩。"
 ZH_Q = "卡尔沃角的灯塔守护人是谁？"
 
 
-def _corpus(tmp_path, paragraphs, name="coast.txt"):
-    f = tmp_path / name
-    f.write_text("\n\n".join(paragraphs))
-    store = IndexStore(tmp_path / "index", ScriptedLLM([]).token_counter(), ChunkSettings(size=96, overlap=0))
-    return store.corpus([store.add(f)])
+_corpus = corpus_of
 
 
 def _filler(n, start=0):

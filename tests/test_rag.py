@@ -1,11 +1,10 @@
 import json
 
+from corpora import corpus_of
 from longdoc.agents.answer import drop_echoed_label
 from longdoc.agents.context import Job
 from longdoc.agents.rag import ask_rag
-from longdoc.chunk import ChunkSettings
 from longdoc.citations import is_not_found, marker_numbers, repoint_markers
-from longdoc.index.store import IndexStore
 from longdoc.llm.scripted import ScriptedLLM
 from longdoc.prompts import EN, ZH
 from longdoc.retrieve import Evidence, focus_evidence
@@ -14,11 +13,7 @@ NEEDLE = "The lighthouse on Karvo Point is kept by Edda Marn, who lit it first i
 DECOY = "The lighthouse on Karvo Ridge is kept by Osk Tarrow, a retired pilot."
 
 
-def _corpus(tmp_path, paragraphs, name="coast.txt"):
-    f = tmp_path / name
-    f.write_text("\n\n".join(paragraphs))
-    store = IndexStore(tmp_path / "index", ScriptedLLM([]).token_counter(), ChunkSettings(size=96, overlap=0))
-    return store.corpus([store.add(f)])
+_corpus = corpus_of
 
 
 def _filler(n, topic="the harbour, the boats and the tides"):
