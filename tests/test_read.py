@@ -4,6 +4,7 @@ from longdoc.agents.reader import Verdict
 from longdoc.chunk import ChunkSettings
 from longdoc.index.store import IndexStore
 from longdoc.llm.scripted import ScriptedLLM
+from longdoc.prompts import EN
 from oracle import Oracle
 
 # Shares no content word with the question below: only reading finds it.
@@ -80,6 +81,22 @@ def test_an_answer_that_repeats_the_question_falls_back_on_the_readers_answer(tm
     ans = ask_read(QUESTION, _job(corpus, ScriptedLLM(oracle), enough=1))
     assert FACT in ans.answer and ans.citations and FACT in ans.citations[0].text
     assert any("only repeats the question; the readers' answer is used" in n for n in ans.notes)
+
+
+class _Doubting(Oracle):
+    """Reads well but, like the 1.5B on a paraphrase item, finds no answer in the reader's own sentence."""
+
+    def __call__(self, messages) -> str:
+        reply = super().__call__(messages)
+        return EN.not_found if FACT in reply and "[1]" in reply else reply
+
+
+def test_a_sure_reader_outweighs_an_answer_step_that_finds_nothing(tmp_path):
+    corpus = _corpus(tmp_path)
+    oracle = _Doubting({"lighthouse": FACT}, keywords=["lighthouse keeper", "beacon", "cape", "tends"])
+    ans = ask_read(QUESTION, _job(corpus, ScriptedLLM(oracle), enough=1))
+    assert FACT in ans.answer and ans.citations and FACT in ans.citations[0].text
+    assert any("a reader was sure of" in n for n in ans.notes)
 
 
 def test_ranked_respects_its_chunk_limit(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from ..citations import MARKER, cite, is_not_found, repoint_markers
 from ..errors import BackendError
@@ -24,14 +25,15 @@ def answer_from_evidence(
     notes: list[str],
     searched: str = "",
     chained: bool = False,
-    found: str = "",
+    found: ReadersAnswer | None = None,
 ) -> Answer:
     """The final step of every level: answer from the chosen passages, or say
     plainly that nothing was found (never an LLM call on empty evidence).
     `chained`: the passages are facts found one after another (Level 3), to be
     followed from one to the next rather than each checked against the question.
     `found`: an answer already checked against the passages (Level 2's readers'),
-    used when the model's own answer only repeats the question."""
+    used when the model's own answer only repeats the question, or says the
+    passages do not answer while a reader was sure they do."""
     unknown = unmentioned(plan, job)
     if unknown:
         evidence, searched = [], unknown
@@ -50,13 +52,20 @@ def answer_from_evidence(
         MARKER.sub(" ", text), plan.information, job.corpus.analyzer
     ):
         said = " ".join(text.split())[:200]
-        text = found or f"{prompts.not_found} ({_searched(plan, evidence, job)})"
+        text = found.text if found else f"{prompts.not_found} ({_searched(plan, evidence, job)})"
         notes.append(
             f'the model answered "{said}", which only repeats the question; '
             + ("the readers' answer is used" if found else "not used")
         )
         if job.on_token:
             job.on_token(f"\n\n(That only repeats the question.) {text}")
+    elif is_not_found(text, prompts) and found is not None and found.sure:
+        # A small answer step misses a fact told in other words even in the one
+        # sentence it is given; the reader that found it was sure.
+        notes.append(f'the answer step found no answer, but a reader was sure of "{found.text}"; it is used')
+        text = found.text
+        if job.on_token:
+            job.on_token(f"\n\n(A reader found it.) {text}")
     if not failure and not is_not_found(text, prompts):
         reason = unbacked(
             MARKER.sub(" ", text),
@@ -78,6 +87,14 @@ def answer_from_evidence(
                 notes.append(note)
     citations = cite(text, evidence, prompts, job.corpus.analyzer, cite_top=bool(failure))
     return Answer(text, mode, citations, usage, dict(job.tracker.timings), notes=notes, backend_failure=failure)
+
+
+@dataclass(frozen=True)
+class ReadersAnswer:
+    """An answer Level 2's readers found and code checked, cited to passage [1]."""
+
+    text: str
+    sure: bool  # sure enough to stand against the answer step's "not found"
 
 
 def unmentioned(plan: QueryPlan, job: Job) -> str:

@@ -26,7 +26,7 @@ from ..prompts import PromptSet, prompts_for
 from ..records import Answer, Chunk, Hit, QueryPlan, Usage
 from ..retrieve import Evidence, follow_up, rank
 from ..verify import answer_names, coverage, names_found
-from .answer import answer_from_evidence, unmentioned
+from .answer import ReadersAnswer, answer_from_evidence, unmentioned
 from .context import Job
 from .query import expand_query, make_plan
 from .reader import Verdict, read_chunk
@@ -36,6 +36,9 @@ from .reader import Verdict, read_chunk
 _ALIKE = 0.5
 # The look-alike loses when it covers this much less of the question's terms.
 _LESS_EXACT = 0.1
+# A reader this sure (the 1.5B gave its paraphrased fact 1.00) outweighs an
+# answer step that finds no answer in that reader's sentence.
+_SURE = 0.9
 # How far below the most confident answer an answer may be when its sentence
 # shares no word with the question (see answers_found).
 _UNRELATED_MARGIN = 0.05
@@ -96,8 +99,7 @@ def ask_read(question: str, job: Job, plan: QueryPlan | None = None) -> Answer:
     usage.chunks_read = len(readings) - len(failed)
     notes.append(
         f"{job.read.strategy} reading: {usage.chunks_read} of {len(corpus.chunks)} chunks read, "
-        f"{len(found)} answered the question"
-        + "".join(f'; "{_short(r)}" ({r.relevance:.2f})' for r in found[:3])
+        f"{len(found)} answered the question" + "".join(f'; "{_short(r)}" ({r.relevance:.2f})' for r in found[:3])
     )
     with job.tracker.stage("retrieve"):
         evidence = gather_evidence(found, plan, job, set_aside)
@@ -110,13 +112,15 @@ def ask_read(question: str, job: Job, plan: QueryPlan | None = None) -> Answer:
     )
 
 
-def readers_answer(found: list[Reading], evidence: list[Evidence]) -> str:
+def readers_answer(found: list[Reading], evidence: list[Evidence]) -> ReadersAnswer | None:
     """The best reader's checked answer, cited to its sentence (the first
     passage): what the answer step falls back on when its own answer says nothing."""
     if not found or not evidence or evidence[0].chunk.id != found[0].chunk.id:
-        return ""
+        return None
     answer = found[0].verdict.answer if found[0].verdict else None
-    return f"{answer} [1]" if answer else ""
+    if not answer:
+        return None
+    return ReadersAnswer(f"{answer} [1]", found[0].relevance >= _SURE)
 
 
 def answers_found(readings: list[Reading], relevant_at: float) -> list[Reading]:
