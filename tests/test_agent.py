@@ -276,14 +276,20 @@ def test_names_the_cited_passages_lack_but_other_passages_hold_are_a_chain(tmp_p
     assert not _named_elsewhere("Which mayor serves the capital of Zembla?", cited, job)  # never mentioned
 
 
-def test_a_question_asked_whole_that_finds_only_a_link_is_broken_up(tmp_path):
-    born = "Len Veisound was born in the town of Kahund."
-    lies = "The town of Kahund lies in the province of Trouvaiv."
-    corpus = _planted(tmp_path, 60, [(15, born), (45, lies)], name="atlas.txt")
+BORN = "Len Veisound was born in the town of Kahund."
+LIES = "The town of Kahund lies in the province of Trouvaiv."
+
+
+def _place_chain(tmp_path):
+    """A 2-hop question whose whole-question lookup finds only the town, and a
+    model that answers each prompt from the facts it is shown."""
+    corpus = _planted(tmp_path, 60, [(15, BORN), (45, LIES)], name="atlas.txt")
     chain = ["Where was Len Veisound born?", "Which province is Kahund in?"]
 
     def model(messages):
         system, user = messages[0].content, messages[-1].content
+        if system == EN.query_system:
+            return json.dumps({"information": "In which province was Len Veisound born?", "keywords_en": ["Len"]})
         if system == EN.next_system:
             return chain.pop(0) if chain else "DONE"
         if system in (EN.reader_system, EN.expand_system):
@@ -291,16 +297,25 @@ def test_a_question_asked_whole_that_finds_only_a_link_is_broken_up(tmp_path):
         asked = user.rsplit("Question:", 1)[-1]
         n = lambda fact: (re.findall(r"\[(\d+)\][^\[]*" + re.escape(fact), user) or ["1"])[0]  # noqa: E731
         if system == EN.compose_system:
-            return f"Len Veisound was born in Kahund [{n(born)}], in the province of Trouvaiv [{n(lies)}]."
-        if "In which province" in asked and born in user:
-            return f"Len Veisound was born in the town of Kahund [{n(born)}]."  # a link, not the answer
-        if "Where was Len" in asked and born in user:
-            return f"Len Veisound was born in Kahund [{n(born)}]."
-        if "Kahund in" in asked and lies in user:
-            return f"Kahund lies in the province of Trouvaiv [{n(lies)}]."
+            return f"Len Veisound was born in Kahund [{n(BORN)}], in the province of Trouvaiv [{n(LIES)}]."
+        if "In which province" in asked and BORN in user:
+            return f"Len Veisound was born in the town of Kahund [{n(BORN)}]."  # a link, not the answer
+        if "Where was Len" in asked and BORN in user:
+            return f"Len Veisound was born in Kahund [{n(BORN)}]."
+        if "Kahund in" in asked and LIES in user:
+            return f"Kahund lies in the province of Trouvaiv [{n(LIES)}]."
         return EN.not_found
 
-    job = Job(corpus, ScriptedLLM(model), budget=600, answer_tokens=80, read=ReadSettings(max_chunks=4))
-    ans = ask_agent("In which province was Len Veisound born?", job)
+    return Job(corpus, ScriptedLLM(model), budget=600, answer_tokens=80, read=ReadSettings(max_chunks=4))
+
+
+def test_a_question_asked_whole_that_finds_only_a_link_is_broken_up(tmp_path):
+    ans = ask_agent("In which province was Len Veisound born?", _place_chain(tmp_path))
     assert "Trouvaiv" in ans.answer, ans.notes
     assert any("3 sub-question(s)" in n and "not found" in n for n in ans.notes), ans.notes
+
+
+def test_auto_sends_a_question_whose_answer_is_a_smaller_place_to_level_3(tmp_path):
+    ans = ask_auto("In which province was Len Veisound born?", _place_chain(tmp_path))
+    assert ans.mode == "agent" and "Trouvaiv" in ans.answer, ans.notes
+    assert any("the answer names a town" in n for n in ans.notes)

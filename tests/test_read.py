@@ -88,7 +88,7 @@ class _Doubting(Oracle):
 
     def __call__(self, messages) -> str:
         reply = super().__call__(messages)
-        return EN.not_found if FACT in reply and "[1]" in reply else reply
+        return EN.not_found if any(f in reply for f in self.facts.values()) and "[1]" in reply else reply
 
 
 def test_a_sure_reader_outweighs_an_answer_step_that_finds_nothing(tmp_path):
@@ -97,6 +97,15 @@ def test_a_sure_reader_outweighs_an_answer_step_that_finds_nothing(tmp_path):
     ans = ask_read(QUESTION, _job(corpus, ScriptedLLM(oracle), enough=1))
     assert FACT in ans.answer and ans.citations and FACT in ans.citations[0].text
     assert any("a reader was sure of" in n for n in ans.notes)
+
+
+def test_a_sure_reader_whose_sentence_lacks_the_questions_names_does_not_outweigh_it(tmp_path):
+    other = "Osk Tarrow keeps the harbour light at the northern cape. Karvo Point lies to the south."
+    corpus = _corpus(tmp_path, fact=other)
+    oracle = _Doubting({"lighthouse": other}, keywords=["lighthouse", "keeps", "cape"])
+    ans = ask_read("Who keeps the lighthouse on Karvo Point?", _job(corpus, ScriptedLLM(oracle), enough=1))
+    assert "Osk Tarrow" not in ans.answer and ans.answer.startswith(EN.not_found), ans.notes
+    assert any('1 answered the question; "Osk Tarrow' in n for n in ans.notes), ans.notes
 
 
 def test_ranked_respects_its_chunk_limit(tmp_path):

@@ -55,7 +55,9 @@ def ask_auto(question: str, job: Job) -> Answer:
     # Cited passages that do not name what the question names may be the second
     # link of a chain ("Kahund lies in Trouvaiv" for "where was Len born?"); a
     # town for "which province?" is its first link.
-    chain_link = OTHER_PLACE in weak or (weak.startswith(_NOT_NAMED) and _named_elsewhere(question, level1, job))
+    chain_link = any(OTHER_PLACE in n for n in [weak, *level1.notes]) or (
+        weak.startswith(_NOT_NAMED) and _named_elsewhere(question, level1, job)
+    )
     if looks_multi_hop(question) or chain_link:
         ans = ask_agent(question, job)
         escalation = f"auto: Level 1 {why} and the question may chain facts, so Level 3 (agent) answered"

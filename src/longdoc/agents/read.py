@@ -108,11 +108,19 @@ def ask_read(question: str, job: Job, plan: QueryPlan | None = None) -> Answer:
         terms = ", ".join(plan.keywords[:8]) or plan.information
         searched = f"read {usage.chunks_read} of {len(corpus.chunks)} passages, none answered; searched for: {terms}"
     return answer_from_evidence(
-        "read", plan, evidence, job, prompts, usage, notes, searched, found=readers_answer(found, evidence)
+        "read",
+        plan,
+        evidence,
+        job,
+        prompts,
+        usage,
+        notes,
+        searched,
+        found=readers_answer(found, evidence, plan.information),
     )
 
 
-def readers_answer(found: list[Reading], evidence: list[Evidence]) -> ReadersAnswer | None:
+def readers_answer(found: list[Reading], evidence: list[Evidence], question: str) -> ReadersAnswer | None:
     """The best reader's checked answer, cited to its sentence (the first
     passage): what the answer step falls back on when its own answer says nothing."""
     if not found or not evidence or evidence[0].chunk.id != found[0].chunk.id:
@@ -120,7 +128,10 @@ def readers_answer(found: list[Reading], evidence: list[Evidence]) -> ReadersAns
     answer = found[0].verdict.answer if found[0].verdict else None
     if not answer:
         return None
-    return ReadersAnswer(f"{answer} [1]", found[0].relevance >= _SURE)
+    # Sure: confident, and its sentence names all the question names ("山东" from a
+    # news sentence for "蒲蓁泓出生在哪个省？" also came at 1.00, naming no 蒲蓁泓).
+    sure = found[0].relevance >= _SURE and names_found(question, _sentence(found[0])) == 1.0
+    return ReadersAnswer(f"{answer} [1]", sure)
 
 
 def answers_found(readings: list[Reading], relevant_at: float) -> list[Reading]:
