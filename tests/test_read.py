@@ -67,34 +67,32 @@ def test_all_reads_every_chunk_and_finds_what_bm25_cannot(tmp_path):
     assert len(llm.calls) == len(corpus.chunks) + 2  # plan + every chunk + answer
 
 
-class _Restating(Oracle):
-    """Reads well but, like the 1.5B on a paraphrase item, writes a final answer that restates the question."""
+class _PoorAnswerStep(Oracle):
+    """Reads well, but its answer step, like the 1.5B's on paraphrase items,
+    replaces an answer from a planted fact with `instead`."""
+
+    def __init__(self, facts, instead, **kw):
+        super().__init__(facts, **kw)
+        self.instead = instead
 
     def __call__(self, messages) -> str:
         reply = super().__call__(messages)
-        return "It keeps the lighthouse [1]." if FACT in reply and "[1]" in reply else reply
+        return self.instead if any(f in reply for f in self.facts.values()) and "[1]" in reply else reply
+
+
+KEYWORDS = ["lighthouse keeper", "beacon", "cape", "tends"]
 
 
 def test_an_answer_that_repeats_the_question_falls_back_on_the_readers_answer(tmp_path):
-    corpus = _corpus(tmp_path)
-    oracle = _Restating({"lighthouse": FACT}, keywords=["lighthouse keeper", "beacon", "cape", "tends"])
-    ans = ask_read(QUESTION, _job(corpus, ScriptedLLM(oracle), enough=1))
+    oracle = _PoorAnswerStep({"lighthouse": FACT}, "It keeps the lighthouse [1].", keywords=KEYWORDS)
+    ans = ask_read(QUESTION, _job(_corpus(tmp_path), ScriptedLLM(oracle), enough=1))
     assert FACT in ans.answer and ans.citations and FACT in ans.citations[0].text
     assert any("only repeats the question; the readers' answer is used" in n for n in ans.notes)
 
 
-class _Doubting(Oracle):
-    """Reads well but, like the 1.5B on a paraphrase item, finds no answer in the reader's own sentence."""
-
-    def __call__(self, messages) -> str:
-        reply = super().__call__(messages)
-        return EN.not_found if any(f in reply for f in self.facts.values()) and "[1]" in reply else reply
-
-
 def test_a_sure_reader_outweighs_an_answer_step_that_finds_nothing(tmp_path):
-    corpus = _corpus(tmp_path)
-    oracle = _Doubting({"lighthouse": FACT}, keywords=["lighthouse keeper", "beacon", "cape", "tends"])
-    ans = ask_read(QUESTION, _job(corpus, ScriptedLLM(oracle), enough=1))
+    oracle = _PoorAnswerStep({"lighthouse": FACT}, EN.not_found, keywords=KEYWORDS)
+    ans = ask_read(QUESTION, _job(_corpus(tmp_path), ScriptedLLM(oracle), enough=1))
     assert FACT in ans.answer and ans.citations and FACT in ans.citations[0].text
     assert any("a reader was sure of" in n for n in ans.notes)
 
@@ -102,7 +100,7 @@ def test_a_sure_reader_outweighs_an_answer_step_that_finds_nothing(tmp_path):
 def test_a_sure_reader_whose_sentence_lacks_the_questions_names_does_not_outweigh_it(tmp_path):
     other = "Osk Tarrow keeps the harbour light at the northern cape. Karvo Point lies to the south."
     corpus = _corpus(tmp_path, fact=other)
-    oracle = _Doubting({"lighthouse": other}, keywords=["lighthouse", "keeps", "cape"])
+    oracle = _PoorAnswerStep({"lighthouse": other}, EN.not_found, keywords=["lighthouse", "keeps", "cape"])
     ans = ask_read("Who keeps the lighthouse on Karvo Point?", _job(corpus, ScriptedLLM(oracle), enough=1))
     assert "Osk Tarrow" not in ans.answer and ans.answer.startswith(EN.not_found), ans.notes
     assert any('1 answered the question; "Osk Tarrow' in n for n in ans.notes), ans.notes
