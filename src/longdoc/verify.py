@@ -237,15 +237,20 @@ _PLACES = {  # kind: (the words that name it, the words that surely name it)
     "县": ("县|区", "县"),
     "镇": ("镇|村|乡", "镇|村|乡"),
 }
-_PLACE_WORD = {
-    kind: re.compile(rf"\b(?:{words})\b" if kind.isascii() else words, re.I) for kind, (words, _) in _PLACES.items()
-}
-_SURE_PLACE = {
-    kind: re.compile(rf"\b(?:{sure})\b" if kind.isascii() else sure, re.I) for kind, (_, sure) in _PLACES.items()
-}
-_ASKS_PLACE = {
-    kind: re.compile(rf"\b(?:which|what) (?:{words})\b" if kind.isascii() else rf"哪(?:个|一个|一)?(?:{words})", re.I)
-    for kind, (words, _) in _PLACES.items()
+
+
+def _place_pattern(kind: str, words: str, asking: bool = False) -> re.Pattern[str]:
+    if kind.isascii():
+        return re.compile(rf"\b(?:which|what) (?:{words})\b" if asking else rf"\b(?:{words})\b", re.I)
+    return re.compile(rf"哪(?:个|一个|一)?(?:{words})" if asking else words)
+
+
+_PLACE_WORD = {kind: _place_pattern(kind, words) for kind, (words, _) in _PLACES.items()}
+_SURE_PLACE = {kind: _place_pattern(kind, sure) for kind, (_, sure) in _PLACES.items()}
+_ASKS_PLACE = {kind: _place_pattern(kind, words, asking=True) for kind, (words, _) in _PLACES.items()}
+# Each kind's smaller kinds in the same language.
+_SMALLER = {
+    kind: [k for k in list(_PLACES)[i + 1 :] if k.isascii() == kind.isascii()] for i, kind in enumerate(_PLACES)
 }
 # Said when an answer gives another kind of place than the question asks for.
 OTHER_PLACE = "the answer names a"
@@ -260,8 +265,7 @@ def wrong_kind(question: str, answer: str) -> str | None:
         return "a colour"
     for kind, asks in _ASKS_PLACE.items():
         if asks.search(question) and not _PLACE_WORD[kind].search(answer):
-            smaller = list(_SURE_PLACE)[list(_SURE_PLACE).index(kind) + 1 :]
-            other = next((k for k in smaller if k.isascii() == kind.isascii() and _SURE_PLACE[k].search(answer)), None)
+            other = next((k for k in _SMALLER[kind] if _SURE_PLACE[k].search(answer)), None)
             if other:
                 return f"a {kind} ({OTHER_PLACE} {other})"
     return None
