@@ -280,25 +280,28 @@ BORN = "Len Veisound was born in the town of Kahund."
 LIES = "The town of Kahund lies in the province of Trouvaiv."
 
 
-def _place_chain(tmp_path):
-    """A 2-hop question whose whole-question lookup finds only the town, and a
-    model that answers each prompt from the facts it is shown."""
+def _place_chain(tmp_path, whole_finds_the_town=True):
+    """A 2-hop question whose whole-question lookup finds only the town (or,
+    without `whole_finds_the_town`, nothing), and a model that answers each
+    prompt from the facts it is shown."""
     corpus = _planted(tmp_path, 60, [(15, BORN), (45, LIES)], name="atlas.txt")
-    chain = ["Where was Len Veisound born?", "Which province is Kahund in?"]
 
     def model(messages):
         system, user = messages[0].content, messages[-1].content
         if system == EN.query_system:
             return json.dumps({"information": "In which province was Len Veisound born?", "keywords_en": ["Len"]})
         if system == EN.next_system:
-            return chain.pop(0) if chain else "DONE"
+            facts = user.split("Facts found so far:", 1)[1]
+            if "Trouvaiv" in facts:
+                return "DONE"
+            return "Which province is Kahund in?" if "Kahund" in facts else "Where was Len Veisound born?"
         if system in (EN.reader_system, EN.expand_system):
             return "none" if system == EN.reader_system else ""
         asked = user.rsplit("Question:", 1)[-1]
         n = lambda fact: (re.findall(r"\[(\d+)\][^\[]*" + re.escape(fact), user) or ["1"])[0]  # noqa: E731
         if system == EN.compose_system:
             return f"Len Veisound was born in Kahund [{n(BORN)}], in the province of Trouvaiv [{n(LIES)}]."
-        if "In which province" in asked and BORN in user:
+        if "In which province" in asked and BORN in user and whole_finds_the_town:
             return f"Len Veisound was born in the town of Kahund [{n(BORN)}]."  # a link, not the answer
         if "Where was Len" in asked and BORN in user:
             return f"Len Veisound was born in Kahund [{n(BORN)}]."
@@ -309,8 +312,17 @@ def _place_chain(tmp_path):
     return Job(corpus, ScriptedLLM(model), budget=600, answer_tokens=80, read=ReadSettings(max_chunks=4))
 
 
-def test_a_question_asked_whole_that_finds_only_a_link_is_broken_up(tmp_path):
+def test_a_town_found_for_which_province_is_kept_as_the_first_link(tmp_path):
     ans = ask_agent("In which province was Len Veisound born?", _place_chain(tmp_path))
+    assert "Trouvaiv" in ans.answer, ans.notes
+    hops = next(n for n in ans.notes if "sub-question(s)" in n)
+    assert hops.startswith("2 sub-question(s)") and "town of Kahund (rag, a link)" in hops, hops
+    assert "Which province is Kahund in? -> Kahund lies in the province of Trouvaiv" in hops, hops
+    assert {c.text for c in ans.citations} >= {BORN, LIES}
+
+
+def test_a_question_asked_whole_that_finds_nothing_is_broken_up(tmp_path):
+    ans = ask_agent("In which province was Len Veisound born?", _place_chain(tmp_path, whole_finds_the_town=False))
     assert "Trouvaiv" in ans.answer, ans.notes
     assert any("3 sub-question(s)" in n and "not found" in n for n in ans.notes), ans.notes
 
@@ -319,3 +331,4 @@ def test_auto_sends_a_question_whose_answer_is_a_smaller_place_to_level_3(tmp_pa
     ans = ask_auto("In which province was Len Veisound born?", _place_chain(tmp_path))
     assert ans.mode == "agent" and "Trouvaiv" in ans.answer, ans.notes
     assert any("the answer names a town" in n for n in ans.notes)
+    assert ans.notes and "Level 3" in next(n for n in ans.notes if n.startswith("auto:"))

@@ -172,6 +172,18 @@ class Usage:
             self.chunks_read += other.chunks_read
 
 
+@dataclass(frozen=True)
+class Withheld:
+    """An answer the model gave that code did not let stand, and why. Kept
+    for the levels above: a town given for "which province?" is not the
+    answer but the first link of a chain."""
+
+    text: str
+    reason: str
+    citations: list[Citation] = field(default_factory=list)
+    smaller_place: bool = False  # names a smaller kind of place than the question asks for
+
+
 @dataclass
 class Answer:
     """What `longdoc ask --json` prints; keep the shape stable."""
@@ -184,6 +196,7 @@ class Answer:
     errors: list[str] = field(default_factory=list)  # files that could not be used, one line each
     notes: list[str] = field(default_factory=list)  # why this mode, degraded steps, ...
     backend_failure: str | None = None  # set when the answer step failed after retries
+    withheld: Withheld | None = None  # the model's answer that failed a check, if one did
 
     def to_dict(self) -> dict[str, Any]:
         return {

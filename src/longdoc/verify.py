@@ -252,8 +252,6 @@ _ASKS_PLACE = {kind: _place_pattern(kind, words, asking=True) for kind, (words, 
 _SMALLER = {
     kind: [k for k in list(_PLACES)[i + 1 :] if k.isascii() == kind.isascii()] for i, kind in enumerate(_PLACES)
 }
-# Said when an answer gives another kind of place than the question asks for.
-OTHER_PLACE = "the answer names a"
 
 
 def wrong_kind(question: str, answer: str) -> str | None:
@@ -263,11 +261,21 @@ def wrong_kind(question: str, answer: str) -> str | None:
         return "a number"
     if _ASKS_COLOUR.search(question) and not _COLOUR.search(answer):
         return "a colour"
+    if place := smaller_place(question, answer):
+        asked, given = place
+        return f"a {asked} (the answer names a {given})"
+    return None
+
+
+def smaller_place(question: str, answer: str) -> tuple[str, str] | None:
+    """(the kind of place asked, the smaller kind the answer names instead), or
+    None. Such an answer is the first link of a chain: the town a person was
+    born in, for "in which province was she born?"."""
     for kind, asks in _ASKS_PLACE.items():
         if asks.search(question) and not _PLACE_WORD[kind].search(answer):
             other = next((k for k in _SMALLER[kind] if _SURE_PLACE[k].search(answer)), None)
             if other:
-                return f"a {kind} ({OTHER_PLACE} {other})"
+                return kind, other
     return None
 
 

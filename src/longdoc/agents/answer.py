@@ -9,9 +9,9 @@ from ..citations import MARKER, cite, is_not_found, repoint_markers
 from ..errors import BackendError
 from ..llm.base import LLM, GenerationOptions, Message, OnToken
 from ..prompts import PromptSet
-from ..records import Answer, QueryPlan, Usage
+from ..records import Answer, QueryPlan, Usage, Withheld
 from ..retrieve import Evidence
-from ..verify import question_names, repeats_question, unbacked
+from ..verify import question_names, repeats_question, smaller_place, unbacked
 from .context import Job
 
 
@@ -44,6 +44,7 @@ def answer_from_evidence(
         return Answer(text, mode, [], usage, dict(job.tracker.timings), notes=notes)
     if usage.chunks_read == 0:
         usage.chunks_read = len(evidence)
+    withheld: Withheld | None = None
     with job.tracker.stage("generate"):
         text, failure = _generate(plan, evidence, prompts, job.llm, job.answer_tokens, usage, job.on_token, chained)
     if failure:
@@ -78,6 +79,12 @@ def answer_from_evidence(
             # An invented name or value is worse than none: small models make one
             # up for questions the documents do not answer (a harbour master "Elihu").
             notes.append(f'the model answered "{" ".join(text.split())[:200]}", but {reason}; not used')
+            withheld = Withheld(
+                text,
+                reason,
+                cite(text, evidence, prompts, job.corpus.analyzer),
+                smaller_place(plan.information, MARKER.sub(" ", text)) is not None,
+            )
             text = f"{prompts.not_found} ({_searched(plan, evidence, job)})"
             if job.on_token:  # what was streamed is withdrawn in plain sight
                 job.on_token(f"\n\n({reason}: not used.) {text}")
@@ -86,7 +93,16 @@ def answer_from_evidence(
             if note:
                 notes.append(note)
     citations = cite(text, evidence, prompts, job.corpus.analyzer, cite_top=bool(failure))
-    return Answer(text, mode, citations, usage, dict(job.tracker.timings), notes=notes, backend_failure=failure)
+    return Answer(
+        text,
+        mode,
+        citations,
+        usage,
+        dict(job.tracker.timings),
+        notes=notes,
+        backend_failure=failure,
+        withheld=withheld,
+    )
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from ..citations import MARKER, is_not_found
 from ..llm.base import OnToken
 from ..prompts import PromptSet, prompts_for
 from ..records import Answer, Usage
-from ..verify import OTHER_PLACE, answer_names, coverage, names_found, unbacked
+from ..verify import answer_names, coverage, names_found, unbacked
 from .agent import ask_agent
 from .context import Job
 from .query import make_plan, plan_without_call
@@ -55,7 +55,7 @@ def ask_auto(question: str, job: Job) -> Answer:
     # Cited passages that do not name what the question names may be the second
     # link of a chain ("Kahund lies in Trouvaiv" for "where was Len born?"); a
     # town for "which province?" is its first link.
-    chain_link = any(OTHER_PLACE in n for n in [weak, *level1.notes]) or (
+    chain_link = (level1.withheld is not None and level1.withheld.smaller_place) or (
         weak.startswith(_NOT_NAMED) and _named_elsewhere(question, level1, job)
     )
     if looks_multi_hop(question) or chain_link:

@@ -119,20 +119,30 @@ def answer_hop(sub_question: str, job: Job, prompts: PromptSet, usage: Usage) ->
     ans = ask_rag(sub_question, quiet, plan)
     usage.absorb(ans.usage)
     level = "rag"
-    if not _found(ans, prompts):
+    if not _found(ans, prompts) and not _link(ans):
         ans = ask_read(sub_question, quiet, plan)
         usage.absorb(ans.usage)
         level = "read"
-        if not _found(ans, prompts):
-            return Hop(sub_question, None, level=level)
-    value = value_of(ans.answer)
+    citations = ans.citations
+    if _link(ans) and ans.withheld is not None:
+        # A town for "which province?": not the answer, but the link the next
+        # question starts from ("which province is that town in?").
+        value, citations, level = value_of(ans.withheld.text), ans.withheld.citations, f"{level}, a link"
+    elif _found(ans, prompts):
+        value = value_of(ans.answer)
+    else:
+        return Hop(sub_question, None, level=level)
     by_id = {c.id: c for c in job.corpus.chunks}
     counter = job.llm.token_counter()
-    cited = [Evidence(by_id[c.chunk_id], 1.0, by_id[c.chunk_id].text, 0) for c in ans.citations if c.chunk_id in by_id]
+    cited = [Evidence(by_id[c.chunk_id], 1.0, by_id[c.chunk_id].text, 0) for c in citations if c.chunk_id in by_id]
     # The cited passages' sentences about the sub-question and its answer: the fact
     # itself, and the sentence beside it a later hop or the answer may need.
     evidence = focus_evidence(cited, f"{sub_question} {value}", job.corpus.analyzer, counter)
     return Hop(sub_question, value, evidence, level)
+
+
+def _link(ans: Answer) -> bool:
+    return ans.withheld is not None and ans.withheld.smaller_place and bool(ans.withheld.citations)
 
 
 def _found(ans: Answer, prompts: PromptSet) -> bool:
