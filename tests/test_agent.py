@@ -293,7 +293,8 @@ def _place_chain(tmp_path, whole_finds_the_town=True):
         if system == EN.next_system:
             facts = user.split("Facts found so far:", 1)[1]
             if "Trouvaiv" in facts:
-                return "DONE"
+                # Like the 1.5B, asks on where the chain from a town is complete.
+                return "Which town of Trouvaiv was Len Veisound born in?" if whole_finds_the_town else "DONE"
             return "Which province is Kahund in?" if "Kahund" in facts else "Where was Len Veisound born?"
         if system in (EN.reader_system, EN.expand_system):
             return "none" if system == EN.reader_system else ""

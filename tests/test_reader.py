@@ -158,3 +158,10 @@ def test_a_smaller_place_than_the_question_asks_for_is_the_wrong_kind():
     assert wrong_kind("蒲蓁泓出生在哪个省？", "蒲蓁泓出生在澄沅岭镇。") == "a 省 (the answer names a 镇)"
     assert wrong_kind("哪个城市举办了博览会？", "浙江省杭州") is None  # a larger place only adds context
     assert wrong_kind("哪个国家？", "中国") is None
+
+
+def test_a_chinese_word_that_points_back_is_not_a_name_to_find():
+    answer = "蒲蓁泓出生在澄沅岭镇 [1]，该镇位于漪榆渡省 [2]。"
+    assert answer_names(answer) == ["1", "2", "蒲蓁泓出生", "澄沅岭镇", "漪榆渡省"]
+    assert answer_names("这座城市的市长是张三") == ["市长", "张三"]
+    assert answer_names("日本国") == ["日本国"]  # 本国 here is part of a name

@@ -219,6 +219,14 @@ def test_picks_spread_over_depths_and_repeat_for_a_seed():
     assert a == plan_seeds("v", chunks, 6, (SINGLE, UNANSWERABLE), seed=3)
     assert a != plan_seeds("v", chunks, 6, (SINGLE, UNANSWERABLE), seed=4)
     assert sorted(s.kind for s in a) == [SINGLE] * 3 + [UNANSWERABLE] * 3
+    assert len({s.item for s in plan_seeds("v", chunks, 60, (SINGLE,), seed=3)}) == 60  # more items than chunks
+
+
+def test_an_item_id_names_its_chunks_so_another_n_reuses_only_the_same_items():
+    chunks = [chunk(i, f"Part {i}.") for i in range(40)]
+    for n in (4, 8, 13):
+        for s in plan_seeds("v", chunks, n, (SINGLE, UNANSWERABLE), seed=3):
+            assert s.item == f"v-{s.kind}-" + "-".join(f"c{i}" for i in s.chunks)
 
 
 def test_multi_hop_partner_shares_a_rare_name():

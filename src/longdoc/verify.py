@@ -34,6 +34,10 @@ _ZH_GLUE = str.maketrans(
     {c: " " for c in "的了是在和与及或也都着之这那由为于被把对从到给向个位名叫谁哪什么几吗呢怎如何"}
 )
 
+# "该镇", "此地", "这座城市": words that point back at a place or person already
+# named, not names an answer must copy from its source.
+_ZH_REFERENCE = re.compile(r"[该此这那](?:座|个|位|名)?(?:城市|[镇村乡县市省州国城地处人])")
+
 
 @dataclass(frozen=True)
 class Support:
@@ -47,7 +51,7 @@ def answer_names(answer: str) -> list[str]:
     """The parts of a short answer that must be copied from the source: Latin
     names and numbers, and runs of CJK characters (split at function characters)."""
     names = _latin_names(answer, skip_first=False)
-    for run in _CJK.findall(answer.translate(_ZH_GLUE)):
+    for run in _CJK.findall(_ZH_REFERENCE.sub(" ", answer).translate(_ZH_GLUE)):
         if len(run) >= 2:
             names.append(run)
     return names
@@ -265,6 +269,11 @@ def wrong_kind(question: str, answer: str) -> str | None:
         asked, given = place
         return f"a {asked} (the answer names a {given})"
     return None
+
+
+def names_asked_place(question: str, answer: str) -> bool:
+    """The question asks for a kind of place and the answer names one of that kind."""
+    return any(asks.search(question) and _PLACE_WORD[k].search(answer) for k, asks in _ASKS_PLACE.items())
 
 
 def smaller_place(question: str, answer: str) -> tuple[str, str] | None:

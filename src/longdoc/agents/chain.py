@@ -23,7 +23,7 @@ from ..llm.base import GenerationOptions, Message
 from ..prompts import PromptSet
 from ..records import Answer, QueryPlan, Usage
 from ..retrieve import Evidence, chain_order, focus_evidence, follow_up
-from ..verify import bare
+from ..verify import bare, names_asked_place
 from .answer import answer_from_evidence
 from .context import Job
 from .rag import ask_rag
@@ -41,6 +41,7 @@ class Hop:
     value: str | None  # the short answer, None when the documents did not give one
     evidence: list[Evidence] = field(default_factory=list)
     level: str = "rag"  # which level answered it
+    link: bool = False  # its value is a smaller place than the question asks for: a first link
 
 
 def ask_chain(question: str, job: Job, prompts: PromptSet, usage: Usage, notes: list[str]) -> Answer:
@@ -67,6 +68,8 @@ def ask_chain(question: str, job: Job, prompts: PromptSet, usage: Usage, notes: 
             break  # a link is missing: the chain cannot go on
         if any(_same(hop.value, h.value or "") for h in hops[:-1]):
             break  # the same value again: asking on finds nothing new
+        if hops[0].link and len(hops) > 1 and names_asked_place(question, hop.value):
+            break  # from the town to the province asked for: the chain is complete
     notes.append(
         f"{len(hops)} sub-question(s): "
         + "; ".join(f"{h.question} -> {h.value or 'not found'} ({h.level})" for h in hops)
@@ -123,11 +126,11 @@ def answer_hop(sub_question: str, job: Job, prompts: PromptSet, usage: Usage) ->
         ans = ask_read(sub_question, quiet, plan)
         usage.absorb(ans.usage)
         level = "read"
-    citations = ans.citations
+    citations, link = ans.citations, False
     if _link(ans) and ans.withheld is not None:
         # A town for "which province?": not the answer, but the link the next
         # question starts from ("which province is that town in?").
-        value, citations, level = value_of(ans.withheld.text), ans.withheld.citations, f"{level}, a link"
+        value, citations, level, link = value_of(ans.withheld.text), ans.withheld.citations, f"{level}, a link", True
     elif _found(ans, prompts):
         value = value_of(ans.answer)
     else:
@@ -138,7 +141,7 @@ def answer_hop(sub_question: str, job: Job, prompts: PromptSet, usage: Usage) ->
     # The cited passages' sentences about the sub-question and its answer: the fact
     # itself, and the sentence beside it a later hop or the answer may need.
     evidence = focus_evidence(cited, f"{sub_question} {value}", job.corpus.analyzer, counter)
-    return Hop(sub_question, value, evidence, level)
+    return Hop(sub_question, value, evidence, level, link)
 
 
 def _link(ans: Answer) -> bool:

@@ -35,13 +35,18 @@ def plan_seeds(view_key: str, chunks: Sequence[Chunk], n: int, kinds: Sequence[s
     where = spread(n, len(chunks), rng)
     dealt = [kinds[k % len(kinds)] for k in range(len(where))]
     rng.shuffle(dealt)
-    seeds = []
+    seeds: list[Seed] = []
     for k, (i, kind) in enumerate(zip(where, dealt, strict=True)):
         picked: tuple[int, ...] = (i,)
         entity = ""
         if kind == MULTI and (found := partner(chunks, i, rng)):
             picked, entity = tuple(sorted((i, found[0]))), found[1]
-        seeds.append(Seed(f"{view_key}-{kind}-{k:03d}", kind, picked, entity))
+        # Named by its chunks, not its place in the list: a rerun with another
+        # --n reuses a finished item only when it is written from the same chunks.
+        item_id = f"{view_key}-{kind}-" + "-".join(f"c{p}" for p in picked)
+        if any(s.item == item_id for s in seeds):
+            item_id += f"-{k}"  # more items than chunks
+        seeds.append(Seed(item_id, kind, picked, entity))
     return seeds
 
 
