@@ -53,6 +53,7 @@ def test_a_variant_names_its_llama_cpp_settings():
     assert parse_variant("small:n_batch=256").settings.n_ubatch == 256  # the pass follows a smaller batch
     kv = parse_variant("kv8:flash_attn=1,type_k=Q8_0,type_v=q8_0,use_mmap=off")
     assert kv.settings == LlamaSettings(flash_attn=True, type_k="q8_0", type_v="q8_0", use_mmap=False)
+    assert parse_variant("pld:draft_lookup=10").settings.draft_lookup == 10
 
 
 @pytest.mark.parametrize(
@@ -383,6 +384,15 @@ def test_llama_settings_become_llama_cpp_arguments():
         "use_mlock": False,
     }
     assert LlamaSettings(flash_attn=True, type_k="q8_0", type_v="q8_0").params(fake)["type_v"] == 8
+    assert "draft_model" not in LlamaSettings().params(fake)
+    with pytest.raises(ConfigError):
+        LlamaSettings(draft_lookup=-1)
+
+
+def test_prompt_lookup_drafts_tokens_seen_in_the_prompt():
+    drafter = LlamaSettings(draft_lookup=3).params(pytest.importorskip("llama_cpp"))["draft_model"]
+    # The last two tokens (7, 8) were seen before, followed by 9 10 11: those are the draft.
+    assert list(drafter(np.array([5, 7, 8, 9, 10, 11, 2, 7, 8], dtype=np.intc))) == [9, 10, 11]
 
 
 def test_every_llama_setting_is_a_llama_cpp_argument():
