@@ -21,7 +21,7 @@ from longdoc.synth import filters
 from longdoc.synth.cache import load_record
 from longdoc.synth.formats import ALPACA, DPO, SHAREGPT, Example, dataset_info, dpo_pair, rows
 from longdoc.synth.job import SynthConfig
-from longdoc.synth.pick import partner, plan_seeds, spread
+from longdoc.synth.pick import middle, partner, plan_seeds, spread
 from longdoc.synth.records import MULTI, SINGLE, UNANSWERABLE, Draft
 from longdoc.synth.run import synthesize
 from longdoc.synth.views import context_for
@@ -88,7 +88,8 @@ class Writer:
                 return json.dumps({"question": HOP[0], "answer": HOP[1]})
             return json.dumps(FILLER_DRAFT)
         if system == EN.synth_unanswerable_system:
-            return json.dumps({"question": INVENTED[0], "entity": INVENTED[1]})
+            name = user.rsplit("Name:", 1)[-1].split("\n")[0].strip()  # invented in code
+            return json.dumps({"question": f"Who rebuilt the bridge at {name}?"})
         if system == EN.query_system:
             q = user.rsplit("Question:", 1)[-1].replace("Reply:", "").strip()
             return json.dumps({"information": q, "instruction": "", "keywords_en": [], "keywords_zh": []})
@@ -205,7 +206,7 @@ def test_parse_draft_takes_the_first_usable_json_object():
     assert parse_draft(reply, SINGLE, EN) == Draft("Who keeps it?", "Edda Marn")
     assert parse_draft('{"question": "Who?"} then {"question": "Q", "answer": "A"}', SINGLE, EN) == Draft("Q", "A")
     assert parse_draft("no json here", SINGLE, EN) is None
-    assert parse_draft('{"question": "Q?", "entity": "Velk"}', UNANSWERABLE, EN) == Draft("Q?", EN.not_found, "Velk")
+    assert parse_draft('{"question": "Q?"}', UNANSWERABLE, EN, "Velk") == Draft("Q?", EN.not_found, "Velk")
 
 
 # -- picking chunks -----------------------------------------------------------
@@ -227,6 +228,28 @@ def test_an_item_id_names_its_chunks_so_another_n_reuses_only_the_same_items():
     for n in (4, 8, 13):
         for s in plan_seeds("v", chunks, n, (SINGLE, UNANSWERABLE), seed=3):
             assert s.item == f"v-{s.kind}-" + "-".join(f"c{i}" for i in s.chunks)
+
+
+def test_chunks_wholly_within_the_ends_are_not_picked():
+    chunks = [chunk(i, "word " * 40) for i in range(20)]  # ~50 tokens each
+    lo, hi = middle(chunks, ends_tokens=120)
+    assert 0 < lo <= 3 and 17 <= hi < 20
+    assert all(lo <= i < hi for s in plan_seeds("v", chunks, 10, (SINGLE,), seed=1, ends_tokens=120) for i in s.chunks)
+    assert middle(chunks, ends_tokens=10**6) == (0, 20)  # nothing between the ends: every chunk
+
+
+def test_unanswerable_items_ask_about_a_name_invented_in_code():
+    chunks = [chunk(i, f"Part {i}.") for i in range(40)]
+    seeds = [s for s in plan_seeds("v", chunks, 8, (UNANSWERABLE,), seed=2)]
+    assert len({s.entity for s in seeds}) == 8 and all(s.entity.istitle() for s in seeds)
+    zh = [chunk(i, f"第{i}段讲港口的事。") for i in range(40)]
+    assert all("\u4e00" <= s.entity[0] <= "\u9fff" for s in plan_seeds("v", zh, 4, (UNANSWERABLE,), seed=2))
+
+
+def test_multi_hop_partner_prefers_the_rarest_shared_name():
+    texts = ["Macbeth and Banquo meet.", "Filler.", "Filler.", "Macbeth rides.", "Banquo rides.", "Macbeth waits."]
+    found = partner([chunk(i, t) for i, t in enumerate(texts)], 0, random.Random(0))
+    assert found == (4, "Banquo")  # in 2 chunks, where Macbeth is in 3
 
 
 def test_multi_hop_partner_shares_a_rare_name():
@@ -343,10 +366,10 @@ def test_run_keeps_good_items_records_drop_reasons_and_writes_every_file(tmp_pat
     assert len(records) == summary.planned == summary.finished == 12
     kept = [r for r in records if r["kept"]]
     assert summary.kept == len(kept) >= 1
-    # the model wrote the same unanswerable question from every passage: one is kept
+    # each unanswerable item asks about its own invented name, which the document never uses
     unanswerable = [r for r in records if r["kind"] == UNANSWERABLE]
-    assert [r["kept"] for r in unanswerable].count(True) == 1
-    assert {r["reason"] for r in unanswerable if not r["kept"]} == {filters.DUPLICATE_QUESTION}
+    assert unanswerable and all(r["kept"] and r["entity"] in r["question"] for r in unanswerable)
+    assert len({r["entity"] for r in unanswerable}) == len(unanswerable)
     assert all(r["reason"] is None and r["sources"] and r["model"] == "scripted" for r in kept)
     assert all(r["reason"] in filters.REASONS for r in records if not r["kept"])
     assert sum(summary.dropped.values()) + summary.kept == 12

@@ -37,7 +37,7 @@ class PromptSet:
     synth_multi_system: str  # one question that needs two passages sharing a name
     synth_multi_user: str  # {first} {second} {entity}
     synth_unanswerable_system: str  # a question about an invented name the document never uses
-    synth_unanswerable_user: str  # {passage}
+    synth_unanswerable_user: str  # {passage} {entity} (the name, invented in code)
     train_system: str  # the system turn of the training data written
     train_user: str  # {context} {question}: the human turn of the training data
 
@@ -203,13 +203,16 @@ EN = PromptSet(
     ),
     synth_unanswerable_system=(
         "You write one question that sounds like a question about the document the passage comes from, "
-        "but asks about a person, place or thing with a new, invented name that the passage does not use. "
-        'Reply with JSON only: {"question": "...", "entity": "the invented name"}'
+        "but asks about the person named below, whom the document never mentions. Ask about something "
+        "the passage talks of, and use the name exactly as given. "
+        'Reply with JSON only: {"question": "..."}'
     ),
+    # The name is invented in code (synth/pick.py): asked to invent one, small
+    # models asked about "the king" and "the witch", names the document uses.
     synth_unanswerable_user=(
-        "Example passage:\nThe mill at Orrin Ford was rebuilt by Tam Ashe in the spring of 1822.\n"
-        'Example reply: {{"question": "Who rebuilt the bridge at Velk Crossing?", "entity": "Velk Crossing"}}\n\n'
-        "Passage:\n{passage}\n\nReply:"
+        "Example passage:\nThe mill at Orrin Ford was rebuilt by Tam Ashe in the spring of 1822.\nName: Velk Arrow\n"
+        'Example reply: {{"question": "Which mill did Velk Arrow rebuild in the spring of 1822?"}}\n\n'
+        "Passage:\n{passage}\nName: {entity}\n\nReply:"
     ),
     train_system=(
         "You answer questions about the document the user gives, using only that document. "
@@ -332,14 +335,14 @@ ZH = PromptSet(
         "段落1：\n{first}\n段落2：\n{second}\n共同的名字：{entity}\n回答："
     ),
     synth_unanswerable_system=(
-        "你出一道问题，听起来像是关于这个段落所在文档的问题，但问的是一个新编的名字（人、地点或事物），"
-        "段落中没有用过这个名字。"
-        '只输出 JSON：{"question": "...", "entity": "新编的名字"}'
+        "你出一道问题，听起来像是关于这个段落所在文档的问题，但问的是下面给出的这个人，文档中从未提到此人。"
+        "问段落里说到的事情，名字照原样写。"
+        '只输出 JSON：{"question": "..."}'
     ),
     synth_unanswerable_user=(
-        "示例段落：\n奥林渡口的磨坊由谭阿什在1822年春天重建。\n"
-        '示例回答：{{"question": "维尔克渡口的桥是谁重建的？", "entity": "维尔克渡口"}}\n\n'
-        "段落：\n{passage}\n\n回答："
+        "示例段落：\n奥林渡口的磨坊由谭阿什在1822年春天重建。\n名字：维尔克\n"
+        '示例回答：{{"question": "维尔克在1822年春天重建了哪座磨坊？"}}\n\n'
+        "段落：\n{passage}\n名字：{entity}\n\n回答："
     ),
     train_system="你只根据用户给出的文档回答问题。简要回答。如果文档中没有答案，回答：文档中没有提到。",
     train_user="文档：\n{context}\n\n问题：{question}",

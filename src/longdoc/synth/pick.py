@@ -7,9 +7,11 @@ import re
 from collections.abc import Sequence
 
 from ..bench.generate import item_seed
+from ..bench.tasks import Names
+from ..prompts import language_of
 from ..records import Chunk
 from ..verify import answer_names
-from .records import MULTI, Seed
+from .records import MULTI, UNANSWERABLE, Seed
 
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{3,}")
 _MIN_NAME = 3  # shorter Latin "names" ("He", "AI") are too common to tie two passages together
@@ -28,19 +30,28 @@ def spread(n: int, size: int, rng: random.Random) -> list[int]:
     return picks
 
 
-def plan_seeds(view_key: str, chunks: Sequence[Chunk], n: int, kinds: Sequence[str], seed: int) -> list[Seed]:
+def plan_seeds(
+    view_key: str, chunks: Sequence[Chunk], n: int, kinds: Sequence[str], seed: int, ends_tokens: int = 0
+) -> list[Seed]:
     """The items of one view, the same for the same seed and chunks (so a rerun resumes them).
-    Kinds are dealt in turn and shuffled, so each kind is spread over the depths too."""
+    Kinds are dealt in turn and shuffled, so each kind is spread over the depths too.
+    Chunks within `ends_tokens` of either end are not picked: the ends filter
+    would drop their items unwritten."""
     rng = random.Random(item_seed(seed, view_key))
-    where = spread(n, len(chunks), rng)
+    lo, hi = middle(chunks, ends_tokens)
+    where = [lo + i for i in spread(n, hi - lo, rng)]
     dealt = [kinds[k % len(kinds)] for k in range(len(where))]
     rng.shuffle(dealt)
+    names = Names(rng, language_of(" ".join(c.text for c in chunks[lo:hi][:8])))
     seeds: list[Seed] = []
     for k, (i, kind) in enumerate(zip(where, dealt, strict=True)):
         picked: tuple[int, ...] = (i,)
         entity = ""
         if kind == MULTI and (found := partner(chunks, i, rng)):
             picked, entity = tuple(sorted((i, found[0]))), found[1]
+        elif kind == UNANSWERABLE:
+            # Invented in code: small models asked to invent a name ask about "the king".
+            entity = names.person()
         # Named by its chunks, not its place in the list: a rerun with another
         # --n reuses a finished item only when it is written from the same chunks.
         item_id = f"{view_key}-{kind}-" + "-".join(f"c{p}" for p in picked)
@@ -48,6 +59,19 @@ def plan_seeds(view_key: str, chunks: Sequence[Chunk], n: int, kinds: Sequence[s
             item_id += f"-{k}"  # more items than chunks
         seeds.append(Seed(item_id, kind, picked, entity))
     return seeds
+
+
+def middle(chunks: Sequence[Chunk], ends_tokens: int) -> tuple[int, int]:
+    """[lo, hi): the chunks not wholly within the first or last `ends_tokens`
+    tokens (as `filters.check_depth` counts them); all of them when none is."""
+    total = sum(c.tokens for c in chunks)
+    at, lo, hi = 0, None, 0
+    for i, c in enumerate(chunks):
+        if at + c.tokens > ends_tokens and at < total - ends_tokens:
+            lo = i if lo is None else lo
+            hi = i + 1
+        at += c.tokens
+    return (0, len(chunks)) if lo is None else (lo, hi)
 
 
 def candidate_names(text: str) -> list[str]:
@@ -61,14 +85,20 @@ def candidate_names(text: str) -> list[str]:
 
 def partner(chunks: Sequence[Chunk], i: int, rng: random.Random) -> tuple[int, str] | None:
     """Another chunk, not next to chunk `i`, that shares a rare name with it, and
-    the name. Rare: a name in many chunks is a common word, not an entity."""
+    the name: of the names chunk `i` shares, one held by the fewest chunks. A
+    name in many chunks is a common word, not an entity; in a play every
+    character's name is in several, so "rare" is relative."""
     texts = [c.text.casefold() for c in chunks]
-    most = max(2, len(chunks) // 50)
-    options: list[tuple[int, str]] = []
+    most = max(3, len(chunks) // 8)
+    options: list[tuple[int, int, str]] = []  # (holders, chunk, name)
     for name in candidate_names(chunks[i].text):
         folded = name.casefold()
         holders = [j for j, t in enumerate(texts) if folded in t]
         if len(holders) > most:
             continue
-        options.extend((j, name) for j in holders if abs(j - i) >= 2)
-    return rng.choice(options) if options else None
+        options.extend((len(holders), j, name) for j in holders if abs(j - i) >= 2)
+    if not options:
+        return None
+    fewest = min(o[0] for o in options)
+    _, j, name = rng.choice([o for o in options if o[0] == fewest])
+    return j, name

@@ -49,7 +49,11 @@ def plan(paths: Sequence[str | Path], out: Path, settings: Settings, config: Syn
             raise NoInputError(f"no usable input: {'; '.join(indexed.errors)}")
         corpus = store.corpus(indexed.docs)
         planned.append(
-            Planned(view, corpus, plan_seeds(view.key, corpus.docs[0].chunks, share, config.kinds, config.seed))
+            Planned(
+                view,
+                corpus,
+                plan_seeds(view.key, corpus.docs[0].chunks, share, config.kinds, config.seed, config.ends_tokens),
+            )
         )
     return planned
 

@@ -33,7 +33,8 @@ def messages_for(seed: Seed, chunks: Sequence[Chunk], prompts: PromptSet) -> lis
         system = prompts.synth_multi_system
         user = prompts.synth_multi_user.format(first=picked[0].text, second=picked[-1].text, entity=seed.entity)
     elif seed.kind == UNANSWERABLE:
-        system, user = prompts.synth_unanswerable_system, prompts.synth_unanswerable_user.format(passage=picked[0].text)
+        system = prompts.synth_unanswerable_system
+        user = prompts.synth_unanswerable_user.format(passage=picked[0].text, entity=seed.entity)
     else:
         system, user = prompts.synth_single_system, prompts.synth_single_user.format(passage=picked[0].text)
     return [Message("system", system), Message("user", user)]
@@ -58,9 +59,8 @@ def parse_draft(reply: str, kind: str, prompts: PromptSet, entity: str = "") -> 
             continue
         question = str(data.get("question") or "").strip()
         if kind == UNANSWERABLE:
-            invented = str(data.get("entity") or "").strip()
-            if question and invented:
-                return Draft(question, prompts.not_found, invented)
+            if question:  # the name was invented in code; check_draft sees that the question uses it
+                return Draft(question, prompts.not_found, entity)
         elif kind in (SINGLE, MULTI):
             answer = str(data.get("answer") or "").strip()
             if question and answer:
