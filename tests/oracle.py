@@ -19,6 +19,7 @@ class Oracle:
         expansions: dict[str, list[str]] | None = None,
         values: dict[str, str] | None = None,
         final: str | None = None,
+        restate: str = "",
     ):
         self.facts = facts  # sub-question keyword -> fact sentence planted in the documents
         self.chain = list(chain or [])  # Level 3: each "next question" reply in turn, then DONE
@@ -27,12 +28,15 @@ class Oracle:
         self.keywords = keywords or []
         self.expansions = expansions or {}  # Level 2: question phrase -> other words for it
         self.reads = 0
+        self.restate = restate  # the planner's restatement of the question ("": the question itself)
 
     def __call__(self, messages) -> str:
         system, user = messages[0].content, messages[-1].content
         if system in (EN.query_system, ZH.query_system):
             q = user.rsplit("Question:", 1)[-1].rsplit("问题：", 1)[-1].replace("Reply:", "").strip()
-            return json.dumps({"information": q, "instruction": "", "keywords_en": self.keywords, "keywords_zh": []})
+            return json.dumps(
+                {"information": self.restate or q, "instruction": "", "keywords_en": self.keywords, "keywords_zh": []}
+            )
         if system in (EN.expand_system, ZH.expand_system):
             return "\n".join(f"{phrase}: {', '.join(words)}" for phrase, words in self.expansions.items())
         if system in (EN.reader_system, ZH.reader_system):

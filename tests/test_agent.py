@@ -180,6 +180,15 @@ def test_auto_answers_with_level_1_when_it_can(tmp_path):
     assert any("Level 1" in n for n in ans.notes)
 
 
+def test_auto_ignores_a_name_the_planner_invented(tmp_path):
+    corpus = _corpus(tmp_path)
+    oracle = Oracle(
+        {"mayor of dunmarsh": HOP2}, keywords=["Dunmarsh", "mayor"], restate="Who is Zembla's mayor of Dunmarsh?"
+    )
+    ans = ask_auto("Who is the mayor of Dunmarsh?", Job(corpus, ScriptedLLM(oracle), 600, 80))
+    assert ans.mode == "rag" and HOP2 in ans.answer, ans.notes  # Zembla: not the user's, not the documents'
+
+
 def test_auto_escalates_to_reading_when_level_1_finds_nothing(tmp_path):
     fact = "Edda Marn tends the beacon at the northern cape."
     corpus = _planted(tmp_path, 40, [(20, fact)], filler=TIDES)

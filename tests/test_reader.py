@@ -105,6 +105,8 @@ def test_a_chinese_one_before_a_measure_word_is_not_a_year():
     year = "梓汀坪的旧档案馆是哪一年建立的？"
     assert wrong_kind(year, "梓汀坪的旧档案馆由一位名叫幸湛砚的看守人照管。") == "a number"
     assert wrong_kind(year, "梓汀坪的旧档案馆建于一九三一年。") is None
+    assert wrong_kind("琥渚屿灯塔的颜色是什么？", "琥渚屿灯塔的守塔人是钟泓珂") == "a colour"
+    assert wrong_kind("What is the colour of the lighthouse?", "It is kept by Edda Marn.") == "a colour"
 
 
 def test_a_near_spelling_of_the_questions_name_is_a_look_alike():

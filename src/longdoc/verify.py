@@ -215,7 +215,9 @@ _NUMBER = re.compile(
 # "一位看守人", "一座塔": a Chinese "one" before a measure word counts nothing
 # and answers no "哪一年".
 _ZH_COUNTED = re.compile(r"[一两几每][位个名座条家种只间所本件户处]")
-_ASKS_COLOUR = re.compile(r"\b(?:what|which) colou?r\b|什么颜色|哪种颜色|什么色", re.IGNORECASE)
+_ASKS_COLOUR = re.compile(
+    r"\b(?:what|which) colou?r\b|\bwhat is the colou?r\b|什么颜色|哪种颜色|什么色|颜色是什么|颜色为何", re.IGNORECASE
+)
 _COLOUR = re.compile(
     r"\b(?:red|orange|yellow|green|blue|indigo|violet|purple|pink|brown|black|white|grey|gray|silver|gold(?:en)?|"
     r"crimson|scarlet|azure|ochre|teal|cream|ivory)\b|[红橙黄绿青蓝紫粉棕褐黑白灰银金]",

@@ -45,7 +45,7 @@ def ask_auto(question: str, job: Job) -> Answer:
     gate = _HeldAnswer(job.on_token)
     level1 = ask_rag(question, replace(job, on_token=gate), plan)
     level1.usage.absorb(usage)
-    weak = weakness(level1, plan.information, job, prompts)
+    weak = weakness(level1, plan.information, job, prompts, asked=question)
     if level1.backend_failure is not None or weak is None:
         # A failing backend would fail Level 2 as well: report it instead of retrying everything.
         gate.flush()
@@ -73,8 +73,9 @@ def ask_auto(question: str, job: Job) -> Answer:
     return ans
 
 
-def weakness(ans: Answer, question: str, job: Job, prompts: PromptSet) -> str | None:
-    """Why Level 1's answer should not be trusted, or None when it passes every check."""
+def weakness(ans: Answer, question: str, job: Job, prompts: PromptSet, asked: str = "") -> str | None:
+    """Why Level 1's answer should not be trusted, or None when it passes every check.
+    `question`: the plan's restatement; `asked`: the user's own words, when they differ."""
     if not ans.citations:
         if not is_not_found(ans.answer, prompts):
             return "cited no passage"
@@ -87,7 +88,7 @@ def weakness(ans: Answer, question: str, job: Job, prompts: PromptSet) -> str | 
     if reason:
         return f"its answer is not backed by the passages it cites ({reason})"
     quotes = " ".join(c.text for c in ans.citations)
-    if missing := _unnamed(question, ans):
+    if missing := _unnamed(question, ans, job, asked):
         return f"{_NOT_NAMED} {', '.join(missing[:3])} as the question does"
     few_words = len(set(job.corpus.analyzer.terms(question))) < 3  # too few to judge by
     if not few_words and coverage(question, quotes, job.corpus.analyzer) < _FEW_SHARED:
@@ -95,10 +96,15 @@ def weakness(ans: Answer, question: str, job: Job, prompts: PromptSet) -> str | 
     return None
 
 
-def _unnamed(question: str, ans: Answer) -> list[str]:
-    """What the question names (Latin names, Chinese runs) that the cited passages do not."""
+def _unnamed(question: str, ans: Answer, job: Job, asked: str = "") -> list[str]:
+    """What the question names (Latin names, Chinese runs) that the cited passages
+    do not. A name of the plan's restatement that neither the user wrote nor the
+    documents use was the planner's invention (the 0.5B added "山东省")."""
     quotes = " ".join(c.text for c in ans.citations)
-    return [n for n in answer_names(question) if names_found(n, quotes) < 1.0]
+    names = answer_names(question)
+    if asked:
+        names = [n for n in names if names_found(n, asked) == 1.0 or job.corpus.mentions(n)]
+    return [n for n in names if names_found(n, quotes) < 1.0]
 
 
 def _named_elsewhere(question: str, ans: Answer, job: Job) -> bool:
@@ -106,7 +112,7 @@ def _named_elsewhere(question: str, ans: Answer, job: Job) -> bool:
     of a chain, for Level 3. Words the documents never use mean the fact is told
     in other words ("金属工匠" for "blacksmiths"), which Level 2's reading finds;
     Chinese runs cannot be told from names, so this decides, not the wording."""
-    missing = _unnamed(question, ans)
+    missing = _unnamed(question, ans, job)
     return sum(job.corpus.mentions(n) for n in missing) * 2 >= len(missing) > 0
 
 
