@@ -185,7 +185,7 @@ def test_auto_ignores_a_name_the_planner_invented(tmp_path):
     oracle = Oracle(
         {"mayor of dunmarsh": HOP2}, keywords=["Dunmarsh", "mayor"], restate="Who is Zembla's mayor of Dunmarsh?"
     )
-    ans = ask_auto("Who is the mayor of Dunmarsh?", Job(corpus, ScriptedLLM(oracle), 600, 80))
+    ans = ask_auto("Who is the mayor of Dunmarsh?", Job(corpus, ScriptedLLM(oracle), 600, 80, skip_plan=False))
     assert ans.mode == "rag" and HOP2 in ans.answer, ans.notes  # Zembla: not the user's, not the documents'
 
 
