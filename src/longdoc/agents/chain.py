@@ -21,7 +21,7 @@ from ..citations import MARKER, is_not_found
 from ..errors import BackendError
 from ..llm.base import GenerationOptions, Message
 from ..prompts import PromptSet
-from ..records import Answer, QueryPlan, Usage
+from ..records import Answer, QueryPlan, Usage, Withheld
 from ..retrieve import Evidence, chain_order, focus_evidence, follow_up
 from ..verify import bare, names_asked_place
 from .answer import answer_from_evidence
@@ -72,7 +72,7 @@ def ask_chain(question: str, job: Job, prompts: PromptSet, usage: Usage, notes: 
             break  # from the town to the province asked for: the chain is complete
     notes.append(
         f"{len(hops)} sub-question(s): "
-        + "; ".join(f"{h.question} -> {h.value or 'not found'} ({h.level})" for h in hops)
+        + "; ".join(f"{h.question} -> {h.value or 'not found'} ({h.level}{', a link' if h.link else ''})" for h in hops)
     )
     return compose(question, hops, job, prompts, usage)
 
@@ -122,17 +122,16 @@ def answer_hop(sub_question: str, job: Job, prompts: PromptSet, usage: Usage) ->
     ans = ask_rag(sub_question, quiet, plan)
     usage.absorb(ans.usage)
     level = "rag"
-    if not _found(ans, prompts) and not _link(ans):
+    if not _found(ans, prompts) and _link(ans) is None:
         ans = ask_read(sub_question, quiet, plan)
         usage.absorb(ans.usage)
         level = "read"
-    citations, link = ans.citations, False
-    if _link(ans) and ans.withheld is not None:
+    if (link := _link(ans)) is not None:
         # A town for "which province?": not the answer, but the link the next
         # question starts from ("which province is that town in?").
-        value, citations, level, link = value_of(ans.withheld.text), ans.withheld.citations, f"{level}, a link", True
+        value, citations = value_of(link.text), link.citations
     elif _found(ans, prompts):
-        value = value_of(ans.answer)
+        value, citations = value_of(ans.answer), ans.citations
     else:
         return Hop(sub_question, None, level=level)
     by_id = {c.id: c for c in job.corpus.chunks}
@@ -141,11 +140,13 @@ def answer_hop(sub_question: str, job: Job, prompts: PromptSet, usage: Usage) ->
     # The cited passages' sentences about the sub-question and its answer: the fact
     # itself, and the sentence beside it a later hop or the answer may need.
     evidence = focus_evidence(cited, f"{sub_question} {value}", job.corpus.analyzer, counter)
-    return Hop(sub_question, value, evidence, level, link)
+    return Hop(sub_question, value, evidence, level, link is not None)
 
 
-def _link(ans: Answer) -> bool:
-    return ans.withheld is not None and ans.withheld.smaller_place and bool(ans.withheld.citations)
+def _link(ans: Answer) -> Withheld | None:
+    """The refused answer that is a chain's first link (a smaller place, with its passages), or None."""
+    w = ans.withheld
+    return w if w is not None and w.smaller_place and w.citations else None
 
 
 def _found(ans: Answer, prompts: PromptSet) -> bool:
