@@ -289,7 +289,7 @@ BORN = "Len Veisound was born in the town of Kahund."
 LIES = "The town of Kahund lies in the province of Trouvaiv."
 
 
-def _place_chain(tmp_path, whole_finds_the_town=True):
+def _place_chain(tmp_path, whole_finds_the_town=True, restated="In which province was Len Veisound born?"):
     """A 2-hop question whose whole-question lookup finds only the town (or,
     without `whole_finds_the_town`, nothing), and a model that answers each
     prompt from the facts it is shown."""
@@ -298,7 +298,7 @@ def _place_chain(tmp_path, whole_finds_the_town=True):
     def model(messages):
         system, user = messages[0].content, messages[-1].content
         if system == EN.query_system:
-            return json.dumps({"information": "In which province was Len Veisound born?", "keywords_en": ["Len"]})
+            return json.dumps({"information": restated, "keywords_en": ["Len"]})
         if system == EN.next_system:
             facts = user.split("Facts found so far:", 1)[1]
             if "Trouvaiv" in facts:
@@ -314,7 +314,7 @@ def _place_chain(tmp_path, whole_finds_the_town=True):
         if "In which province" in asked and BORN in user and whole_finds_the_town:
             return f"Len Veisound was born in the town of Kahund [{n(BORN)}]."  # a link, not the answer
         if "Where was Len" in asked and BORN in user:
-            return f"Len Veisound was born in Kahund [{n(BORN)}]."
+            return f"Len Veisound was born in the town of Kahund [{n(BORN)}]."
         if "Kahund in" in asked and LIES in user:
             return f"Kahund lies in the province of Trouvaiv [{n(LIES)}]."
         return EN.not_found
@@ -342,3 +342,10 @@ def test_auto_sends_a_question_whose_answer_is_a_smaller_place_to_level_3(tmp_pa
     assert ans.mode == "agent" and "Trouvaiv" in ans.answer, ans.notes
     assert any("the answer names a town" in n for n in ans.notes)
     assert ans.notes and "Level 3" in next(n for n in ans.notes if n.startswith("auto:"))
+
+
+def test_auto_sends_a_town_on_to_level_3_when_the_plan_dropped_which_province(tmp_path):
+    job = _place_chain(tmp_path, restated="Where was Len Veisound born?")
+    ans = ask_auto("In which province was Len Veisound born?", job)
+    assert ans.mode == "agent" and "Trouvaiv" in ans.answer, ans.notes
+    assert "Level 3" in next(n for n in ans.notes if n.startswith("auto:"))

@@ -217,6 +217,18 @@ def test_an_answer_of_the_wrong_kind_is_not_used(tmp_path):
     assert is_not_found(ans.answer, EN) and any("asks for a colour" in n for n in ans.notes)
 
 
+def test_the_kind_asked_counts_when_the_plan_restates_the_question_without_it(tmp_path):
+    # The 0.5B restated "蒲蓁泓出生在哪个省？" without "哪个省", and its town passed.
+    paras = _filler(60)
+    paras.insert(30, "Len Veisound was born in the town of Kahund.")
+    corpus = _corpus(tmp_path, paras)
+    q = "In which province was Len Veisound born?"
+    llm = ScriptedLLM([_plan("Where was Len Veisound born?", "Len Veisound"), "He was born in the town of Kahund [1]."])
+    ans = ask_rag(q, Job(corpus, llm, 1000, 100))
+    assert is_not_found(ans.answer, EN) and any("asks for a province" in n for n in ans.notes), ans.notes
+    assert ans.withheld is not None and ans.withheld.smaller_place
+
+
 def test_a_question_about_a_name_the_documents_never_use_is_answered_without_the_model(tmp_path):
     paras = _filler(60)
     paras.insert(30, NEEDLE)

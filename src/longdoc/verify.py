@@ -102,20 +102,27 @@ def names_found(answer: str, text: str) -> float:
 
 
 def unbacked(
-    answer: str, passages: list[str], question: str, analyzer: Analyzer, about_subject: bool = True
+    answer: str,
+    passages: list[str],
+    question: str,
+    analyzer: Analyzer,
+    about_subject: bool = True,
+    asked: str = "",
 ) -> str | None:
     """Why the passages do not back `answer`, or None when they do: its names
     and numbers must all be in them, and at least half of the words it adds to
     the question's ("white" in "the lighthouse is painted white").
     `about_subject`: the sentences that give the answer's values must also be
     about what the question names (not for a chain of facts, whose last link
-    names only the link before it)."""
+    names only the link before it).
+    `asked`: the user's own words when `question` restates them: a small
+    planner's restatement may drop what kind of answer is asked ("哪个省")."""
     text = " ".join(passages)
     # The answer may restate the question ("柯砚霁出生地所在省份的总督是…"): its words are not invented.
     missing = [n for n in answer_names(answer) if names_found(n, text) < 1.0 and names_found(n, question) < 1.0]
     if missing:
         return f"the passages do not name {', '.join(missing[:3])}"
-    if kind := wrong_kind(question, answer):
+    if kind := wrong_kind(question, answer) or (asked and wrong_kind(asked, answer)):
         return f"the question asks for {kind}"
     added = set(analyzer.terms(answer)) - set(analyzer.terms(question))
     if added and len(added & set(analyzer.terms(text))) * 2 < len(added):

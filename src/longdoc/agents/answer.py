@@ -74,6 +74,7 @@ def answer_from_evidence(
             plan.information,
             job.corpus.analyzer,
             about_subject=not chained,
+            asked=plan.question,
         )
         if reason:
             # An invented name or value is worse than none: small models make one
@@ -83,7 +84,7 @@ def answer_from_evidence(
                 text,
                 reason,
                 cite(text, evidence, prompts, job.corpus.analyzer),
-                smaller_place(plan.information, MARKER.sub(" ", text)) is not None,
+                any(smaller_place(q, MARKER.sub(" ", text)) is not None for q in (plan.information, plan.question)),
             )
             text = f"{prompts.not_found} ({_searched(plan, evidence, job)})"
             if job.on_token:  # what was streamed is withdrawn in plain sight
