@@ -5,7 +5,7 @@ set -euo pipefail
 venv=${1:-${LONGDOC_HOME:-$HOME/.longdoc}/qwen-agent-venv}
 python=${PYTHON:-python3}
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
-# The same portable llama.cpp build as longdoc's (a native build can die with "Illegal instruction").
+# The same llama.cpp build as longdoc's, for this CPU (scripts/llama-wheel; -march=native can die with "Illegal instruction").
 wheel=$("$(dirname "$0")/../scripts/llama-wheel" "$venv/bin/python")
 llama_version=$(basename "$wheel" | cut -d- -f2)
 "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps "$wheel"

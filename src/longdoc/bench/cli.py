@@ -233,8 +233,7 @@ def bench_run(
     multiple=True,
     metavar="NAME:KEY=VAL,...",
     help="llama.cpp load settings to measure, repeatable; the first is the baseline. Keys: n_batch, n_ubatch, "
-    "flash_attn, type_k, type_v (f16, q8_0, q4_0, ...; a quantized type_v needs flash_attn), use_mmap, use_mlock, "
-    "draft_lookup (prompt-lookup decoding: tokens to draft, 0 off). "
+    "flash_attn, type_k, type_v (f16, q8_0, q4_0, ...; a quantized type_v needs flash_attn), use_mmap, use_mlock. "
     "E.g. base: fa:flash_attn=true ub:n_batch=1024,n_ubatch=512 [default: base:].",
 )
 @click.option("--contexts", default="1k,3k,7k", show_default=True, help="Prefill prompt sizes in tokens (k = 1000).")

@@ -158,6 +158,7 @@ class SpeedReport:
     context_window: int
     variants: dict[str, str]  # name -> spec
     results: list[Result] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)  # "model [variant]" -> why it could not be measured
 
 
 class SpeedLLM(LLM, Protocol):
@@ -313,7 +314,11 @@ def run(
     for model in models:
         for variant in variants:
             llm = make_llm(model, variant)
-            report.results.append(measure(llm, model, variant, plan, say, clock))
+            try:
+                report.results.append(measure(llm, model, variant, plan, say, clock))
+            except Exception as e:  # a setting llama.cpp cannot run must not lose the other variants' figures
+                report.failures[f"{model} [{variant.name}]"] = f"{type(e).__name__}: {e}"
+                say(f"{model} [{variant.name}]: failed: {type(e).__name__}: {e}")
             # Free this model before the next loads: two in memory would skew both.
             del llm
             gc.collect()
@@ -398,5 +403,6 @@ def describe(report: SpeedReport) -> str:
         changed = {k: v for k, v in _as_dict(parse_variant(spec).settings).items() if default[k] != v}
         shown = ", ".join(f"{k}={v}" for k, v in changed.items()) or "today's settings"
         lines.append(f"variant {name}: {shown}")
+    lines += [f"{what}: failed, not measured ({why})" for what, why in report.failures.items()]
     lines.append("speed-ups (xN) are against each model's first variant; above 1 is faster")
     return "\n".join(lines)

@@ -87,15 +87,10 @@ class LlamaSettings:
     type_v: str = "f16"
     use_mmap: bool = True  # map the weights (they load lazily) rather than read them in
     use_mlock: bool = False  # pin the weights in RAM
-    # Prompt-lookup decoding: draft this many tokens by matching the last ones
-    # against the prompt (readers quote their chunk); 0 is off.
-    draft_lookup: int = 0
 
     def __post_init__(self) -> None:
         if self.n_batch < 1 or self.n_ubatch < 1:
             raise ConfigError("n_batch and n_ubatch must be at least 1")
-        if self.draft_lookup < 0:
-            raise ConfigError("draft_lookup must be 0 (off) or a number of tokens to draft")
         if self.n_ubatch > self.n_batch:
             # llama_cpp would quietly use n_batch: a variant would measure something other than it says.
             raise ConfigError(f"n_ubatch ({self.n_ubatch}) must not exceed n_batch ({self.n_batch})")
@@ -116,14 +111,7 @@ class LlamaSettings:
             "type_v": getattr(llama_cpp, f"GGML_TYPE_{self.type_v.upper()}"),
             "use_mmap": self.use_mmap,
             "use_mlock": self.use_mlock,
-            **({"draft_model": _prompt_lookup(self.draft_lookup)} if self.draft_lookup else {}),
         }
-
-
-def _prompt_lookup(tokens: int) -> Any:
-    from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
-
-    return LlamaPromptLookupDecoding(num_pred_tokens=tokens)
 
 
 def load_llama(model_path: Path, settings: LlamaSettings | None = None, **params: Any) -> Any:
