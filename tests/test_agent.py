@@ -84,6 +84,20 @@ def test_two_hops_with_citations_for_each(tmp_path):
     assert not any(c.messages[0].content == EN.query_system for c in llm.calls)
 
 
+def test_an_answer_that_drops_what_the_last_hop_found_gives_that_hop_instead(tmp_path):
+    # The 0.5B composed "…的总督是琥沅屿镇" (the first link's town) after the last hop found the governor.
+    corpus = _corpus(tmp_path)
+    llm = _chain_llm(
+        ["What is the capital of Veloria?", "Who is the mayor of Dunmarsh?"],
+        final="The mayor of the capital of Veloria is Dunmarsh [1].",
+    )
+    job = Job(corpus, llm, budget=600, answer_tokens=80, read=ReadSettings(enough=1))
+    ans = ask_agent("Who is the mayor of the capital of Veloria?", job)
+    assert "Ilse Quorn" in ans.answer and "Dunmarsh" not in ans.answer
+    assert [c.text for c in ans.citations] == [HOP2]
+    assert any("drops Ilse, Quorn" in n for n in ans.notes), ans.notes
+
+
 def test_a_hop_level_1_cannot_back_goes_to_level_2(tmp_path):
     fact = "Dunmarsh is where the council of Veloria sits."
     corpus = _planted(tmp_path, 30, [(12, fact)], name="seat.txt")

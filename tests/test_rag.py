@@ -229,6 +229,40 @@ def test_the_kind_asked_counts_when_the_plan_restates_the_question_without_it(tm
     assert ans.withheld is not None and ans.withheld.smaller_place
 
 
+def _zh_news(n):
+    return [f"第{i}段：本报讯，李明指出，今年港口的渔船和潮汐观测都有新的进展，工人们在码头忙碌。" for i in range(n)]
+
+
+def test_a_chinese_person_the_documents_never_name_is_refused_without_the_answer_call(tmp_path):
+    # The 1.5B answered "蒲璟砚在春秋战国时期…" from a sentence about something else.
+    corpus = _corpus(tmp_path, _zh_news(40))
+    q = "蒲璟砚在什么时期创作了这部作品？"
+    llm = ScriptedLLM([json.dumps({"information": q, "instruction": "", "keywords_en": [], "keywords_zh": ["蒲璟砚"]})])
+    ans = ask_rag(q, Job(corpus, llm, 1000, 100))
+    assert is_not_found(ans.answer, ZH) and "蒲璟砚" in ans.answer
+    assert len(llm.calls) == 1  # the plan only
+
+
+def test_a_chinese_name_counts_as_mentioned_when_any_character_pair_is_in_the_documents(tmp_path):
+    # "李明说" is not in the text, "李明指出" is: the question is about a known person.
+    corpus = _corpus(tmp_path, _zh_news(40))
+    q = "李明说了什么？"
+    plan = json.dumps({"information": q, "instruction": "", "keywords_en": [], "keywords_zh": ["李明"]})
+    llm = ScriptedLLM([plan, "李明指出港口的渔船有新的进展[1]。"])
+    ans = ask_rag(q, Job(corpus, llm, 1000, 100))
+    assert not is_not_found(ans.answer, ZH) and len(llm.calls) == 2
+
+
+def test_chinese_names_are_not_judged_over_documents_in_another_language(tmp_path):
+    # A Chinese question may name a person of an English play in translation ("李尔王").
+    corpus = _corpus(tmp_path, [*_filler(30), "King Lear divides his kingdom between his daughters."])
+    q = "李尔王把王国分给了谁？"
+    plan = json.dumps({"information": q, "instruction": "", "keywords_en": ["Lear", "kingdom"], "keywords_zh": []})
+    llm = ScriptedLLM([plan, "他把王国分给了他的女儿们[1]。"])
+    ans = ask_rag(q, Job(corpus, llm, 1000, 100))
+    assert len(llm.calls) == 2 and "never mention" not in ans.answer
+
+
 def test_a_question_about_a_name_the_documents_never_use_is_answered_without_the_model(tmp_path):
     paras = _filler(60)
     paras.insert(30, NEEDLE)

@@ -101,6 +101,20 @@ def test_question_names_pass_over_a_sentences_first_word():
     assert question_names("谁是灯塔看守人？") == []  # Chinese names cannot be told from other words
 
 
+def test_chinese_person_names_are_surname_led_runs_of_three_or_four_characters():
+    from longdoc.verify import zh_person_names
+
+    assert zh_person_names("蒲璟砚在什么时期创作了这部作品？") == ["蒲璟砚"]
+    assert zh_person_names("谁是张小三的父亲？") == ["张小三"]
+    assert zh_person_names("蒲璟砚和柯砚霁是什么关系？") == ["蒲璟砚", "柯砚霁"]
+    # two-character runs (mostly words: "黄金"), runs too long to be a name, and
+    # runs where a name cannot stand ("什么时期创作") are not judged
+    assert zh_person_names("黄金的价格是多少？") == []
+    assert zh_person_names("蒲璟砚在什么时期创作了这部作品？") == ["蒲璟砚"]
+    assert zh_person_names("哪个聚落的金属工匠在寒冷时节制作贵金属照明器具？") == []
+    assert zh_person_names("琥渚屿灯塔被漆成了什么颜色？") == []
+
+
 def test_a_chinese_one_before_a_measure_word_is_not_a_year():
     year = "梓汀坪的旧档案馆是哪一年建立的？"
     assert wrong_kind(year, "梓汀坪的旧档案馆由一位名叫幸湛砚的看守人照管。") == "a number"

@@ -72,6 +72,41 @@ def question_names(question: str) -> list[str]:
     return _latin_names(question, skip_first=True)
 
 
+# Common single-character Chinese surnames. A question's run of three or four Han
+# characters that opens with one reads as a person's name ("蒲璟砚"); two-character
+# runs are passed over, too many are words ("黄金").
+_ZH_SURNAMES = frozenset(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁"
+    "任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴"
+    "莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪"
+    "梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简"
+    "车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师仇栾隋商刁沙荣巫寇桑郎甄丛"
+    "仲虞敖巩佘池查麻苑迟邝尉幸"
+)
+
+
+# Where a name may stand in a question: at its start, or after these characters
+# ("谁是张小三的父亲", "蒲璟砚和柯砚霁"); elsewhere a surname character mostly starts
+# a word ("什么时期创作").
+_ZH_BEFORE_NAME = frozenset("是和与及对给向被把让叫由")
+
+
+def zh_person_names(question: str) -> list[str]:
+    """Runs of a Chinese question that read as a person's name: three or four Han
+    characters between function characters or punctuation, the first a common
+    surname, where a name may stand ("蒲璟砚" in "蒲璟砚在什么时期创作了…").
+    Other Chinese words cannot be told from names, so only these are judged."""
+    blanked = _ZH_REFERENCE.sub(lambda m: " " * len(m.group()), question)
+    text = blanked.translate(_ZH_GLUE)  # one character for one: positions hold
+    names = []
+    for m in _CJK.finditer(text):
+        before = question[: m.start()].rstrip()
+        at_name = not before or not _CJK.match(before[-1]) or before[-1] in _ZH_BEFORE_NAME
+        if at_name and 3 <= len(m.group()) <= 4 and m.group()[0] in _ZH_SURNAMES:
+            names.append(m.group())
+    return names
+
+
 def _latin_names(text: str, skip_first: bool) -> list[str]:
     names: list[str] = []
     for m in _NAME_WORD.finditer(text):

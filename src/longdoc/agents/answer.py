@@ -11,7 +11,7 @@ from ..llm.base import LLM, GenerationOptions, Message, OnToken
 from ..prompts import PromptSet
 from ..records import Answer, QueryPlan, Usage, Withheld
 from ..retrieve import Evidence
-from ..verify import question_names, repeats_question, smaller_place, unbacked
+from ..verify import question_names, repeats_question, smaller_place, unbacked, zh_person_names
 from .context import Job
 
 
@@ -116,9 +116,19 @@ class ReadersAnswer:
 
 def unmentioned(plan: QueryPlan, job: Job) -> str:
     """Says which names of the question the documents never mention, or "".
-    No passage can answer about what the documents never name (a place the
-    question invents); small models would answer about a look-alike instead."""
+    No passage can answer about what the documents never name (a place or a
+    person the question invents); small models would answer about a look-alike
+    instead. Chinese names are judged only over documents all in Chinese: a
+    Chinese question may name a person of an English document in translation."""
     unknown = [n for n in question_names(plan.question) if not job.corpus.mentions(n)]
+    if job.corpus.scripts() == {"cjk"}:
+        # A Chinese name is unmentioned only when none of its character pairs is in
+        # the documents: "李明说" must not count when they write "李明指出".
+        unknown += [
+            n
+            for n in zh_person_names(plan.question)
+            if not any(job.corpus.mentions(n[i : i + 2]) for i in range(len(n) - 1))
+        ]
     return f"the documents never mention {', '.join(unknown[:3])}" if unknown else ""
 
 

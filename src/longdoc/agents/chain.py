@@ -17,13 +17,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from ..citations import MARKER, is_not_found
+from ..citations import MARKER, cite, is_not_found
 from ..errors import BackendError
 from ..llm.base import GenerationOptions, Message
 from ..prompts import PromptSet
 from ..records import Answer, QueryPlan, Usage, Withheld
 from ..retrieve import Evidence, chain_order, focus_evidence, follow_up
-from ..verify import bare, names_asked_place
+from ..verify import answer_names, bare, names_asked_place, names_found
 from .answer import answer_from_evidence
 from .context import Job
 from .rag import ask_rag
@@ -180,4 +180,28 @@ def compose(question: str, hops: list[Hop], job: Job, prompts: PromptSet, usage:
     quiet = replace(job, on_token=None)
     ans = answer_from_evidence("agent", plan, evidence, quiet, prompts, step_usage, [], searched, chained=True)
     usage.absorb(step_usage, chunks=False)
-    return ans
+    return _keep_last_hop(ans, question, hops, evidence, job, prompts)
+
+
+def _keep_last_hop(
+    ans: Answer, question: str, hops: list[Hop], evidence: list[Evidence], job: Job, prompts: PromptSet
+) -> Answer:
+    """The last hop that found something found the chain's end; an answer that
+    drops what it named garbled the chain (the 0.5B named the town of the first
+    link as the governor the last hop found). That hop's answer, already checked
+    against its passages, is given instead."""
+    last = next((h for h in reversed(hops) if h.value and h.evidence), None)
+    if last is None or last.value is None or ans.backend_failure or is_not_found(ans.answer, prompts):
+        return ans
+    said = MARKER.sub(" ", ans.answer)
+    dropped = [n for n in answer_names(last.value) if names_found(n, question) < 1.0 and names_found(n, said) < 1.0]
+    where = next((i for i, e in enumerate(evidence) if e.chunk.id == last.evidence[0].chunk.id), None)
+    if not dropped or where is None:
+        return ans
+    text = f"{last.value} [{where + 1}]"
+    note = (
+        f'the answer step wrote "{" ".join(ans.answer.split())[:200]}", which drops {", ".join(dropped[:3])} '
+        f"that the last sub-question found; its answer is given"
+    )
+    citations = cite(text, evidence, prompts, job.corpus.analyzer)
+    return replace(ans, answer=text, citations=citations, notes=[*ans.notes, note])
