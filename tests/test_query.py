@@ -60,3 +60,12 @@ def test_language_detection():
 def test_expansions_are_the_words_after_each_phrase():
     reply = "lighthouse: beacon, light tower, Beacon\n1. keeps: tends, minds.\nThe keeper of it.\n守塔人：看守、灯塔看守人；守护"
     assert parse_expansions(reply) == ["beacon", "light tower", "tends", "minds", "看守", "灯塔看守人", "守护"]
+
+
+def test_a_bare_list_without_phrases_counts_but_a_sentence_does_not():
+    # What the 0.5B replied to Chinese questions, and to an English one.
+    assert parse_expansions("金属工匠、铜匠、铁匠") == ["金属工匠", "铜匠", "铁匠"]
+    assert parse_expansions("- blacksmiths, silversmiths, smithy") == ["blacksmiths", "silversmiths", "smithy"]
+    assert parse_expansions("Das Thounoth, a German city in the province of Saxony, was born on 12 July 1945.") == []
+    assert parse_expansions("这是一个关于港口和渔船的很长的句子、没有别的内容") == []
+    assert parse_expansions("The keeper of it.") == []

@@ -84,21 +84,35 @@ def expand_query(plan: QueryPlan, llm: LLM, prompts: PromptSet, usage: Usage) ->
     return None if plan.expansions else "expansion reply was empty; ranked chunks by keywords only"
 
 
+_LIST_SEP = r"[,，、;；/]"
+
+
 def parse_expansions(text: str, limit: int = 40) -> list[str]:
-    """The words after "phrase:" on each line, split at commas; lines without
-    a colon are the model talking, not a list."""
+    """The words after "phrase:" on each line, split at commas. A line without a
+    colon counts only when it is a bare list of short items (the 0.5B answers a
+    Chinese question with "金属工匠、铜匠、铁匠"); otherwise it is the model talking."""
     out: list[str] = []
     for line in text.splitlines():
-        _, colon, words = re.sub(r"^\s*(?:[-*•]|\d+[.)、])\s*", "", line).partition(":")
+        line = re.sub(r"^\s*(?:[-*•]|\d+[.)、])\s*", "", line)
+        _, colon, words = line.partition(":")
         if not colon:
             _, colon, words = line.partition("：")
-        if not colon:
+        if not colon and not _bare_list(line):
             continue
-        for w in re.split(r"[,，、;；/]", words):
+        for w in re.split(_LIST_SEP, words if colon else line):
             w = w.strip().strip("\"“”'.。")
             if w and len(w) <= 40 and w.lower() not in (o.lower() for o in out):
                 out.append(w)
     return out[:limit]
+
+
+def _bare_list(line: str) -> bool:
+    """Two or more items, each a few words or a short Chinese term, and no sentence
+    ("Das Thounoth, a German city in the province of Saxony, was born in 1945.")."""
+    items = [w.strip().rstrip("。.") for w in re.split(_LIST_SEP, line)]
+    if len(items) < 2 or not all(items):
+        return False
+    return all(len(w.split()) <= 3 and len(w) <= (8 if not w.isascii() else 30) for w in items)
 
 
 def parse_plan(text: str, question: str) -> QueryPlan:
