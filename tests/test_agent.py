@@ -303,10 +303,13 @@ BORN = "Len Veisound was born in the town of Kahund."
 LIES = "The town of Kahund lies in the province of Trouvaiv."
 
 
-def _place_chain(tmp_path, whole_finds_the_town=True, restated="In which province was Len Veisound born?"):
+def _place_chain(
+    tmp_path, whole_finds_the_town=True, restated="In which province was Len Veisound born?", province_hop=True
+):
     """A 2-hop question whose whole-question lookup finds only the town (or,
     without `whole_finds_the_town`, nothing), and a model that answers each
-    prompt from the facts it is shown."""
+    prompt from the facts it is shown (without `province_hop`, it misses the
+    province when asked for it alone, and finds it while composing)."""
     corpus = _planted(tmp_path, 60, [(15, BORN), (45, LIES)], name="atlas.txt")
 
     def model(messages):
@@ -324,12 +327,14 @@ def _place_chain(tmp_path, whole_finds_the_town=True, restated="In which provinc
         asked = user.rsplit("Question:", 1)[-1]
         n = lambda fact: (re.findall(r"\[(\d+)\][^\[]*" + re.escape(fact), user) or ["1"])[0]  # noqa: E731
         if system == EN.compose_system:
+            if not province_hop:
+                return f"Len Veisound was born in the province of Trouvaiv [{n(LIES)}]."
             return f"Len Veisound was born in Kahund [{n(BORN)}], in the province of Trouvaiv [{n(LIES)}]."
         if "In which province" in asked and BORN in user and whole_finds_the_town:
             return f"Len Veisound was born in the town of Kahund [{n(BORN)}]."  # a link, not the answer
         if "Where was Len" in asked and BORN in user:
             return f"Len Veisound was born in the town of Kahund [{n(BORN)}]."
-        if "Kahund in" in asked and LIES in user:
+        if "Kahund in" in asked and LIES in user and province_hop:
             return f"Kahund lies in the province of Trouvaiv [{n(LIES)}]."
         return EN.not_found
 
@@ -343,6 +348,13 @@ def test_a_town_found_for_which_province_is_kept_as_the_first_link(tmp_path):
     assert hops.startswith("2 sub-question(s)") and "town of Kahund (rag, a link)" in hops, hops
     assert "Which province is Kahund in? -> Kahund lies in the province of Trouvaiv" in hops, hops
     assert {c.text for c in ans.citations} >= {BORN, LIES}
+
+
+def test_an_answer_that_goes_past_a_first_link_is_kept(tmp_path):
+    # The 0.5B's composed "蒲蓁泓出生在漪榆渡省" was once replaced by its first link, the town.
+    ans = ask_agent("In which province was Len Veisound born?", _place_chain(tmp_path, province_hop=False))
+    assert "Trouvaiv" in ans.answer, ans.notes
+    assert any("-> not found" in n for n in ans.notes) and not any("drops" in n for n in ans.notes), ans.notes
 
 
 def test_a_question_asked_whole_that_finds_nothing_is_broken_up(tmp_path):

@@ -186,12 +186,15 @@ def compose(question: str, hops: list[Hop], job: Job, prompts: PromptSet, usage:
 def _keep_last_hop(
     ans: Answer, question: str, hops: list[Hop], evidence: list[Evidence], job: Job, prompts: PromptSet
 ) -> Answer:
-    """The last hop that found something found the chain's end; an answer that
-    drops what it named garbled the chain (the 0.5B named the town of the first
-    link as the governor the last hop found). That hop's answer, already checked
-    against its passages, is given instead."""
-    last = next((h for h in reversed(hops) if h.value and h.evidence), None)
-    if last is None or last.value is None or ans.backend_failure or is_not_found(ans.answer, prompts):
+    """A chain whose last hop found its value (not a first link) ended there; an
+    answer that drops what that hop named garbled the chain (the 0.5B named the
+    first link's town as the governor the last hop found). That hop's answer,
+    already checked against its passages, is given instead. After a hop that
+    found nothing, the answer step may rightly go past the links found."""
+    last = hops[-1] if hops else None
+    if last is None or last.value is None or last.link or not last.evidence:
+        return ans
+    if ans.backend_failure or is_not_found(ans.answer, prompts):
         return ans
     said = MARKER.sub(" ", ans.answer)
     dropped = [n for n in answer_names(last.value) if names_found(n, question) < 1.0 and names_found(n, said) < 1.0]
