@@ -1,6 +1,6 @@
 from longdoc.agents.query import parse_expansions, parse_plan, plan_query
 from longdoc.llm.scripted import ScriptedLLM
-from longdoc.prompts import EN, language_of
+from longdoc.prompts import EN, ZH, language_of
 from longdoc.records import Usage
 
 Q = "In 50 words, who runs the Karvo Point lighthouse?"
@@ -69,3 +69,20 @@ def test_a_bare_list_without_phrases_counts_but_a_sentence_does_not():
     assert parse_expansions("Das Thounoth, a German city in the province of Saxony, was born on 12 July 1945.") == []
     assert parse_expansions("这是一个关于港口和渔船的很长的句子、没有别的内容") == []
     assert parse_expansions("The keeper of it.") == []
+
+
+def test_keywords_copied_from_the_prompts_example_are_dropped():
+    from longdoc.agents.query import copied_from_example
+
+    q = "哪个城镇负责管理船只的官员会派送烘焙食品？"
+    # what the 0.5B replied: no JSON, quoted strings from the example among its own
+    reply = f'"{q}", "用100字左右回答。", "船管理官", "2019年审计对绿源公司的用水有什么结论？"'
+    plan, note = plan_query(q, ScriptedLLM([reply]), ZH, Usage())
+    assert plan.keywords == [q, "船管理官"], plan.keywords
+    assert note is not None and "用100字左右回答。" in note
+    # one keyword that the example also has may be a fair synonym, and the question's own words stay
+    assert (
+        copied_from_example(["water use", "Lumen Corp"], "What did Lumen Corp say about water use?", EN.query_user)
+        == []
+    )
+    assert copied_from_example(["water use", "harbour"], "How much water was used?", EN.query_user) == []

@@ -37,7 +37,22 @@ def plan_query(question: str, llm: LLM, prompts: PromptSet, usage: Usage) -> tup
     usage.add(c.prompt_tokens, c.completion_tokens)
     plan = parse_plan(c.text, question)
     note = None if plan.from_llm else "keyword reply was not valid JSON; searched with the question's words"
+    copied = copied_from_example(plan.keywords, question, prompts.query_user)
+    if copied:
+        plan.keywords = [k for k in plan.keywords if k not in copied]
+        dropped = f"dropped keywords copied from the prompt's example: {', '.join(copied[:4])}"
+        note = f"{note}; {dropped}" if note else dropped
     return plan, note
+
+
+def copied_from_example(keywords: list[str], question: str, example: str) -> list[str]:
+    """The keywords that come from the planning prompt's worked example and not
+    from the question, when there are two or more: the model copied the example
+    (the 0.5B searched a Chinese question for "2019年审计对绿源公司的用水有什么结论？").
+    One such keyword alone may be a fair synonym ("water use")."""
+    seen, asked = _bare(example), _bare(question)
+    copied = [k for k in keywords if _bare(k) and _bare(k) in seen and _bare(k) not in asked]
+    return copied if len(copied) >= 2 else []
 
 
 def make_plan(question: str, job: Job, prompts: PromptSet, usage: Usage, notes: list[str]) -> QueryPlan:
