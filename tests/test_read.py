@@ -97,6 +97,15 @@ def test_a_sure_reader_outweighs_an_answer_step_that_finds_nothing(tmp_path):
     assert any("a reader was sure of" in n for n in ans.notes)
 
 
+def test_an_answer_naming_none_of_what_the_readers_found_gives_the_best_readers_answer(tmp_path):
+    # The 0.5B: "William Shakespeare looks after the old archive", where a reader found "Tror Vemein".
+    oracle = _PoorAnswerStep({"lighthouse": FACT}, "William Shakespeare keeps the lighthouse [1].", keywords=KEYWORDS)
+    ans = ask_read(QUESTION, _job(_corpus(tmp_path), ScriptedLLM(oracle), enough=1))
+    assert "Edda Marn" in ans.answer and "Shakespeare" not in ans.answer, ans.notes
+    assert ans.citations and FACT in ans.citations[0].text
+    assert any("naming none of what the readers found" in n for n in ans.notes), ans.notes
+
+
 def test_a_sure_reader_whose_sentence_lacks_the_questions_names_does_not_outweigh_it(tmp_path):
     other = "Osk Tarrow keeps the harbour light at the northern cape. Karvo Point lies to the south."
     corpus = _corpus(tmp_path, fact=other)

@@ -11,7 +11,15 @@ from ..llm.base import LLM, GenerationOptions, Message, OnToken
 from ..prompts import PromptSet
 from ..records import Answer, QueryPlan, Usage, Withheld
 from ..retrieve import Evidence
-from ..verify import question_names, repeats_question, smaller_place, unbacked, zh_person_names
+from ..verify import (
+    answer_names,
+    names_found,
+    question_names,
+    repeats_question,
+    smaller_place,
+    unbacked,
+    zh_person_names,
+)
 from .context import Job
 
 
@@ -67,6 +75,17 @@ def answer_from_evidence(
         text = found.text
         if job.on_token:
             job.on_token(f"\n\n(A reader found it.) {text}")
+    elif found is not None and not is_not_found(text, prompts) and not found.named_by(MARKER.sub(" ", text)):
+        # The answer step took a name from a passage the readers did not answer
+        # from (the 0.5B: "William Shakespeare looks after the archive", where a
+        # reader found "Tror Vemein").
+        said = " ".join(text.split())[:200]
+        notes.append(
+            f'the model answered "{said}", naming none of what the readers found; the best reader\'s answer is used'
+        )
+        text = found.text
+        if job.on_token:
+            job.on_token(f"\n\n(That names none of what the readers found.) {text}")
     if not failure and not is_not_found(text, prompts):
         reason = unbacked(
             MARKER.sub(" ", text),
@@ -112,6 +131,12 @@ class ReadersAnswer:
 
     text: str
     sure: bool  # sure enough to stand against the answer step's "not found"
+    values: tuple[str, ...] = ()  # every reader's checked answer, the best first
+
+    def named_by(self, answer: str) -> bool:
+        """The answer names one of the readers' answers, or they name nothing to look for."""
+        named = [v for v in self.values if answer_names(v)]
+        return not named or any(names_found(v, answer) > 0.0 for v in named)
 
 
 def unmentioned(plan: QueryPlan, job: Job) -> str:

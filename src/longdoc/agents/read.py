@@ -131,7 +131,8 @@ def readers_answer(found: list[Reading], evidence: list[Evidence], question: str
     # Sure: confident, and its sentence names all the question names ("山东" from a
     # news sentence for "蒲蓁泓出生在哪个省？" also came at 1.00, naming no 蒲蓁泓).
     sure = found[0].relevance >= _SURE and names_found(question, _sentence(found[0])) == 1.0
-    return ReadersAnswer(f"{answer} [1]", sure)
+    values = tuple(r.verdict.answer for r in found if r.verdict is not None and r.verdict.answer)
+    return ReadersAnswer(f"{answer} [1]", sure, values)
 
 
 def answers_found(readings: list[Reading], relevant_at: float) -> list[Reading]:
