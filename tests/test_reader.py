@@ -181,3 +181,11 @@ def test_a_chinese_word_that_points_back_is_not_a_name_to_find():
     assert answer_names(answer) == ["1", "2", "蒲蓁泓出生", "澄沅岭镇", "漪榆渡省"]
     assert answer_names("这座城市的市长是张三") == ["市长", "张三"]
     assert answer_names("日本国") == ["日本国"]  # 本国 here is part of a name
+
+
+def test_a_place_given_for_who_is_the_wrong_kind():
+    from longdoc.verify import wrong_kind
+
+    assert wrong_kind("滕琨澜出生地所在省份的总督是谁？", "滕琨澜出生地所在省份的总督是琥沅屿镇。") is not None
+    assert wrong_kind("滕琨澜出生地所在省份的总督是谁？", "琥沅屿镇的总督是蒲珂霁") is None
+    assert wrong_kind("渚梓渡灯塔的守塔人是谁？", "渚梓渡灯塔的守塔人是蒲昶珂。") is None

@@ -302,11 +302,17 @@ _SMALLER = {
 }
 
 
+# "…的总督是琥沅屿镇": a Chinese answer whose value, after its last 是/为, is a place.
+_ZH_PLACE_VALUE = re.compile(r"[是为][^，。,；;是为]{0,12}?[镇村乡县市省州]\s*[。.]?\s*$")
+
+
 def wrong_kind(question: str, answer: str) -> str | None:
     """What the question asks for that the answer does not give (a number, a
-    colour, a kind of place), or None."""
+    colour, a kind of place, a person), or None."""
     if _ASKS_NUMBER.search(question) and not _NUMBER.search(_ZH_COUNTED.sub("", answer)):
         return "a number"
+    if "谁" in question and _ZH_PLACE_VALUE.search(answer):
+        return "a person (the answer names a place)"
     if _ASKS_COLOUR.search(question) and not _COLOUR.search(answer):
         return "a colour"
     if place := smaller_place(question, answer):

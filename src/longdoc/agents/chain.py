@@ -23,7 +23,7 @@ from ..llm.base import GenerationOptions, Message
 from ..prompts import PromptSet
 from ..records import Answer, QueryPlan, Usage, Withheld
 from ..retrieve import Evidence, chain_order, focus_evidence, follow_up
-from ..verify import answer_names, bare, names_asked_place, names_found
+from ..verify import bare, names_asked_place, wrong_kind
 from .answer import answer_from_evidence
 from .context import Job
 from .rag import ask_rag
@@ -186,25 +186,19 @@ def compose(question: str, hops: list[Hop], job: Job, prompts: PromptSet, usage:
 def _keep_last_hop(
     ans: Answer, question: str, hops: list[Hop], evidence: list[Evidence], job: Job, prompts: PromptSet
 ) -> Answer:
-    """A chain whose last hop found its value (not a first link) ended there; an
-    answer that drops what that hop named garbled the chain (the 0.5B named the
-    first link's town as the governor the last hop found). That hop's answer,
-    already checked against its passages, is given instead. After a hop that
-    found nothing, the answer step may rightly go past the links found."""
+    """When the composed answer failed a check (the 0.5B wrote "…的总督是琥沅屿镇",
+    a town for "who"), the chain's last hop, if it found its value (not a first
+    link) and that value is of the kind asked, already answered the question from
+    passages it was checked against: its answer is given."""
     last = hops[-1] if hops else None
-    if last is None or last.value is None or last.link or not last.evidence:
+    if ans.withheld is None or last is None or last.value is None or last.link or not last.evidence:
         return ans
-    if ans.backend_failure or is_not_found(ans.answer, prompts):
+    if wrong_kind(question, last.value) is not None:
         return ans
-    said = MARKER.sub(" ", ans.answer)
-    dropped = [n for n in answer_names(last.value) if names_found(n, question) < 1.0 and names_found(n, said) < 1.0]
     where = next((i for i, e in enumerate(evidence) if e.chunk.id == last.evidence[0].chunk.id), None)
-    if not dropped or where is None:
+    if where is None:
         return ans
     text = f"{last.value} [{where + 1}]"
-    note = (
-        f'the answer step wrote "{" ".join(ans.answer.split())[:200]}", which drops {", ".join(dropped[:3])} '
-        f"that the last sub-question found; its answer is given"
-    )
+    note = f"the composed answer was not used ({ans.withheld.reason}); the last sub-question's answer is given"
     citations = cite(text, evidence, prompts, job.corpus.analyzer)
     return replace(ans, answer=text, citations=citations, notes=[*ans.notes, note])
