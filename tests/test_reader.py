@@ -189,3 +189,5 @@ def test_a_place_given_for_who_is_the_wrong_kind():
     assert wrong_kind("滕琨澜出生地所在省份的总督是谁？", "滕琨澜出生地所在省份的总督是琥沅屿镇。") is not None
     assert wrong_kind("滕琨澜出生地所在省份的总督是谁？", "琥沅屿镇的总督是蒲珂霁") is None
     assert wrong_kind("渚梓渡灯塔的守塔人是谁？", "渚梓渡灯塔的守塔人是蒲昶珂。") is None
+    assert wrong_kind("滕琨澜出生地所在省份的总督是谁？", "琥沅屿镇 ") is not None  # a reader's bare value
+    assert wrong_kind("渚梓渡灯塔的守塔人是谁？", "蒲昶珂") is None

@@ -302,8 +302,9 @@ _SMALLER = {
 }
 
 
-# "…的总督是琥沅屿镇": a Chinese answer whose value, after its last 是/为, is a place.
-_ZH_PLACE_VALUE = re.compile(r"[是为][^，。,；;是为]{0,12}?[镇村乡县市省州]\s*[。.]?\s*$")
+# "…的总督是琥沅屿镇", "琥沅屿镇": a Chinese answer whose value (after its last 是/为,
+# or the whole of a short answer) is a place.
+_ZH_PLACE_VALUE = re.compile(r"(?:^\s*|[是为])[^，。,；;是为\s]{0,12}?[镇村乡县市省州]\s*[。.]?\s*$")
 
 
 def wrong_kind(question: str, answer: str) -> str | None:

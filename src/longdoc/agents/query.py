@@ -40,7 +40,7 @@ def plan_query(question: str, llm: LLM, prompts: PromptSet, usage: Usage) -> tup
     copied = copied_from_example(plan.keywords, question, prompts.query_user)
     if copied:
         plan.keywords = [k for k in plan.keywords if k not in copied]
-        dropped = f"dropped keywords copied from the prompt's example: {', '.join(copied[:4])}"
+        dropped = f"dropped keywords copied from the prompt's example: {', '.join(list(dict.fromkeys(copied))[:4])}"
         note = f"{note}; {dropped}" if note else dropped
     return plan, note
 
