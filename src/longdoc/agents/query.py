@@ -40,7 +40,7 @@ def plan_query(question: str, llm: LLM, prompts: PromptSet, usage: Usage) -> tup
     copied = copied_from_example(plan.keywords, question, prompts.query_user)
     if copied:
         plan.keywords = [k for k in plan.keywords if k not in copied]
-        dropped = f"dropped keywords copied from the prompt's example: {', '.join(list(dict.fromkeys(copied))[:4])}"
+        dropped = f"dropped keywords copied from the prompt's example: {', '.join(copied[:4])}"
         note = f"{note}; {dropped}" if note else dropped
     return plan, note
 
@@ -51,8 +51,8 @@ def copied_from_example(keywords: list[str], question: str, example: str) -> lis
     (the 0.5B searched a Chinese question for "2019年审计对绿源公司的用水有什么结论？").
     One such keyword alone may be a fair synonym ("water use")."""
     seen, asked = _bare(example), _bare(question)
-    copied = [k for k in keywords if _bare(k) and _bare(k) in seen and _bare(k) not in asked]
-    return copied if len(copied) >= 2 else []
+    copied = [k for k in keywords if (b := _bare(k)) and b in seen and b not in asked]
+    return list(dict.fromkeys(copied)) if len(copied) >= 2 else []
 
 
 def make_plan(question: str, job: Job, prompts: PromptSet, usage: Usage, notes: list[str]) -> QueryPlan:

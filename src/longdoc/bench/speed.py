@@ -317,8 +317,9 @@ def run(
             try:
                 report.results.append(measure(llm, model, variant, plan, say, clock))
             except Exception as e:  # a setting llama.cpp cannot run must not lose the other variants' figures
-                report.failures[f"{model} [{variant.name}]"] = f"{type(e).__name__}: {e}"
-                say(f"{model} [{variant.name}]: failed: {type(e).__name__}: {e}")
+                what, why = f"{model} [{variant.name}]", f"{type(e).__name__}: {e}"
+                report.failures[what] = why
+                say(f"{what}: failed: {why}")
             # Free this model before the next loads: two in memory would skew both.
             del llm
             gc.collect()
