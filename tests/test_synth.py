@@ -752,3 +752,56 @@ def test_chinese_chunks_get_chinese_prompts_and_scoring():
     assert filters.check_draft(SINGLE, draft, zh) is None
     assert filters.check_agreement(SINGLE, draft, "看守人是艾达·马恩 [1]。", "zh", 0.5) == (None, 1.0)
     assert filters.check_agreement(SINGLE, draft, "文档中没有提到。", "zh", 0.5)[0] == filters.AGENT_DISAGREES
+
+
+# -- drafting from a focused window, and the retry ------------------------------
+
+
+def test_focus_picks_a_sentence_with_a_name_and_grows_it_to_a_paragraph():
+    from longdoc.synth.write import focus
+
+    text = " ".join([*FILLER, MIDDLE.sentence, *FILLER])
+    window = focus(text, "item-1")
+    assert MIDDLE.sentence in window and len(window) < len(text) / 2
+    assert len(window) >= 400  # neighbours added around the one sentence
+    # a multi-hop draft focuses on the shared name; no sentence with a fact: the whole text
+    assert "Edda Marn" in focus(" ".join([*FILLER, LATE.sentence, *FILLER]), "item-1", near="Edda Marn")
+    assert focus(" ".join(FILLER), "item-1") == " ".join(FILLER)
+
+
+def test_focus_moves_to_another_fact_sentence_on_a_retry():
+    from longdoc.synth.write import focus
+
+    text = "\n".join([FILLER[0], EARLY.sentence, *FILLER, *FILLER, MIDDLE.sentence, FILLER[1]])
+    first, second = focus(text, "k", 0), focus(text, "k", 1)
+    assert {EARLY.sentence in first, EARLY.sentence in second} == {True, False}
+    assert {MIDDLE.sentence in first, MIDDLE.sentence in second} == {True, False}
+    zh = "会议在北京举行。" * 3 + "１９９７年全国粮食产量达到４９２５０万吨。" + "大家都很高兴。" * 3
+    assert "１９９７年" in focus(zh, "k")
+
+
+def test_a_failed_draft_is_written_once_more_from_another_sentence(tmp_path, monkeypatch):
+    import longdoc.synth.run as run
+    from longdoc.synth.records import Seed
+
+    doc = tmp_path / "doc.txt"
+    doc.write_text(haystack({60: MIDDLE}), encoding="utf-8")
+    bad = iter(['{"question": "What is it?", "answer": "a thing the passage never says"}'])
+    writer = Writer([MIDDLE])
+
+    def first_draft_bad(messages) -> str:
+        if messages[0].content == EN.synth_single_system and (reply := next(bad, None)):
+            return reply
+        return writer(messages)
+
+    def at_the_fact(view_key, chunks, *args, **kwargs):
+        i = next(k for k, c in enumerate(chunks) if MIDDLE.sentence in c.text)
+        return [Seed(f"{view_key}-single-c{i}", SINGLE, (i,))]
+
+    monkeypatch.setattr(run, "plan_seeds", at_the_fact)
+    config = SynthConfig(n=1, kinds=(SINGLE,), mode="rag", ends_tokens=400)
+    summary = synthesize([doc], tmp_path / "out", settings(tmp_path), config, llm=ScriptedLLM(first_draft_bad))
+    (item,) = [p.name[: -len(".json")] for p in (tmp_path / "out" / "raw").glob("*.json")]
+    record = load_record(tmp_path / "out", item)
+    assert record.drafts == 2 and record.question == MIDDLE.question and record.kept, record
+    assert (summary.kept, summary.redrafted, summary.kept_redrafted) == (1, 1, 1)

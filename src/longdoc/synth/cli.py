@@ -155,6 +155,8 @@ def synth_make(
         f"{summary.kept} kept of {summary.finished} finished ({summary.new} new; {summary.errors} to retry); "
         f"dropped: {dropped}"
     )
+    if summary.redrafted:
+        click.echo(f"drafts written twice: {summary.redrafted} ({summary.kept_redrafted} of them kept)")
     if summary.planted is not None:
         from .plant import describe
 

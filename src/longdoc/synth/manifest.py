@@ -37,6 +37,8 @@ class Summary:
     kept: int = 0
     dropped: dict[str, int] = field(default_factory=dict)  # reason -> items
     errors: int = 0  # backend failures, tried again on the next run
+    redrafted: int = 0  # items whose first draft failed and was written again
+    kept_redrafted: int = 0  # ... and kept: what the retry gained
     new: int = 0  # items finished by this run
     llm_calls: int = 0
     prompt_tokens: int = 0
@@ -59,6 +61,8 @@ def summarize(
     s = Summary(planned=planned - probes, finished=len(done), kept=sum(r.kept for r in done), new=new)
     s.dropped = dict(sorted(Counter(r.reason for r in done if r.reason).items()))
     s.errors = len(records) - sum(r.error is None for r in records)
+    s.redrafted = sum(r.drafts > 1 for r in done)
+    s.kept_redrafted = sum(r.drafts > 1 and r.kept for r in done)
     if probes or len(items) < len(records):
         s.planted = summarize_planted(records, probes, threshold)
     for r in records:  # tokens spent on failed attempts were spent too

@@ -63,6 +63,7 @@ class SynthRecord:
     reason: str | None = None  # why it was dropped (filters.py names them)
     model: str = ""
     mode: str = ""
+    drafts: int = 0  # drafting calls made (a failed draft is retried once)
     llm_calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0

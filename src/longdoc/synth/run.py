@@ -18,15 +18,20 @@ from ..errors import BackendError, NoInputError
 from ..llm.base import LLM
 from ..progress import Tracker
 from ..prompts import language_of
+from ..records import Chunk
 from ..verify import bare
 from . import filters, plant
 from .cache import finished, load_record, save_record
 from .job import Planned, SynthConfig
 from .manifest import Summary, write_outputs
 from .pick import plan_seeds
-from .records import MULTI, UNANSWERABLE, Seed, SynthRecord
+from .records import MULTI, UNANSWERABLE, Draft, Seed, SynthRecord
 from .views import views_of
 from .write import draft_item
+
+# A failed draft is written once more from another sentence: a second call costs
+# a few seconds, the item behind it the agent's whole answer.
+_DRAFTS = 2
 
 Progress = Callable[[int, int, str], None]  # (items done, items to do, the item starting)
 
@@ -148,12 +153,8 @@ def _filtered(record: SynthRecord, p: Planned, seed: Seed, work: Work) -> str | 
         return filters.NO_SHARED_NAME
     if seed.kind != UNANSWERABLE and (reason := filters.check_depth(seed.chunks, chunks, config.ends_tokens)):
         return reason
-    drafted = draft_item(seed, chunks, work.llm)
-    _spend(record, 1, drafted.prompt_tokens, drafted.completion_tokens)
-    draft = drafted.draft
-    if draft is not None:
-        record.question, record.reference, record.entity = draft.question, draft.answer, draft.entity
-    if reason := filters.check_draft(seed.kind, draft, sources):
+    draft, reason = _draft(record, seed, chunks, work)
+    if reason:
         return reason
     assert draft is not None  # check_draft drops a missing draft
     if reason := filters.check_duplicate(draft, work.kept):
@@ -189,6 +190,24 @@ def _filtered(record: SynthRecord, p: Planned, seed: Seed, work: Work) -> str | 
         raise BackendError(outcome.error)
     record.ends_answer = outcome.prediction
     return filters.check_ends(seed.kind, draft, outcome.prediction, record.lang, config.threshold)
+
+
+def _draft(record: SynthRecord, seed: Seed, chunks: Sequence[Chunk], work: Work) -> tuple[Draft | None, str | None]:
+    """Draft until a draft passes `filters.check_draft`, at most `_DRAFTS` times,
+    each from another sentence of the chunk: the draft and None, or the last
+    draft and why it failed."""
+    sources = [chunks[i] for i in seed.chunks]
+    draft, reason = None, None
+    for attempt in range(_DRAFTS):
+        drafted = draft_item(seed, chunks, work.llm, attempt)
+        _spend(record, 1, drafted.prompt_tokens, drafted.completion_tokens)
+        record.drafts = attempt + 1
+        draft = drafted.draft
+        if draft is not None:
+            record.question, record.reference, record.entity = draft.question, draft.answer, draft.entity
+        if not (reason := filters.check_draft(seed.kind, draft, sources)):
+            break
+    return draft, reason
 
 
 def _spend(record: SynthRecord, calls: int, prompt: int, completion: int) -> None:
