@@ -1,3 +1,6 @@
+import json
+import re
+
 from longdoc.agents.context import Job, ReadSettings
 from longdoc.agents.read import Reading, ask_read, settle
 from longdoc.agents.reader import Verdict
@@ -181,3 +184,112 @@ def test_fusion_interleaves_the_best_of_each_ranking(tmp_path):
     order = [h.chunk.id for h in fuse([a, b])]
     assert order[:2] == [chunks[0].id, chunks[10].id] or order[:2] == [chunks[10].id, chunks[0].id]
     assert set(order) == {c.id for c in chunks[:6] + chunks[10:16]}
+
+
+BORN = "Tam Orrin was born in the town of Velk."
+LIES = "Velk lies in the province of Sarn."
+CHAIN_Q = "In which province was Tam Orrin born?"
+
+
+def _chain_corpus(tmp_path, lies=LIES):
+    paras = [f"Paragraph {i} is about the harbour, the boats and the tides of the coast." for i in range(120)]
+    paras[30] = BORN
+    paras[90] = lies
+    f = tmp_path / "atlas.txt"
+    f.write_text("\n\n".join(paras))
+    store = IndexStore(tmp_path / "index", ScriptedLLM([]).token_counter(), ChunkSettings(size=80, overlap=0))
+    return store.corpus([store.add(f)])
+
+
+class _ChainModel:
+    """Readers that give the town for "which province?" (a link) and, asked
+    about the town, the province; an answer step that names the town (`town_answer`) or
+    says nothing, until it is shown the province's sentence."""
+
+    def __init__(
+        self, reader_link: bool = True, town_answer: bool = False, known_again: bool = False, lies: str = LIES
+    ):
+        self.lies = lies
+        self.reader_link = reader_link
+        self.town_answer = town_answer
+        self.known_again = known_again  # asked about the town, readers give the town again
+        self.known_reads = 0
+
+    def __call__(self, messages) -> str:
+        system, user = messages[0].content, messages[-1].content
+        if system == EN.query_system:
+            return json.dumps({"information": CHAIN_Q, "keywords_en": ["Tam Orrin", "province"], "keywords_zh": []})
+        if system == EN.expand_system:
+            return ""
+        if system == EN.reader_system:
+            passage = user.rsplit("Passage:\n", 1)[-1]
+            if "Question: In which province is Velk?" in user:
+                self.known_reads += 1
+                if self.known_again and "Velk" in passage:
+                    return "the town of Velk"
+                return "Sarn" if self.lies in passage else ("the town of Velk" if self.known_again else "none")
+            return "the town of Velk" if self.reader_link and BORN in passage else "none"
+        if system in (EN.answer_system, EN.compose_system):
+            if self.lies in user:
+                n = re.findall(r"\[(\d+)\][^\[]*" + re.escape(self.lies), user)
+                return f"Sarn [{n[0]}]"
+            if self.town_answer and BORN in user:
+                return "Tam Orrin was born in the town of Velk. [1]"
+            return EN.not_found
+        raise AssertionError(system[:60])
+
+
+def test_a_readers_smaller_place_is_a_link_read_on_from(tmp_path):
+    corpus = _chain_corpus(tmp_path)
+    model = _ChainModel()
+    ans = ask_read(CHAIN_Q, _job(corpus, ScriptedLLM(model)))
+    assert ans.answer.startswith("Sarn"), ans.answer
+    assert model.known_reads >= 1
+    assert any(
+        'read on from a link: "Velk" (a reader gave it); asked "In which province is Velk?"' in n for n in ans.notes
+    ), ans.notes
+    cited = " ".join(c.text for c in ans.citations)
+    assert "Sarn" in cited
+
+
+def test_the_answer_steps_refused_town_is_a_link_read_on_from(tmp_path):
+    # Said without the word "province", the second fact is out of the question's reach.
+    lies = "Velk belongs to Sarn."
+    corpus = _chain_corpus(tmp_path, lies=lies)
+    model = _ChainModel(reader_link=False, town_answer=True, lies=lies)
+    ans = ask_read(CHAIN_Q, _job(corpus, ScriptedLLM(model)))
+    assert ans.answer.startswith("Sarn"), ans.answer
+    assert any("the answer step gave it" in n for n in ans.notes), ans.notes
+    assert ans.withheld is None  # the chained answer stands
+
+
+def test_a_link_that_leads_nowhere_leaves_the_answer_not_found(tmp_path):
+    # The province sentence names another town: nothing read from the link answers.
+    corpus = _chain_corpus(tmp_path, lies="Darrow lies in the province of Sarn.")
+    model = _ChainModel()
+    ans = ask_read(CHAIN_Q, _job(corpus, ScriptedLLM(model)))
+    assert ans.answer.startswith(EN.not_found), ans.answer
+    assert any("read on from a link" in n and n.endswith(" 0 answered") for n in ans.notes), ans.notes
+
+
+def test_the_known_link_given_again_is_not_followed_twice(tmp_path):
+    corpus = _chain_corpus(tmp_path, lies="Velk has a busy market.")
+    model = _ChainModel(known_again=True)
+    ans = ask_read(CHAIN_Q, _job(corpus, ScriptedLLM(model)))
+    assert ans.answer.startswith(EN.not_found), ans.answer
+    assert sum("read on from a link" in n for n in ans.notes) == 1, ans.notes
+    assert model.known_reads == 1  # the market chunk, asked about Velk once
+
+
+def test_no_link_is_followed_when_a_reader_answered_with_every_name_of_the_question(tmp_path):
+    corpus = _chain_corpus(tmp_path, lies="Tam Orrin was born in the province of Sarn.")
+    model = _ChainModel()
+
+    def reader_answers(messages):
+        if messages[0].content == EN.reader_system and "Tam Orrin was born in the province" in messages[-1].content:
+            return "Sarn"
+        return model(messages)
+
+    ans = ask_read(CHAIN_Q, _job(corpus, ScriptedLLM(reader_answers)))
+    assert ans.answer.startswith("Sarn"), ans.answer
+    assert not any("read on from a link" in n for n in ans.notes)

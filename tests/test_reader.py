@@ -6,7 +6,16 @@ import os
 from longdoc.agents.reader import judge_reply, parse_reply, reader_messages
 from longdoc.index.terms import Analyzer
 from longdoc.prompts import EN, ZH
-from longdoc.verify import answer_names, coverage, look_alike, names_found, support, unbacked, wrong_kind
+from longdoc.verify import (
+    answer_names,
+    coverage,
+    link_place,
+    look_alike,
+    names_found,
+    support,
+    unbacked,
+    wrong_kind,
+)
 
 A = Analyzer()
 CHUNK = (
@@ -191,3 +200,18 @@ def test_a_place_given_for_who_is_the_wrong_kind():
     assert wrong_kind("渚梓渡灯塔的守塔人是谁？", "渚梓渡灯塔的守塔人是蒲昶珂。") is None
     assert wrong_kind("滕琨澜出生地所在省份的总督是谁？", "琥沅屿镇 ") is not None  # a reader's bare value
     assert wrong_kind("渚梓渡灯塔的守塔人是谁？", "蒲昶珂") is None
+
+
+def test_a_smaller_place_given_for_the_one_asked_is_a_link_to_ask_about_next():
+    en = "In which province was Das Thounoth born?"
+    assert link_place(en, "Das Thounoth was born in the town of Trofirk.") == ("province", "Trofirk")
+    assert link_place(en, "the town of Trofirk") == ("province", "Trofirk")
+    assert link_place(en, "the province of Veigoul") is None  # the answer, not a link
+    assert link_place(en, "Veigoul") is None
+    assert link_place("蒲蓁泓出生在哪个省？", "蒲蓁泓出生在澄沅岭镇。") == ("省", "澄沅岭镇")
+    assert link_place("蒲蓁泓出生在哪个省？", "漪榆渡省") is None
+    # A reader's link keeps the chunk's sentence it rests on.
+    chunk = "Rain fell. Das Thounoth was born in the town of Trofirk. The fair was late."
+    v = judge_reply("the town of Trofirk", chunk, en, None, Analyzer())
+    assert v.answer is None and v.link == ("province", "Trofirk")
+    assert v.link_sentence == "Das Thounoth was born in the town of Trofirk."

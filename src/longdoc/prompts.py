@@ -23,6 +23,7 @@ class PromptSet:
     expand_user: str  # {question}
     reader_system: str  # Level 2: answer from one chunk, or none
     reader_user: str  # {question} {passage}
+    link_question: str  # {place} {kind}: Level 2's question about a chain's first link (the town for "which province?")
     next_system: str  # Level 3: the next simple question, given the facts found so far, or DONE
     next_examples: tuple[tuple[str, str], ...]  # worked examples: (user turn, reply), sent as earlier turns
     next_user: str  # {question} {facts}
@@ -116,6 +117,8 @@ EN = PromptSet(
         "Nobody came to the fair.\nAnswer (or none): none\n\n"
         "Question: {question}\n\nPassage:\n{passage}\n\nQuestion: {question}\nAnswer (or none):"
     ),
+    # Told the link as a known fact beside the whole question, the 0.5B gave the link back.
+    link_question="In which {kind} is {place}?",
     # Worked examples go as earlier chat turns: written into the question's own
     # message, the 1.5B model copied their lines into its reply.
     next_system=(
@@ -272,6 +275,7 @@ ZH = PromptSet(
         "问题：奥林渡口的磨坊是谁重建的？\n段落：\n奥林湾的磨坊烧毁了。没有人来赶集。\n答案（或 none）：none\n\n"
         "问题：{question}\n\n段落：\n{passage}\n\n问题：{question}\n答案（或 none）："
     ),
+    link_question="{place}在哪个{kind}？",
     next_system=(
         "你一步一步回答一个关于文档的问题。你看不到文档，只能向文档提出简单的问题，每个问题只问一个事实。"
         "根据问题和目前找到的事实，写出接下来要问的简单问题，名称照事实中的写法写。只写这个问题。"

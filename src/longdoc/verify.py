@@ -339,6 +339,20 @@ def smaller_place(question: str, answer: str) -> tuple[str, str] | None:
     return None
 
 
+def link_place(question: str, answer: str) -> tuple[str, str] | None:
+    """(the kind of place asked, the smaller place the answer names instead),
+    or None: "Das Thounoth was born in the town of Trofirk." for "In which
+    province was Das Thounoth born?" gives ("province", "Trofirk"). The place
+    is what to ask about next."""
+    place = smaller_place(question, answer)
+    if place is None:
+        return None
+    asked, given = place
+    names = [n for n in answer_names(answer) if names_found(n, question) < 1.0]
+    named = [n for n in names if _SURE_PLACE[given].search(n)] or names
+    return (asked, named[-1]) if named else None
+
+
 def coverage(question: str, text: str, analyzer: Analyzer) -> float:
     """Share of the question's search terms that `text` holds: how exactly it
     names what the question asks about ("Karvo Point", not "Karva Point")."""

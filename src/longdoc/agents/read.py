@@ -12,6 +12,11 @@ answer step then sees those sentences, not whole chunks; answers that
 disagree are settled first (`settle`): of two near-identical sentences giving
 different values, the one that names the question's subject more exactly
 wins (a decoy "Naithor Poina" loses to "Naithor Point").
+
+A chain of facts ("in which province was Tam born?": Tam was born in the town
+of Velk; Velk lies in the province of Sarn) is read on from its first link: a
+reader, or the answer step, that gives the town where a province is asked has
+found where to look next (`follow_links`).
 """
 
 from __future__ import annotations
@@ -19,13 +24,14 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from ..citations import MARKER
 from ..errors import BackendError
 from ..index.retriever import fuse
 from ..index.terms import Analyzer
 from ..prompts import PromptSet, prompts_for
 from ..records import Answer, Chunk, Hit, QueryPlan, Usage
 from ..retrieve import Evidence, follow_up, rank
-from ..verify import answer_names, coverage, names_found
+from ..verify import answer_names, bare, coverage, link_place, names_found
 from .answer import ReadersAnswer, answer_from_evidence, unmentioned
 from .context import Job
 from .query import expand_query, make_plan
@@ -42,6 +48,9 @@ _SURE = 0.9
 # How far below the most confident answer an answer may be when its sentence
 # shares no word with the question (see answers_found).
 _UNRELATED_MARGIN = 0.05
+# Reading on from a link: the chunks that name it read, and links followed in a row.
+_LINK_READS = 3
+_LINK_HOPS = 2
 
 
 @dataclass
@@ -58,6 +67,18 @@ class Reading:
     @property
     def answered(self) -> bool:
         return self.verdict is not None and self.verdict.answer is not None
+
+
+@dataclass(frozen=True)
+class Link:
+    """A fact that is not the answer but says where to look next: "Tam was born
+    in the town of Velk" for "in which province was Tam born?"."""
+
+    kind: str  # the kind of place the question asks for ("province")
+    place: str  # the smaller place found instead, to ask about next ("Velk")
+    sentence: str  # the sentence that gives it, cited in the answer
+    chunk: Chunk
+    why: str  # who gave it: a reader, or the answer step
 
 
 def ask_read(question: str, job: Job, plan: QueryPlan | None = None) -> Answer:
@@ -101,13 +122,18 @@ def ask_read(question: str, job: Job, plan: QueryPlan | None = None) -> Answer:
         f"{job.read.strategy} reading: {usage.chunks_read} of {len(corpus.chunks)} chunks read, "
         f"{len(found)} answered the question" + "".join(f'; "{_short(r)}" ({r.relevance:.2f})' for r in found[:3])
     )
+    link = None if any(_names_all(r, plan) for r in found) else first_link(readings)
+    if link is not None:
+        chained = follow_links(link, plan, job, prompts, usage, notes)
+        if chained is not None:
+            return chained
     with job.tracker.stage("retrieve"):
         evidence = gather_evidence(found, plan, job, set_aside)
     searched = ""
     if not evidence:
         terms = ", ".join(plan.keywords[:8]) or plan.information
         searched = f"read {usage.chunks_read} of {len(corpus.chunks)} passages, none answered; searched for: {terms}"
-    return answer_from_evidence(
+    ans = answer_from_evidence(
         "read",
         plan,
         evidence,
@@ -118,6 +144,102 @@ def ask_read(question: str, job: Job, plan: QueryPlan | None = None) -> Answer:
         searched,
         found=readers_answer(found, evidence, plan.information),
     )
+    withheld = withheld_link(ans, plan, job) if link is None else None
+    if withheld is not None:
+        if job.on_token:
+            job.on_token(f"\n\n({withheld.place} is not what was asked, but where to look next.) ")
+        chained = follow_links(withheld, plan, job, prompts, usage, ans.notes)
+        if chained is not None:
+            return chained
+    return ans
+
+
+def first_link(readings: list[Reading], why: str = "a reader gave it") -> Link | None:
+    """The link the most confident reader found, or None."""
+    linked = [r for r in readings if r.verdict is not None and r.verdict.link and r.verdict.link_sentence]
+    if not linked:
+        return None
+    best = max(linked, key=lambda r: (r.relevance, r.rank_score))
+    assert best.verdict is not None and best.verdict.link and best.verdict.link_sentence
+    kind, place = best.verdict.link
+    return Link(kind, place, best.verdict.link_sentence, best.chunk, why)
+
+
+def withheld_link(ans: Answer, plan: QueryPlan, job: Job) -> Link | None:
+    """The answer step's refused answer when it named a smaller place than asked
+    ("蒲蓁泓出生在澄沅岭镇。" for "which province?"), as a link from the passage it cites."""
+    w = ans.withheld
+    if w is None or not w.smaller_place or not w.citations:
+        return None
+    said = " ".join(MARKER.sub(" ", w.text).split())
+    found = link_place(plan.information, said) or link_place(plan.question, said)
+    by_id = {c.id: c for c in job.corpus.chunks}
+    chunk = by_id.get(w.citations[0].chunk_id)
+    if found is None or chunk is None:
+        return None
+    return Link(*found, said, chunk, "the answer step gave it")
+
+
+def follow_links(
+    link: Link, plan: QueryPlan, job: Job, prompts: PromptSet, usage: Usage, notes: list[str]
+) -> Answer | None:
+    """Ask the chunks that name the link's place the question about it ("In
+    which province is Velk?"); a smaller place found there in turn is followed
+    too (up to _LINK_HOPS). Returns the answer from the chain's sentences, or
+    None when no chunk named by a link answered."""
+    chain = [link]
+    for _ in range(_LINK_HOPS):
+        seen = {k.chunk.id for k in chain}
+        asked = prompts.link_question.format(place=link.place, kind=link.kind)
+        hop = QueryPlan(asked, asked, keywords=[link.place], from_llm=False)
+        hits = [h for h in job.corpus.search(link.place, k=_LINK_READS + len(seen)) if h.chunk.id not in seen]
+        with job.tracker.stage("read"):
+            readings = [_count(read_one(h, hop, job, prompts), usage) for h in hits[:_LINK_READS]]
+        usage.chunks_read += sum(1 for r in readings if not r.failed)
+        answered = answers_found(readings, job.read.relevant_at)
+        notes.append(
+            f'read on from a link: "{link.place}" ({link.why}); asked "{asked}" of {len(readings)} chunks naming it, '
+            f"{len(answered)} answered"
+        )
+        if answered:
+            return answer_from_chain(chain, answered, plan, job, prompts, usage, notes)
+        further = first_link(readings, "a reader of the last link gave it")
+        if further is None or any(bare(further.place) == bare(k.place) for k in chain):
+            return None  # no further link, or a known one again
+        chain.append(further)
+        link = further
+    return None
+
+
+def answer_from_chain(
+    chain: list[Link],
+    answered: list[Reading],
+    plan: QueryPlan,
+    job: Job,
+    prompts: PromptSet,
+    usage: Usage,
+    notes: list[str],
+) -> Answer:
+    """The answer from the links' sentences, in order, then the sentences the
+    last link's readers answered from; the best reader's answer cites its own."""
+    counter = job.llm.token_counter()
+    evidence = [Evidence(k.chunk, 1.0, k.sentence, counter.count(k.sentence) + 16) for k in chain]
+    for r in answered:
+        text = _sentence(r)
+        if all(e.text != text for e in evidence):
+            evidence.append(Evidence(r.chunk, r.relevance, text, counter.count(text) + 16))
+    best = answered[0]
+    where = next(i for i, e in enumerate(evidence) if e.chunk.id == best.chunk.id)
+    values = tuple(r.verdict.answer for r in answered if r.verdict is not None and r.verdict.answer)
+    found = ReadersAnswer(f"{values[0]} [{where + 1}]", best.relevance >= _SURE, values) if values else None
+    return answer_from_evidence("read", plan, evidence, job, prompts, usage, notes, chained=True, found=found)
+
+
+def _count(result: tuple[Reading, tuple[int, int] | None], usage: Usage) -> Reading:
+    reading, tokens = result
+    if tokens:
+        usage.add(*tokens)
+    return reading
 
 
 def readers_answer(found: list[Reading], evidence: list[Evidence], question: str) -> ReadersAnswer | None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from ..index.terms import Analyzer
 from ..llm.base import LLM, GenerationOptions, Message
 from ..prompts import PromptSet
-from ..verify import look_alike, repeats_question, support, wrong_kind
+from ..verify import link_place, look_alike, repeats_question, support, wrong_kind
 
 _NONE_WORDS = ("none", "无", "没有", "不相关", "no")
 # Replies that say the passage does not answer, in words rather than "none".
@@ -52,6 +52,12 @@ class Verdict:
     # The sentence is about a look-alike of what the question names: its chunk
     # is kept out of the answer step too.
     look_alike: bool = False
+    # A refused answer that names a smaller place than asked (the town for "which
+    # province?"): not the answer, but a chain's first link, as (the kind of place
+    # asked, the place named), with the chunk's sentence that gives it. Level 2
+    # reads on from it.
+    link: tuple[str, str] | None = None
+    link_sentence: str | None = None
 
 
 def reader_messages(question: str, passage: str, prompts: PromptSet) -> list[Message]:
@@ -108,6 +114,8 @@ def judge_reply(
     if why:
         # Probability mass on answering means little when what it wrote is not backed.
         low = min(graded, 0.49) if graded is not None else 0.0
+        if backing is not None and (place := link_place(question, answer)):
+            return Verdict(low, None, None, why, link=place, link_sentence=backing.sentence)
         return Verdict(low, None, None, why, look_alike=why.startswith(_LOOK_ALIKE))
     assert backing is not None
     near = _shares_a_term(backing.sentence, [question, *related], analyzer)
