@@ -113,3 +113,16 @@ def test_a_question_the_document_does_not_answer_is_refused(tmp_path, small_mode
     ans = ask([doc], question, _settings(model=str(small_model_path)), llm=small_llm)  # auto
     assert is_not_found(ans.answer, EN), ans
     assert "Marn" not in ans.answer
+
+
+def test_level2_reads_on_from_the_first_link_of_a_chinese_chain(tmp_path, small_model_path, small_llm):
+    # The first fact gives a town where a province is asked: Level 2 asks which
+    # province that town is in of the chunks that name it.
+    paras = _haystack(ZH_FILLER, "蒲蓁泓出生在澄沅岭镇。", 100, 20).split("\n\n")
+    paras.insert(80, "澄沅岭镇位于漪榆渡省。")
+    doc = tmp_path / "地方志.txt"
+    doc.write_text("\n\n".join(paras))
+    ans = ask([doc], "蒲蓁泓出生在哪个省？", _settings(model=str(small_model_path)), mode="read", llm=small_llm)
+    assert "漪榆渡" in ans.answer, ans
+    assert any("read on from a link" in n and "澄沅岭镇" in n for n in ans.notes), ans.notes
+    assert any("澄沅岭镇位于漪榆渡省" in c.text for c in ans.citations), ans.citations
