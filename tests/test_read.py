@@ -191,9 +191,9 @@ LIES = "Velk lies in the province of Sarn."
 CHAIN_Q = "In which province was Tam Orrin born?"
 
 
-def _chain_corpus(tmp_path, lies=LIES):
+def _chain_corpus(tmp_path, lies=LIES, born=BORN):
     paras = [f"Paragraph {i} is about the harbour, the boats and the tides of the coast." for i in range(120)]
-    paras[30] = BORN
+    paras[30] = born
     paras[90] = lies
     f = tmp_path / "atlas.txt"
     f.write_text("\n\n".join(paras))
@@ -207,9 +207,17 @@ class _ChainModel:
     says nothing, until it is shown the province's sentence."""
 
     def __init__(
-        self, reader_link: bool = True, town_answer: bool = False, known_again: bool = False, lies: str = LIES
+        self,
+        reader_link: bool = True,
+        town_answer: bool = False,
+        known_again: bool = False,
+        lies: str = LIES,
+        second_link: bool = False,
+        blind: bool = False,
     ):
         self.lies = lies
+        self.second_link = second_link  # readers asked the whole question answer from the second fact
+        self.blind = blind  # the answer step never finds the answer
         self.reader_link = reader_link
         self.town_answer = town_answer
         self.known_again = known_again  # asked about the town, readers give the town again
@@ -228,7 +236,11 @@ class _ChainModel:
                 if self.known_again and "Velk" in passage:
                     return "the town of Velk"
                 return "Sarn" if self.lies in passage else ("the town of Velk" if self.known_again else "none")
+            if self.second_link and self.lies in passage:
+                return "Sarn"
             return "the town of Velk" if self.reader_link and BORN in passage else "none"
+        if self.blind:
+            return EN.not_found
         if system in (EN.answer_system, EN.compose_system):
             if self.lies in user:
                 n = re.findall(r"\[(\d+)\][^\[]*" + re.escape(self.lies), user)
@@ -293,3 +305,20 @@ def test_no_link_is_followed_when_a_reader_answered_with_every_name_of_the_quest
     ans = ask_read(CHAIN_Q, _job(corpus, ScriptedLLM(reader_answers)))
     assert ans.answer.startswith("Sarn"), ans.answer
     assert not any("read on from a link" in n for n in ans.notes)
+
+
+def test_a_readers_answer_from_a_chains_second_fact_stands_when_a_passage_joins_it_to_the_question(tmp_path):
+    corpus = _chain_corpus(tmp_path)
+    model = _ChainModel(reader_link=False, second_link=True, blind=True)
+    ans = ask_read(CHAIN_Q, _job(corpus, ScriptedLLM(model)))
+    assert ans.answer.startswith("Sarn [1][2]"), ans.answer
+    cited = [c.text for c in ans.citations]
+    assert any(LIES in c for c in cited) and any(BORN in c for c in cited), cited
+
+
+def test_without_a_passage_joining_it_to_the_question_a_second_fact_is_not_enough(tmp_path):
+    # The first fact names another town: nothing joins "Velk lies in Sarn" to Tam Orrin.
+    corpus = _chain_corpus(tmp_path, born="Tam Orrin was born in the town of Darrow.")
+    model = _ChainModel(reader_link=False, second_link=True, blind=True)
+    ans = ask_read(CHAIN_Q, _job(corpus, ScriptedLLM(model)))
+    assert ans.answer.startswith(EN.not_found), ans.answer

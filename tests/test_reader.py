@@ -12,6 +12,7 @@ from longdoc.verify import (
     link_place,
     look_alike,
     names_found,
+    place_for_person,
     support,
     unbacked,
     wrong_kind,
@@ -215,3 +216,13 @@ def test_a_smaller_place_given_for_the_one_asked_is_a_link_to_ask_about_next():
     v = judge_reply("the town of Trofirk", chunk, en, None, Analyzer())
     assert v.answer is None and v.link == ("province", "Trofirk")
     assert v.link_sentence == "Das Thounoth was born in the town of Trofirk."
+
+
+def test_a_name_the_sentence_calls_a_place_does_not_answer_who():
+    q = "Who governs the province in which Thand Damork was born?"
+    born = "Thand Damork was born in the town of Honais."
+    assert place_for_person(q, "Honais", born)
+    assert not place_for_person(q, "Neis Quousax", "The province of Rubral is governed by Neis Quousax.")
+    assert not place_for_person("In which town was Thand Damork born?", "Honais", born)
+    v = judge_reply("Honais", f"Rain fell. {born} The fair was late.", q, None, Analyzer())
+    assert v.answer is None and "a person" in v.why

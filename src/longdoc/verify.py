@@ -322,6 +322,22 @@ def wrong_kind(question: str, answer: str) -> str | None:
     return None
 
 
+_ASKS_PERSON = re.compile(r"\bwho(?:m|se)?\b", re.IGNORECASE)
+_PLACE_OF = r"\b(?:town|village|city|county|district|province|state|region|country) of "
+
+
+def place_for_person(question: str, answer: str, sentence: str) -> bool:
+    """An English "who" question answered with a bare name that the sentence
+    calls a place ("Honais" from "born in the town of Honais"). A reader's
+    answer is a bare name, so the sentence tells the kind."""
+    names = answer_names(answer)
+    return (
+        bool(_ASKS_PERSON.search(question))
+        and bool(names)
+        and all(re.search(_PLACE_OF + re.escape(n), sentence, re.IGNORECASE) for n in names)
+    )
+
+
 def names_asked_place(question: str, answer: str) -> bool:
     """The question asks for a kind of place and the answer names one of that kind."""
     return any(asks.search(question) and _PLACE_WORD[k].search(answer) for k, asks in _ASKS_PLACE.items())

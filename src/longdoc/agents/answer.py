@@ -108,7 +108,9 @@ def answer_from_evidence(
             text = f"{prompts.not_found} ({_searched(plan, evidence, job)})"
             if job.on_token:  # what was streamed is withdrawn in plain sight
                 job.on_token(f"\n\n({reason}: not used.) {text}")
-        else:
+        elif found is None or text != found.text:
+            # The readers' answer cites what code chose: a chain's joining passage
+            # lacks the answer's terms by nature.
             text, note = repoint_markers(text, evidence, plan.information, job.corpus.analyzer)
             if note:
                 notes.append(note)

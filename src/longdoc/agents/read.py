@@ -252,9 +252,29 @@ def readers_answer(found: list[Reading], evidence: list[Evidence], question: str
         return None
     # Sure: confident, and its sentence names all the question names ("山东" from a
     # news sentence for "蒲蓁泓出生在哪个省？" also came at 1.00, naming no 蒲蓁泓).
-    sure = found[0].relevance >= _SURE and names_found(question, _sentence(found[0])) == 1.0
+    sentence = _sentence(found[0])
+    sure = found[0].relevance >= _SURE and names_found(question, sentence) == 1.0
     values = tuple(r.verdict.answer for r in found if r.verdict is not None and r.verdict.answer)
+    if not sure and (via := bridge(question, answer, sentence, evidence[1:])) is not None:
+        # The second link of a chain, joined to the question by a passage code found.
+        return ReadersAnswer(f"{answer} [1][{via + 2}]", True, values)
     return ReadersAnswer(f"{answer} [1]", sure, values)
+
+
+def bridge(question: str, answer: str, sentence: str, passages: list[Evidence]) -> int | None:
+    """The index of a passage that joins a reader's sentence to the question:
+    it names everything the question names and a name of the sentence other
+    than the answer. "Das Thounoth was born in the town of Trofirk." joins
+    "Trofirk lies in the province of Veigoul." to "In which province was Das
+    Thounoth born?"; the 1.5B's answer step saw both and said the documents do
+    not say. None when no passage does, or the question names nothing."""
+    if not answer_names(question):
+        return None
+    between = [n for n in answer_names(sentence) if names_found(n, answer) < 1.0 and names_found(n, question) < 1.0]
+    for i, e in enumerate(passages):
+        if names_found(question, e.text) == 1.0 and any(names_found(n, e.text) == 1.0 for n in between):
+            return i
+    return None
 
 
 def answers_found(readings: list[Reading], relevant_at: float) -> list[Reading]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from ..index.terms import Analyzer
 from ..llm.base import LLM, GenerationOptions, Message
 from ..prompts import PromptSet
-from ..verify import link_place, look_alike, repeats_question, support, wrong_kind
+from ..verify import link_place, look_alike, place_for_person, repeats_question, support, wrong_kind
 
 _NONE_WORDS = ("none", "无", "没有", "不相关", "no")
 # Replies that say the passage does not answer, in words rather than "none".
@@ -109,6 +109,8 @@ def judge_reply(
         why = "answer repeats the question"
     elif kind := wrong_kind(question, answer):
         why = f"the question asks for {kind}"
+    elif place_for_person(question, answer, backing.sentence):
+        why = "the question asks for a person (the answer names a place)"
     elif other := look_alike(question, backing.sentence):
         why = f"{_LOOK_ALIKE} {other}, a look-alike of what the question names"
     if why:
