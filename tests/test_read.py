@@ -2,12 +2,13 @@ import json
 import re
 
 from longdoc.agents.context import Job, ReadSettings
-from longdoc.agents.read import Reading, ask_read, settle
+from longdoc.agents.read import Reading, ask_read, readers_answer, settle
 from longdoc.agents.reader import Verdict
 from longdoc.chunk import ChunkSettings
 from longdoc.index.store import IndexStore
 from longdoc.llm.scripted import ScriptedLLM
 from longdoc.prompts import EN
+from longdoc.retrieve import Evidence
 from oracle import Oracle
 
 # Shares no content word with the question below: only reading finds it.
@@ -322,3 +323,22 @@ def test_without_a_passage_joining_it_to_the_question_a_second_fact_is_not_enoug
     model = _ChainModel(reader_link=False, second_link=True, blind=True)
     ans = ask_read(CHAIN_Q, _job(corpus, ScriptedLLM(model)))
     assert ans.answer.startswith(EN.not_found), ans.answer
+
+
+def test_a_near_certain_reader_outweighs_a_far_less_sure_one_the_answer_step_took(tmp_path):
+    corpus = _corpus(tmp_path, n=20, at=5)
+    a, b = corpus.chunks[0], corpus.chunks[1]
+    smiths = "渚漪岭的铁匠们在寒冷时节制作贵金属照明器具。"
+    mines = "德钦地区铜矿已初步具备大型矿床规模。"
+    best = Reading(a, 1.0, Verdict(0.99, "渚漪岭", smiths, related=True))
+    less = Reading(b, 0.5, Verdict(0.88, "德钦", mines, related=True))
+    evidence = [Evidence(a, 0.99, smiths, 20), Evidence(b, 0.88, mines, 20)]
+    question = "哪个聚落的金属工匠在寒冷时节制作贵金属照明器具？"
+    found = readers_answer([best, less], evidence, question)
+    assert found is not None and found.outweighed == ("德钦",)
+    assert found.passed_over("德钦地区铜矿已初步具备大型矿床规模。")
+    assert not found.passed_over("渚漪岭 [1]") and not found.passed_over("德钦和渚漪岭")
+    # Two readers about as sure: neither outweighs the other.
+    close = Reading(b, 0.5, Verdict(0.95, "德钦", mines, related=True))
+    found = readers_answer([best, close], evidence, question)
+    assert found is not None and not found.passed_over("德钦地区铜矿")

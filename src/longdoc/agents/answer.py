@@ -86,6 +86,16 @@ def answer_from_evidence(
         text = found.text
         if job.on_token:
             job.on_token(f"\n\n(That names none of what the readers found.) {text}")
+    elif found is not None and not is_not_found(text, prompts) and found.passed_over(MARKER.sub(" ", text)):
+        # The 1.5B, given "渚漪岭" (0.99) and "德钦" (0.88) from a list of copper mines,
+        # answered with the list.
+        said = " ".join(text.split())[:200]
+        notes.append(
+            f'the model answered "{said}", from a reader far less sure than the best; the best reader\'s answer is used'
+        )
+        text = found.text
+        if job.on_token:
+            job.on_token(f"\n\n(A surer reader found another answer.) {text}")
     if not failure and not is_not_found(text, prompts):
         reason = unbacked(
             MARKER.sub(" ", text),
@@ -134,11 +144,22 @@ class ReadersAnswer:
     text: str
     sure: bool  # sure enough to stand against the answer step's "not found"
     values: tuple[str, ...] = ()  # every reader's checked answer, the best first
+    # The other readers' answers that the best reader, near certain, clearly outweighs.
+    outweighed: tuple[str, ...] = ()
 
     def named_by(self, answer: str) -> bool:
         """The answer names one of the readers' answers, or they name nothing to look for."""
         named = [v for v in self.values if answer_names(v)]
         return not named or any(names_found(v, answer) > 0.0 for v in named)
+
+    def passed_over(self, answer: str) -> bool:
+        """The answer takes an outweighed reader's answer and not the best one."""
+        best = self.values[0] if self.values else ""
+        return (
+            bool(answer_names(best))
+            and names_found(best, answer) == 0.0
+            and any(names_found(v, answer) > 0.0 for v in self.outweighed if answer_names(v))
+        )
 
 
 def unmentioned(plan: QueryPlan, job: Job) -> str:

@@ -45,6 +45,9 @@ _LESS_EXACT = 0.1
 # A reader this sure (the 1.5B gave its paraphrased fact 1.00) outweighs an
 # answer step that finds no answer in that reader's sentence.
 _SURE = 0.9
+# A near-certain reader (from _SURE) outweighs one this much less sure: the
+# answer step may not take the lesser reader's answer over it.
+_OUTWEIGH = 0.1
 # How far below the most confident answer an answer may be when its sentence
 # shares no word with the question (see answers_found).
 _UNRELATED_MARGIN = 0.05
@@ -255,10 +258,16 @@ def readers_answer(found: list[Reading], evidence: list[Evidence], question: str
     sentence = _sentence(found[0])
     sure = found[0].relevance >= _SURE and names_found(question, sentence) == 1.0
     values = tuple(r.verdict.answer for r in found if r.verdict is not None and r.verdict.answer)
+    best = found[0].relevance
+    outweighed = tuple(
+        r.verdict.answer
+        for r in found[1:]
+        if best >= _SURE and r.relevance <= best - _OUTWEIGH and r.verdict is not None and r.verdict.answer
+    )
     if not sure and (via := bridge(question, answer, sentence, evidence[1:])) is not None:
         # The second link of a chain, joined to the question by a passage code found.
-        return ReadersAnswer(f"{answer} [1][{via + 2}]", True, values)
-    return ReadersAnswer(f"{answer} [1]", sure, values)
+        return ReadersAnswer(f"{answer} [1][{via + 2}]", True, values, outweighed)
+    return ReadersAnswer(f"{answer} [1]", sure, values, outweighed)
 
 
 def bridge(question: str, answer: str, sentence: str, passages: list[Evidence]) -> int | None:
