@@ -110,6 +110,16 @@ def test_an_answer_naming_none_of_what_the_readers_found_gives_the_best_readers_
     assert any("naming none of what the readers found" in n for n in ans.notes), ans.notes
 
 
+def test_an_answer_naming_none_of_what_the_readers_found_is_not_replaced_by_a_reader_off_the_subject(tmp_path):
+    # The 1.5B: the answer step named "李鸿章" and the best reader "黄公略", from a news
+    # item that does not name the person asked about; both are wrong.
+    corpus = _corpus(tmp_path, fact=f"{FACT}\n\nKarvo Point has a small harbour.")
+    oracle = _PoorAnswerStep({"lighthouse": FACT}, "William Shakespeare keeps the lighthouse [1].", keywords=KEYWORDS)
+    ans = ask_read("Who keeps the lighthouse on Karvo Point?", _job(corpus, ScriptedLLM(oracle), enough=1))
+    assert ans.answer.startswith(EN.not_found), ans.answer
+    assert any("not about the question's subject" in n for n in ans.notes), ans.notes
+
+
 def test_a_sure_reader_whose_sentence_lacks_the_questions_names_does_not_outweigh_it(tmp_path):
     other = "Osk Tarrow keeps the harbour light at the northern cape. Karvo Point lies to the south."
     corpus = _corpus(tmp_path, fact=other)

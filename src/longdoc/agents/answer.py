@@ -79,11 +79,19 @@ def answer_from_evidence(
         # The answer step took a name from a passage the readers did not answer
         # from (the 0.5B: "William Shakespeare looks after the archive", where a
         # reader found "Tror Vemein").
+        # A best reader whose sentence is not about the question's subject is no
+        # better (the 1.5B's "黄公略" from a news item, for a question about 滕琨澜).
         said = " ".join(text.split())[:200]
+        instead = found.text if found.on_subject else f"{prompts.not_found} ({_searched(plan, evidence, job)})"
         notes.append(
-            f'the model answered "{said}", naming none of what the readers found; the best reader\'s answer is used'
+            f'the model answered "{said}", naming none of what the readers found; '
+            + (
+                "the best reader's answer is used"
+                if found.on_subject
+                else "and the best reader's sentence is not about the question's subject: neither is used"
+            )
         )
-        text = found.text
+        text = instead
         if job.on_token:
             job.on_token(f"\n\n(That names none of what the readers found.) {text}")
     elif found is not None and not is_not_found(text, prompts) and found.passed_over(MARKER.sub(" ", text)):
@@ -146,6 +154,8 @@ class ReadersAnswer:
     values: tuple[str, ...] = ()  # every reader's checked answer, the best first
     # The other readers' answers that the best reader, near certain, clearly outweighs.
     outweighed: tuple[str, ...] = ()
+    # Its sentence names everything the question names (or a passage joins it to them).
+    on_subject: bool = True
 
     def named_by(self, answer: str) -> bool:
         """The answer names one of the readers' answers, or they name nothing to look for."""

@@ -256,7 +256,8 @@ def readers_answer(found: list[Reading], evidence: list[Evidence], question: str
     # Sure: confident, and its sentence names all the question names ("山东" from a
     # news sentence for "蒲蓁泓出生在哪个省？" also came at 1.00, naming no 蒲蓁泓).
     sentence = _sentence(found[0])
-    sure = found[0].relevance >= _SURE and names_found(question, sentence) == 1.0
+    on_subject = names_found(question, sentence) == 1.0
+    sure = found[0].relevance >= _SURE and on_subject
     values = tuple(r.verdict.answer for r in found if r.verdict is not None and r.verdict.answer)
     best = found[0].relevance
     outweighed = tuple(
@@ -267,7 +268,7 @@ def readers_answer(found: list[Reading], evidence: list[Evidence], question: str
     if not sure and (via := bridge(question, answer, sentence, evidence[1:])) is not None:
         # The second link of a chain, joined to the question by a passage code found.
         return ReadersAnswer(f"{answer} [1][{via + 2}]", True, values, outweighed)
-    return ReadersAnswer(f"{answer} [1]", sure, values, outweighed)
+    return ReadersAnswer(f"{answer} [1]", sure, values, outweighed, on_subject)
 
 
 def bridge(question: str, answer: str, sentence: str, passages: list[Evidence]) -> int | None:
