@@ -82,8 +82,7 @@ def weakness(ans: Answer, question: str, job: Job, prompts: PromptSet, asked: st
         return "found no answer its passages back" if ans.usage.chunks_read else "found no passages"
     if is_not_found(ans.answer, prompts):
         return "the passages it found did not answer"
-    by_id = {c.id: c for c in job.corpus.chunks}
-    passages = [by_id[c.chunk_id].text for c in ans.citations if c.chunk_id in by_id]
+    passages = [c.text for c in job.corpus.chunks_by_id(c.chunk_id for c in ans.citations)]
     reason = unbacked(MARKER.sub(" ", ans.answer), passages, question, job.corpus.analyzer, asked=asked)
     if reason:
         return f"its answer is not backed by the passages it cites ({reason})"

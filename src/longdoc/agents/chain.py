@@ -134,9 +134,8 @@ def answer_hop(sub_question: str, job: Job, prompts: PromptSet, usage: Usage) ->
         value, citations = value_of(ans.answer), ans.citations
     else:
         return Hop(sub_question, None, level=level)
-    by_id = {c.id: c for c in job.corpus.chunks}
     counter = job.llm.token_counter()
-    cited = [Evidence(by_id[c.chunk_id], 1.0, by_id[c.chunk_id].text, 0) for c in citations if c.chunk_id in by_id]
+    cited = [Evidence(c, 1.0, c.text, 0) for c in job.corpus.chunks_by_id(c.chunk_id for c in citations)]
     # The cited passages' sentences about the sub-question and its answer: the fact
     # itself, and the sentence beside it a later hop or the answer may need.
     evidence = focus_evidence(cited, f"{sub_question} {value}", job.corpus.analyzer, counter)

@@ -31,6 +31,7 @@ from ..index.terms import Analyzer
 from ..prompts import PromptSet, prompts_for
 from ..records import Answer, Chunk, Hit, QueryPlan, Usage
 from ..retrieve import Evidence, follow_up, rank
+from ..tokens import TokenCounter
 from ..verify import answer_names, bare, coverage, link_place, names_found
 from .answer import ReadersAnswer, answer_from_evidence, unmentioned
 from .context import Job
@@ -176,11 +177,10 @@ def withheld_link(ans: Answer, plan: QueryPlan, job: Job) -> Link | None:
         return None
     said = " ".join(MARKER.sub(" ", w.text).split())
     found = link_place(plan.information, said) or link_place(plan.question, said)
-    by_id = {c.id: c for c in job.corpus.chunks}
-    chunk = by_id.get(w.citations[0].chunk_id)
-    if found is None or chunk is None:
+    cited = job.corpus.chunks_by_id([w.citations[0].chunk_id])
+    if found is None or not cited:
         return None
-    return Link(*found, said, chunk, "the answer step gave it")
+    return Link(*found, said, cited[0], "the answer step gave it")
 
 
 def follow_links(
@@ -226,16 +226,21 @@ def answer_from_chain(
     """The answer from the links' sentences, in order, then the sentences the
     last link's readers answered from; the best reader's answer cites its own."""
     counter = job.llm.token_counter()
-    evidence = [Evidence(k.chunk, 1.0, k.sentence, counter.count(k.sentence) + 16) for k in chain]
+    evidence = [_as_evidence(k.chunk, 1.0, k.sentence, counter) for k in chain]
     for r in answered:
         text = _sentence(r)
         if all(e.text != text for e in evidence):
-            evidence.append(Evidence(r.chunk, r.relevance, text, counter.count(text) + 16))
+            evidence.append(_as_evidence(r.chunk, r.relevance, text, counter))
     best = answered[0]
     where = next(i for i, e in enumerate(evidence) if e.chunk.id == best.chunk.id)
     values = tuple(r.verdict.answer for r in answered if r.verdict is not None and r.verdict.answer)
     found = ReadersAnswer(f"{values[0]} [{where + 1}]", best.relevance >= _SURE, values) if values else None
     return answer_from_evidence("read", plan, evidence, job, prompts, usage, notes, chained=True, found=found)
+
+
+def _as_evidence(chunk: Chunk, score: float, sentence: str, counter: TokenCounter) -> Evidence:
+    """A reader's sentence as its own passage; 16 tokens for its label in the prompt."""
+    return Evidence(chunk, score, sentence, counter.count(sentence) + 16)
 
 
 def _count(result: tuple[Reading, tuple[int, int] | None], usage: Usage) -> Reading:
@@ -367,11 +372,11 @@ def gather_evidence(found: list[Reading], plan: QueryPlan, job: Job, set_aside: 
         text = _sentence(r)
         if any(e.text == text for e in evidence):
             continue  # repeated filler told by many chunks would outvote the one fact
-        n = counter.count(text) + 16
-        if used + n > job.budget and evidence:
+        e = _as_evidence(r.chunk, r.relevance, text, counter)
+        if used + e.tokens > job.budget and evidence:
             break
-        evidence.append(Evidence(r.chunk, r.relevance, text, n))
-        used += n
+        evidence.append(e)
+        used += e.tokens
     # With answers in hand, the rest only needs room for the next link of a chain.
     room = (job.budget // 3 if evidence else job.budget) - used
     seen = {e.chunk.id for e in evidence} | set_aside
@@ -403,11 +408,7 @@ def read_chunks(order: list[Hit], plan: QueryPlan, job: Job, prompts: PromptSet,
         try:
             for start in range(0, len(order), batch):
                 part = order[start : start + batch]
-                results = list(pool.map(lambda h: read_one(h, plan, job, prompts), part))
-                for reading, completion_usage in results:
-                    readings.append(reading)
-                    if completion_usage:
-                        usage.add(*completion_usage)
+                readings += [_count(r, usage) for r in pool.map(lambda h: read_one(h, plan, job, prompts), part)]
                 job.tracker.progress("read", len(readings), len(order))
                 found = [r for r in answers_found(readings, job.read.relevant_at) if _related(r)]
                 if ranked and (len(found) >= job.read.enough or any(_names_all(r, plan) for r in found)):

@@ -26,7 +26,7 @@ import io
 import json
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,13 @@ class Corpus:
         self.analyzer = analyzer
         self._folded: str | None = None
         self._scripts: frozenset[str] | None = None
+        self._by_id: dict[str, Chunk] | None = None
+
+    def chunks_by_id(self, ids: Iterable[str]) -> list[Chunk]:
+        """The chunks with these ids, in their order; ids of no chunk here are skipped."""
+        if self._by_id is None:
+            self._by_id = {c.id: c for c in self.chunks}
+        return [self._by_id[i] for i in ids if i in self._by_id]
 
     def mentions(self, name: str) -> bool:
         """Whether any chunk holds `name` (case-insensitive): a name the documents
