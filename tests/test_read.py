@@ -1,6 +1,8 @@
 import json
 import re
 
+import pytest
+
 from longdoc.agents.context import Job, ReadSettings
 from longdoc.agents.read import Reading, ask_read, readers_answer, settle
 from longdoc.agents.reader import Verdict
@@ -352,3 +354,85 @@ def test_a_near_certain_reader_outweighs_a_far_less_sure_one_the_answer_step_too
     close = Reading(b, 0.5, Verdict(0.95, "德钦", mines, related=True))
     found = readers_answer([best, close], evidence, question)
     assert found is not None and not found.passed_over("德钦地区铜矿")
+
+
+GOVERNS = "The province of Sarn is governed by Ida Vell."
+GOVERNOR_Q = "Who governs the province in which Tam Orrin was born?"
+
+
+def _three_hop_corpus(tmp_path, governs=GOVERNS):
+    paras = [f"Paragraph {i} is about the harbour, the boats and the tides of the coast." for i in range(120)]
+    paras[20], paras[60], paras[100] = BORN, LIES, governs
+    f = tmp_path / "atlas.txt"
+    f.write_text("\n\n".join(paras))
+    store = IndexStore(tmp_path / "index", ScriptedLLM([]).token_counter(), ChunkSettings(size=80, overlap=0))
+    return store.corpus([store.add(f)])
+
+
+def _three_hop_model(whole_question_link: bool):
+    """Readers that say "none" to the whole question (as the 1.5B did to the
+    first fact) unless `whole_question_link`; each simple question they answer
+    from its own sentence; the answer step names the governor when shown him."""
+
+    def reply(messages) -> str:
+        system, user = messages[0].content, messages[-1].content
+        if system == EN.query_system:
+            return json.dumps({"information": GOVERNOR_Q, "keywords_en": ["Tam Orrin", "province"], "keywords_zh": []})
+        if system == EN.expand_system:
+            return ""
+        if system == EN.reader_system:
+            passage = user.rsplit("Passage:\n", 1)[-1]
+            if f"Question: {GOVERNOR_Q}" in user:
+                return "Velk" if whole_question_link and BORN in passage else "none"
+            if "Question: In which province is the place where Tam Orrin was born?" in user:
+                return "Velk" if BORN in passage else "none"
+            if "Question: In which province is Velk?" in user:
+                return "Sarn" if LIES in passage else "none"
+            if "Question: Who governs the province of Sarn?" in user:
+                return "Ida Vell" if GOVERNS in passage else "none"
+            return "none"
+        if system in (EN.answer_system, EN.compose_system):
+            n = re.findall(r"\[(\d+)\][^\[]*" + re.escape(GOVERNS), user)
+            return f"Ida Vell [{n[0]}]" if n else EN.not_found
+        raise AssertionError(system[:60])
+
+    return reply
+
+
+@pytest.mark.parametrize("whole_question_link", [True, False])
+def test_a_question_about_a_place_named_by_a_clause_is_answered_through_three_facts(tmp_path, whole_question_link):
+    ans = ask_read(GOVERNOR_Q, _job(_three_hop_corpus(tmp_path), ScriptedLLM(_three_hop_model(whole_question_link))))
+    assert ans.answer.startswith("Ida Vell"), (ans.answer, ans.notes)
+    # Every fact of the chain is cited, though the answer step cited the last only.
+    assert [c.text for c in ans.citations] == [BORN, LIES, GOVERNS], ans.citations
+    assert ans.answer.startswith("Ida Vell [1][2][3]"), ans.answer
+    asked_first = any('asked "In which province is the place where Tam Orrin was born?"' in n for n in ans.notes)
+    assert asked_first != whole_question_link, ans.notes  # asked only when no reader gave the town
+    assert any(
+        'the chain reached "Sarn"' in n and 'asked "Who governs the province of Sarn?"' in n for n in ans.notes
+    ), ans.notes
+
+
+def test_a_chain_that_ends_at_a_place_without_its_fact_says_not_found(tmp_path):
+    corpus = _three_hop_corpus(tmp_path, governs="The province of Sarn has wide rivers and few roads.")
+    ans = ask_read(GOVERNOR_Q, _job(corpus, ScriptedLLM(_three_hop_model(whole_question_link=True))))
+    assert ans.answer.startswith(EN.not_found), ans.answer
+    assert any('the chain reached "Sarn"' in n and n.endswith(" 0 answered") for n in ans.notes), ans.notes
+
+
+def test_an_answer_naming_only_the_place_of_a_readers_whole_sentence_gives_way_to_the_reader(tmp_path):
+    # The 0.5B's reader answered with its whole sentence and its answer step wrote
+    # "The province of Rubral governs the province in which Thand Damork was born [2]."
+    model = _three_hop_model(whole_question_link=True)
+
+    def sentence_reader(messages):
+        system, user = messages[0].content, messages[-1].content
+        if system == EN.reader_system and "Who governs the province of Sarn?" in user:
+            return GOVERNS if GOVERNS in user else "none"
+        if system == EN.answer_system or system == EN.compose_system:
+            return "The province of Sarn governs the province in which Tam Orrin was born [2]."
+        return model(messages)
+
+    ans = ask_read(GOVERNOR_Q, _job(_three_hop_corpus(tmp_path), ScriptedLLM(sentence_reader)))
+    assert ans.answer.startswith("Ida Vell [1][2][3]"), (ans.answer, ans.notes)
+    assert any("naming none of what the readers found" in n for n in ans.notes), ans.notes

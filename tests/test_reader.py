@@ -226,3 +226,37 @@ def test_a_name_the_sentence_calls_a_place_does_not_answer_who():
     assert not place_for_person("In which town was Thand Damork born?", "Honais", born)
     v = judge_reply("Honais", f"Rain fell. {born} The fair was late.", q, None, Analyzer())
     assert v.answer is None and "a person" in v.why
+
+
+def test_a_place_named_by_a_clause_is_asked_about_once_found():
+    from longdoc.verify import place_clause
+
+    en = place_clause("Who governs the province in which Thand Damork was born?")
+    assert en is not None and (en.kind, en.called) == ("province", "the place where Thand Damork was born")
+    assert en.about("Rubral") == "Who governs the province of Rubral?"
+    zh = place_clause("滕琨澜出生地所在省份的总督是谁？")
+    assert zh is not None and (zh.kind, zh.called) == ("省", "滕琨澜出生地")
+    assert zh.about("岚榆坪省") == "岚榆坪省的总督是谁？"
+    assert place_clause("In which province was Thand Damork born?") is None
+    assert place_clause("Who keeps the lighthouse on Karvo Point?") is None
+
+
+def test_a_bare_name_the_sentence_calls_a_town_is_a_link():
+    q = "Who governs the province in which Thand Damork was born?"
+    born = "Thand Damork was born in the town of Honais."
+    assert link_place(q, "Honais", born) == ("province", "Honais")
+    assert link_place("In which province was Thand Damork born?", "Honais", born) == ("province", "Honais")
+    assert link_place(q, "Neis Quousax", "The province of Rubral is governed by Neis Quousax.") is None
+    assert link_place("滕琨澜出生地在哪个省？", "琥沅屿镇", "滕琨澜出生在琥沅屿镇。") == ("省", "琥沅屿镇")
+    assert link_place("In which province was Thand Damork born?", "Honais") is None  # no sentence says what it is
+
+
+def test_the_new_part_of_a_readers_whole_sentence_is_what_the_question_lacks():
+    from longdoc.verify import new_part
+
+    assert new_part("The province of Rubral is governed by Neis Quousax.", "Who governs the province of Rubral?") == (
+        "Neis Quousax"
+    )
+    assert new_part("Honais lies in the province of Rubral.", "Honais") == "Rubral"
+    assert new_part("岚榆坪省的总督是蒲珂霁。", "岚榆坪省的总督是谁？") == "蒲珂霁"
+    assert new_part("Rubral", "Who governs the province of Rubral?") == ""

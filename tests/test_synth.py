@@ -199,6 +199,12 @@ def test_drafts_are_checked_against_their_chunk():
     given = Draft("Does Edda Marn keep the lighthouse?", "Edda Marn")
     assert filters.check_draft(SINGLE, given, source) == filters.QUESTION_GIVES_ANSWER
     assert filters.check_draft(SINGLE, Draft(MIDDLE.question, "a woman"), source) is None  # words, no names
+    stated = Draft("Velk Arrow keeps the lighthouse on Karvo Point.", EN.not_found, "Velk Arrow")
+    assert filters.check_draft(UNANSWERABLE, stated, source) == filters.NOT_A_QUESTION
+    assert filters.check_draft(UNANSWERABLE, Draft("迟砚琨在1996年实现了翻两番的战略目标。", "", "迟砚琨"), []) == (
+        filters.NOT_A_QUESTION
+    )
+    assert filters.check_draft(UNANSWERABLE, Draft("迟砚琨在哪一年实现了战略目标", "", "迟砚琨"), []) is None
 
 
 def test_parse_draft_takes_the_first_usable_json_object():

@@ -296,6 +296,14 @@ def _place_pattern(kind: str, words: str, asking: bool = False) -> re.Pattern[st
 _PLACE_WORD = {kind: _place_pattern(kind, words) for kind, (words, _) in _PLACES.items()}
 _SURE_PLACE = {kind: _place_pattern(kind, sure) for kind, (_, sure) in _PLACES.items()}
 _ASKS_PLACE = {kind: _place_pattern(kind, words, asking=True) for kind, (words, _) in _PLACES.items()}
+# A question about a place it names only by a clause: "Who governs the province
+# in which X was born?", "X出生地所在省份的总督是谁？".
+_ABOUT_PLACE = {
+    kind: re.compile(rf"\bthe (?:{words}) (?:in which|where)\b", re.I)
+    if kind.isascii()
+    else re.compile(rf"所在的?(?:{words})份?")
+    for kind, (words, _) in _PLACES.items()
+}
 # Each kind's smaller kinds in the same language.
 _SMALLER = {
     kind: [k for k in list(_PLACES)[i + 1 :] if k.isascii() == kind.isascii()] for i, kind in enumerate(_PLACES)
@@ -355,12 +363,82 @@ def smaller_place(question: str, answer: str) -> tuple[str, str] | None:
     return None
 
 
-def link_place(question: str, answer: str) -> tuple[str, str] | None:
+def new_part(answer: str, known: str) -> str:
+    """The stretch of `answer` from the first to the last of its names that
+    `known` (the question it answers) does not hold, or "": "Neis Quousax" of
+    "The province of Rubral is governed by Neis Quousax." for "Who governs the
+    province of Rubral?"."""
+    spans = []
+    at = 0
+    for n in answer_names(answer):
+        i = answer.find(n, at)
+        if i < 0:
+            continue
+        at = i + len(n)
+        if names_found(n, known) < 1.0:
+            spans.append((i, at))
+    return answer[spans[0][0] : spans[-1][1]] if spans else ""
+
+
+def asks_for_place(question: str, kind: str) -> bool:
+    """The question asks for a place of this kind ("which province"), not about one."""
+    return bool(_ASKS_PLACE[kind].search(question))
+
+
+@dataclass(frozen=True)
+class PlaceClause:
+    """A question about a place it names only by a clause: "Who governs the
+    province in which Thand Damork was born?", "滕琨澜出生地所在省份的总督是谁？"."""
+
+    kind: str  # "province", "省"
+    called: str  # what the question calls the place: "the place where Thand Damork was born", "滕琨澜出生地"
+    before: str  # the question's words before the clause ("Who governs "; "" in Chinese)
+    after: str  # and after it ("?"; "的总督是谁？")
+
+    def about(self, place: str) -> str:
+        """The question asked of the place once found: "Who governs the province of Rubral?", "岚榆坪省的总督是谁？"."""
+        if self.kind.isascii():
+            return f"{self.before}the {self.kind} of {place}{self.after}"
+        return f"{self.before}{place}{self.after}"
+
+
+def place_clause(question: str) -> PlaceClause | None:
+    """The clause by which the question names the place it asks about, or None."""
+    for kind, about in _ABOUT_PLACE.items():
+        if m := about.search(question):
+            if kind.isascii():
+                clause = question[m.end() :].strip().rstrip("?？").strip()
+                called = f"the place where {clause}"
+                return PlaceClause(kind, called, question[: m.start()], "?") if clause else None
+            called = question[: m.start()].strip()
+            return PlaceClause(kind, called, "", question[m.end() :]) if called else None
+    return None
+
+
+def _smaller_in_sentence(question: str, answer: str, sentence: str) -> tuple[str, str] | None:
+    """smaller_place for an answer that is a bare name ("Honais") whose sentence
+    says what it is ("born in the town of Honais"), and for questions about a
+    place named by a clause; else None."""
+    for kind, about in _ABOUT_PLACE.items():
+        if not (about.search(question) or _ASKS_PLACE[kind].search(question)) or _PLACE_WORD[kind].search(answer):
+            continue
+        for smaller in _SMALLER[kind]:
+            sure = _PLACES[smaller][1]
+            called = smaller.isascii() and any(
+                re.search(rf"\b(?:{sure}) of {re.escape(n)}", sentence, re.I) for n in answer_names(answer)
+            )
+            if called or _SURE_PLACE[smaller].search(answer):
+                return kind, smaller
+    return None
+
+
+def link_place(question: str, answer: str, sentence: str = "") -> tuple[str, str] | None:
     """(the kind of place asked, the smaller place the answer names instead),
     or None: "Das Thounoth was born in the town of Trofirk." for "In which
-    province was Das Thounoth born?" gives ("province", "Trofirk"). The place
-    is what to ask about next."""
-    place = smaller_place(question, answer)
+    province was Das Thounoth born?" gives ("province", "Trofirk"), and so does
+    "Trofirk" for "Who governs the province in which Das Thounoth was born?"
+    when `sentence` calls it a town. The place is what to ask about next."""
+    place = smaller_place(question, answer) or _smaller_in_sentence(question, answer, sentence)
     if place is None:
         return None
     asked, given = place

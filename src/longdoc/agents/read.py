@@ -22,9 +22,9 @@ found where to look next (`follow_links`).
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from ..citations import MARKER
+from ..citations import MARKER, cite
 from ..errors import BackendError
 from ..index.retriever import fuse
 from ..index.terms import Analyzer
@@ -32,7 +32,7 @@ from ..prompts import PromptSet, prompts_for
 from ..records import Answer, Chunk, Hit, QueryPlan, Usage
 from ..retrieve import Evidence, follow_up, rank
 from ..tokens import TokenCounter
-from ..verify import answer_names, bare, coverage, link_place, names_found
+from ..verify import answer_names, asks_for_place, bare, coverage, link_place, names_found, new_part, place_clause
 from .answer import ReadersAnswer, answer_from_evidence, unmentioned
 from .context import Job
 from .query import expand_query, make_plan
@@ -127,6 +127,8 @@ def ask_read(question: str, job: Job, plan: QueryPlan | None = None) -> Answer:
         f"{len(found)} answered the question" + "".join(f'; "{_short(r)}" ({r.relevance:.2f})' for r in found[:3])
     )
     link = None if any(_names_all(r, plan) for r in found) else first_link(readings)
+    if link is None and not any(_names_all(r, plan) for r in found):
+        link = clause_link(plan, job, prompts, usage, notes)
     if link is not None:
         chained = follow_links(link, plan, job, prompts, usage, notes)
         if chained is not None:
@@ -169,6 +171,27 @@ def first_link(readings: list[Reading], why: str = "a reader gave it") -> Link |
     return Link(kind, place, best.verdict.link_sentence, best.chunk, why)
 
 
+def clause_link(plan: QueryPlan, job: Job, prompts: PromptSet, usage: Usage, notes: list[str]) -> Link | None:
+    """For a question about a place it names by a clause ("the province in
+    which Thand was born", "滕琨澜出生地所在省份"), no reader having given a link:
+    ask where that place is ("滕琨澜出生地在哪个省？") of the chunks that best match
+    the question's names; a smaller place a reader gives is the chain's first
+    link. The 1.5B answered "none" to "滕琨澜出生在琥沅屿镇。" for the whole question."""
+    clause = place_clause(plan.information) or place_clause(plan.question)
+    if clause is None:
+        return None
+    asked = prompts.link_question.format(place=clause.called, kind=clause.kind)
+    hop = QueryPlan(asked, asked, keywords=answer_names(clause.called), from_llm=False)
+    hits = job.corpus.search(clause.called, k=_LINK_READS)
+    with job.tracker.stage("read"):
+        readings = [_count(read_one(h, hop, job, prompts), usage) for h in hits]
+    usage.chunks_read += sum(1 for r in readings if not r.failed)
+    link = first_link(readings, "a reader of the question's first step gave it")
+    found = f'"{link.place}"' if link else "no smaller place"
+    notes.append(f'asked "{asked}" of the {len(readings)} chunks that best match "{clause.called}": {found}')
+    return link
+
+
 def withheld_link(ans: Answer, plan: QueryPlan, job: Job) -> Link | None:
     """The answer step's refused answer when it named a smaller place than asked
     ("蒲蓁泓出生在澄沅岭镇。" for "which province?"), as a link from the passage it cites."""
@@ -204,8 +227,10 @@ def follow_links(
             f'read on from a link: "{link.place}" ({link.why}); asked "{asked}" of {len(readings)} chunks naming it, '
             f"{len(answered)} answered"
         )
+        if answered and not any(asks_for_place(q, link.kind) for q in (plan.information, plan.question)):
+            return ask_of_place(chain, answered[0], plan, job, prompts, usage, notes)
         if answered:
-            return answer_from_chain(chain, answered, plan, job, prompts, usage, notes)
+            return answer_from_chain(chain, answered, asked, plan, job, prompts, usage, notes)
         further = first_link(readings, "a reader of the last link gave it")
         if further is None or any(bare(further.place) == bare(k.place) for k in chain):
             return None  # no further link, or a known one again
@@ -214,9 +239,37 @@ def follow_links(
     return None
 
 
+def ask_of_place(
+    chain: list[Link], found: Reading, plan: QueryPlan, job: Job, prompts: PromptSet, usage: Usage, notes: list[str]
+) -> Answer | None:
+    """The question asked about a place it named by a clause ("Who governs the
+    province in which Thand was born?") and the chain has found that place
+    ("Rubral"): ask the question itself of the chunks that name it; a reader
+    whose sentence names the place answers. None when none does."""
+    assert found.verdict is not None and found.verdict.answer
+    # A reader may answer with its whole sentence ("Honais lies in the province of Rubral."):
+    # the place is what it names beyond the link asked about.
+    place = new_part(found.verdict.answer, chain[-1].place) or found.verdict.answer
+    chain = [*chain, Link(chain[-1].kind, place, _sentence(found), found.chunk, "the last link's reader gave it")]
+    clause = place_clause(plan.information) or place_clause(plan.question)
+    asked = clause.about(place) if clause else plan.information
+    about = QueryPlan(asked, asked, keywords=[place], from_llm=False)
+    hits = job.corpus.search(place, k=_LINK_READS)
+    with job.tracker.stage("read"):
+        readings = [_count(read_one(h, about, job, prompts), usage) for h in hits]
+    usage.chunks_read += sum(1 for r in readings if not r.failed)
+    answered = [r for r in answers_found(readings, job.read.relevant_at) if bare(place) in bare(_sentence(r))]
+    notes.append(
+        f'the chain reached "{place}", the place the question is about; asked "{asked}" of '
+        f"{len(readings)} chunks naming it, {len(answered)} answered"
+    )
+    return answer_from_chain(chain, answered, asked, plan, job, prompts, usage, notes) if answered else None
+
+
 def answer_from_chain(
     chain: list[Link],
     answered: list[Reading],
+    asked: str,
     plan: QueryPlan,
     job: Job,
     prompts: PromptSet,
@@ -233,9 +286,33 @@ def answer_from_chain(
             evidence.append(_as_evidence(r.chunk, r.relevance, text, counter))
     best = answered[0]
     where = next(i for i, e in enumerate(evidence) if e.chunk.id == best.chunk.id)
-    values = tuple(r.verdict.answer for r in answered if r.verdict is not None and r.verdict.answer)
+    # A reader that answered `asked` with its whole sentence gives the names the
+    # question did not hold: "Rubral" in "The province of Rubral is governed by
+    # Neis Quousax." would let an answer step's "The province of Rubral governs…" pass.
+    values = tuple(
+        new_part(r.verdict.answer, asked) or r.verdict.answer
+        for r in answered
+        if r.verdict is not None and r.verdict.answer
+    )
     found = ReadersAnswer(f"{values[0]} [{where + 1}]", best.relevance >= _SURE, values) if values else None
-    return answer_from_evidence("read", plan, evidence, job, prompts, usage, notes, chained=True, found=found)
+    ans = answer_from_evidence("read", plan, evidence, job, prompts, usage, notes, chained=True, found=found)
+    return cite_chain(ans, len(chain), evidence, job, prompts)
+
+
+def cite_chain(ans: Answer, links: int, evidence: list[Evidence], job: Job, prompts: PromptSet) -> Answer:
+    """An answer from a chain cites every link it rests on (evidence 1..links):
+    the answer step cites the last fact only ("Neis Quousax governs … [3]")."""
+    cited = {c.n for c in ans.citations}
+    missing = "".join(f"[{n}]" for n in range(1, links + 1) if n not in cited)
+    if not ans.citations or not missing:
+        return ans
+    first = MARKER.search(ans.answer)
+    text = (
+        f"{ans.answer[: first.start()]}{missing}{ans.answer[first.start() :]}" if first else f"{ans.answer} {missing}"
+    )
+    if job.on_token:
+        job.on_token(f" {missing}")
+    return replace(ans, answer=text, citations=cite(text, evidence, prompts, job.corpus.analyzer))
 
 
 def _as_evidence(chunk: Chunk, score: float, sentence: str, counter: TokenCounter) -> Evidence:

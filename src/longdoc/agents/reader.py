@@ -111,12 +111,14 @@ def judge_reply(
         why = f"the question asks for {kind}"
     elif place_for_person(question, answer, backing.sentence):
         why = "the question asks for a person (the answer names a place)"
+    elif given := link_place(question, answer, backing.sentence):
+        why = f"the question asks for a {given[0]}; {given[1]} is a smaller place"
     elif other := look_alike(question, backing.sentence):
         why = f"{_LOOK_ALIKE} {other}, a look-alike of what the question names"
     if why:
         # Probability mass on answering means little when what it wrote is not backed.
         low = min(graded, 0.49) if graded is not None else 0.0
-        if backing is not None and (place := link_place(question, answer)):
+        if backing is not None and (place := link_place(question, answer, backing.sentence)):
             return Verdict(low, None, None, why, link=place, link_sentence=backing.sentence)
         return Verdict(low, None, None, why, look_alike=why.startswith(_LOOK_ALIKE))
     assert backing is not None

@@ -8,6 +8,7 @@ for whether its own draft or answer is right.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from ..bench.score import lveval, refused
@@ -18,8 +19,11 @@ from ..records import Chunk
 from ..verify import answer_names, bare, names_found
 from .records import MULTI, UNANSWERABLE, Draft
 
+_ZH_ASKS = re.compile(r"谁|什么|哪|几[个年次位天岁名]|多少|[为如]何|何[时地人处]|怎|是否|吗$|呢$")
+
 # Why an item was dropped: the manifest counts them and each record names one.
 DRAFT_UNPARSED = "draft_unparsed"  # the model's reply held no usable question
+NOT_A_QUESTION = "not_a_question"  # the "question" is a statement (a source sentence copied)
 NO_SHARED_NAME = "no_shared_name"  # multi: no other chunk shares a rare name with the picked one
 ANSWER_NOT_IN_SOURCE = "answer_not_in_source"  # the chunk-local answer is not what the chunk says
 QUESTION_GIVES_ANSWER = "question_gives_answer"
@@ -33,6 +37,7 @@ SOURCE_NOT_CITED = "source_not_cited"
 ANSWERABLE_FROM_ENDS = "answerable_from_ends"  # the plain model answers from the two ends alone
 REASONS = (
     DRAFT_UNPARSED,
+    NOT_A_QUESTION,
     NO_SHARED_NAME,
     ANSWER_NOT_IN_SOURCE,
     QUESTION_GIVES_ANSWER,
@@ -51,6 +56,8 @@ def check_draft(kind: str, draft: Draft | None, sources: Sequence[Chunk]) -> str
     """The draft is usable: parsed, its answer copied from its chunks, and not given away by the question."""
     if draft is None:
         return DRAFT_UNPARSED
+    if not is_question(draft.question):
+        return NOT_A_QUESTION
     if kind == UNANSWERABLE:
         return None if bare(draft.entity) in bare(draft.question) else ENTITY_NOT_IN_QUESTION
     text = "\n".join(c.text for c in sources)
@@ -61,6 +68,14 @@ def check_draft(kind: str, draft: Draft | None, sources: Sequence[Chunk]) -> str
     if bare(draft.answer) in bare(draft.question):
         return QUESTION_GIVES_ANSWER
     return None
+
+
+def is_question(text: str) -> bool:
+    """Ends with a question mark, or (Chinese, where drafts often drop it) holds
+    a question word. The 1.5B sometimes hands back a source sentence with the
+    invented name put in ("迟砚琨在1996年实现了翻两番的战略目标。")."""
+    text = text.strip().rstrip("\"'”’」』 ")
+    return text.endswith(("?", "？")) or bool(_ZH_ASKS.search(text))
 
 
 def check_duplicate(draft: Draft, kept_questions: set[str]) -> str | None:
