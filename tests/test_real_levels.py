@@ -126,3 +126,20 @@ def test_level2_reads_on_from_the_first_link_of_a_chinese_chain(tmp_path, small_
     assert "漪榆渡" in ans.answer, ans
     assert any("read on from a link" in n and "澄沅岭镇" in n for n in ans.notes), ans.notes
     assert any("澄沅岭镇位于漪榆渡省" in c.text for c in ans.citations), ans.citations
+
+
+def test_level2_answers_a_three_fact_chain_through_a_place_named_by_a_clause(tmp_path, small_model_path, small_llm):
+    # No reader can answer the question from one chunk: the town, its province
+    # and the province's governor are told far apart. Level 2 asks where the
+    # place of the clause is, reads on from the town, then asks who governs the province.
+    paras = _haystack(EN_FILLER, "Thand Damork was born in the town of Honais.", 120, 20).split("\n\n")
+    paras.insert(60, "The town of Honais lies in the province of Rubral.")
+    paras.insert(100, "The province of Rubral is governed by Neis Quousax.")
+    doc = tmp_path / "gazetteer.txt"
+    doc.write_text("\n\n".join(paras))
+    question = "Who governs the province in which Thand Damork was born?"
+    ans = ask([doc], question, _settings(model=str(small_model_path)), mode="read", llm=small_llm)
+    assert "Neis Quousax" in ans.answer, ans
+    cited = " ".join(c.text for c in ans.citations)
+    assert "Honais" in cited and "Rubral" in cited and "Neis Quousax" in cited, ans.citations
+    assert any('the chain reached "Rubral"' in n for n in ans.notes), ans.notes
