@@ -205,9 +205,14 @@ CHAIN_Q = "In which province was Tam Orrin born?"
 
 
 def _chain_corpus(tmp_path, lies=LIES, born=BORN):
+    return _atlas(tmp_path, {30: born, 90: lies})
+
+
+def _atlas(tmp_path, placed: dict[int, str]):
+    """120 paragraphs of filler with the facts at the given paragraphs."""
     paras = [f"Paragraph {i} is about the harbour, the boats and the tides of the coast." for i in range(120)]
-    paras[30] = born
-    paras[90] = lies
+    for at, fact in placed.items():
+        paras[at] = fact
     f = tmp_path / "atlas.txt"
     f.write_text("\n\n".join(paras))
     store = IndexStore(tmp_path / "index", ScriptedLLM([]).token_counter(), ChunkSettings(size=80, overlap=0))
@@ -361,12 +366,7 @@ GOVERNOR_Q = "Who governs the province in which Tam Orrin was born?"
 
 
 def _three_hop_corpus(tmp_path, governs=GOVERNS):
-    paras = [f"Paragraph {i} is about the harbour, the boats and the tides of the coast." for i in range(120)]
-    paras[20], paras[60], paras[100] = BORN, LIES, governs
-    f = tmp_path / "atlas.txt"
-    f.write_text("\n\n".join(paras))
-    store = IndexStore(tmp_path / "index", ScriptedLLM([]).token_counter(), ChunkSettings(size=80, overlap=0))
-    return store.corpus([store.add(f)])
+    return _atlas(tmp_path, {20: BORN, 60: LIES, 100: governs})
 
 
 def _three_hop_model(whole_question_link: bool):
