@@ -2,10 +2,8 @@
 same items through the same GGUF, served by llama-cpp-python's OpenAI-compatible
 server on 127.0.0.1, which this runner starts and stops.
 
-Qwen-Agent lives in its own virtual environment (its pins clash with ours):
-  python3 -m venv $LONGDOC_HOME/qwen-agent-venv
-  $LONGDOC_HOME/qwen-agent-venv/bin/pip install "qwen-agent[rag,python-executor]==0.0.34" \
-      soundfile tqdm "llama-cpp-python[server]==0.3.36"
+Qwen-Agent lives in its own virtual environment (its pins clash with ours),
+made by benchmarks/qwen_agent_setup.sh in $LONGDOC_HOME/qwen-agent-venv.
 Each question runs `qwen_agent_worker.py` in that environment. Qwen-Agent does
 not report token usage, so its requests go through a small counting proxy
 here, which asks the server for non-streamed replies (they carry `usage`) and
@@ -131,7 +129,7 @@ class QwenAgentAnswerer:
             raise ConfigError(f"unknown Qwen-Agent system '{system}' ({', '.join(AGENTS)})")
         python = config.venv / "bin" / "python"
         if not python.is_file():
-            raise ConfigError(f"no Qwen-Agent environment at {config.venv} (see docs/benchmarks.md to create it)")
+            raise ConfigError(f"no Qwen-Agent environment at {config.venv} (benchmarks/qwen_agent_setup.sh creates it)")
         self.agent, self.config, self.python, self.log_dir = AGENTS[system], config, python, log_dir
         self.usage = _Usage()
         self._server: subprocess.Popen[bytes] | None = None
