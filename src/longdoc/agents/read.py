@@ -32,7 +32,17 @@ from ..prompts import PromptSet, prompts_for
 from ..records import Answer, Chunk, Hit, QueryPlan, Usage
 from ..retrieve import Evidence, follow_up, rank
 from ..tokens import TokenCounter
-from ..verify import answer_names, asks_for_place, bare, coverage, link_place, names_found, new_part, place_clause
+from ..verify import (
+    PlaceClause,
+    answer_names,
+    asks_for_place,
+    bare,
+    coverage,
+    link_place,
+    names_found,
+    new_part,
+    place_clause,
+)
 from .answer import ReadersAnswer, answer_from_evidence, unmentioned
 from .context import Job
 from .query import expand_query, make_plan
@@ -126,9 +136,8 @@ def ask_read(question: str, job: Job, plan: QueryPlan | None = None) -> Answer:
         f"{job.read.strategy} reading: {usage.chunks_read} of {len(corpus.chunks)} chunks read, "
         f"{len(found)} answered the question" + "".join(f'; "{_short(r)}" ({r.relevance:.2f})' for r in found[:3])
     )
-    link = None if any(_names_all(r, plan) for r in found) else first_link(readings)
-    if link is None and not any(_names_all(r, plan) for r in found):
-        link = clause_link(plan, job, prompts, usage, notes)
+    named = any(_names_all(r, plan) for r in found)
+    link = None if named else first_link(readings) or clause_link(plan, job, prompts, usage, notes)
     if link is not None:
         chained = follow_links(link, plan, job, prompts, usage, notes)
         if chained is not None:
@@ -177,15 +186,12 @@ def clause_link(plan: QueryPlan, job: Job, prompts: PromptSet, usage: Usage, not
     ask where that place is ("滕琨澜出生地在哪个省？") of the chunks that best match
     the question's names; a smaller place a reader gives is the chain's first
     link. The 1.5B answered "none" to "滕琨澜出生在琥沅屿镇。" for the whole question."""
-    clause = place_clause(plan.information) or place_clause(plan.question)
+    clause = _clause(plan)
     if clause is None:
         return None
     asked = prompts.link_question.format(place=clause.called, kind=clause.kind)
     hop = QueryPlan(asked, asked, keywords=answer_names(clause.called), from_llm=False)
-    hits = job.corpus.search(clause.called, k=_LINK_READS)
-    with job.tracker.stage("read"):
-        readings = [_count(read_one(h, hop, job, prompts), usage) for h in hits]
-    usage.chunks_read += sum(1 for r in readings if not r.failed)
+    readings = _read_few(job.corpus.search(clause.called, k=_LINK_READS), hop, job, prompts, usage)
     link = first_link(readings, "a reader of the question's first step gave it")
     found = f'"{link.place}"' if link else "no smaller place"
     notes.append(f'asked "{asked}" of the {len(readings)} chunks that best match "{clause.called}": {found}')
@@ -219,9 +225,7 @@ def follow_links(
         asked = prompts.link_question.format(place=link.place, kind=link.kind)
         hop = QueryPlan(asked, asked, keywords=[link.place], from_llm=False)
         hits = [h for h in job.corpus.search(link.place, k=_LINK_READS + len(seen)) if h.chunk.id not in seen]
-        with job.tracker.stage("read"):
-            readings = [_count(read_one(h, hop, job, prompts), usage) for h in hits[:_LINK_READS]]
-        usage.chunks_read += sum(1 for r in readings if not r.failed)
+        readings = _read_few(hits[:_LINK_READS], hop, job, prompts, usage)
         answered = answers_found(readings, job.read.relevant_at)
         notes.append(
             f'read on from a link: "{link.place}" ({link.why}); asked "{asked}" of {len(readings)} chunks naming it, '
@@ -251,13 +255,10 @@ def ask_of_place(
     # the place is what it names beyond the link asked about.
     place = new_part(found.verdict.answer, chain[-1].place) or found.verdict.answer
     chain = [*chain, Link(chain[-1].kind, place, _sentence(found), found.chunk, "the last link's reader gave it")]
-    clause = place_clause(plan.information) or place_clause(plan.question)
+    clause = _clause(plan)
     asked = clause.about(place) if clause else plan.information
     about = QueryPlan(asked, asked, keywords=[place], from_llm=False)
-    hits = job.corpus.search(place, k=_LINK_READS)
-    with job.tracker.stage("read"):
-        readings = [_count(read_one(h, about, job, prompts), usage) for h in hits]
-    usage.chunks_read += sum(1 for r in readings if not r.failed)
+    readings = _read_few(job.corpus.search(place, k=_LINK_READS), about, job, prompts, usage)
     answered = [r for r in answers_found(readings, job.read.relevant_at) if bare(place) in bare(_sentence(r))]
     notes.append(
         f'the chain reached "{place}", the place the question is about; asked "{asked}" of '
@@ -318,6 +319,18 @@ def cite_chain(ans: Answer, links: int, evidence: list[Evidence], job: Job, prom
 def _as_evidence(chunk: Chunk, score: float, sentence: str, counter: TokenCounter) -> Evidence:
     """A reader's sentence as its own passage; 16 tokens for its label in the prompt."""
     return Evidence(chunk, score, sentence, counter.count(sentence) + 16)
+
+
+def _clause(plan: QueryPlan) -> PlaceClause | None:
+    return place_clause(plan.information) or place_clause(plan.question)
+
+
+def _read_few(hits: list[Hit], plan: QueryPlan, job: Job, prompts: PromptSet, usage: Usage) -> list[Reading]:
+    """Read a few chunks one after another (a link's, a clause's, a place's), counting what they cost."""
+    with job.tracker.stage("read"):
+        readings = [_count(read_one(h, plan, job, prompts), usage) for h in hits]
+    usage.chunks_read += sum(1 for r in readings if not r.failed)
+    return readings
 
 
 def _count(result: tuple[Reading, tuple[int, int] | None], usage: Usage) -> Reading:

@@ -102,6 +102,7 @@ def judge_reply(
     if answer is None:
         return Verdict(min(graded, 0.49) if graded is not None else 0.0, None, None, "said none")
     backing = support(answer, chunk_text, question, analyzer, quote)
+    link = link_place(question, answer, backing.sentence) if backing is not None else None
     why = ""
     if backing is None:
         why = "answer not in the chunk"
@@ -111,15 +112,15 @@ def judge_reply(
         why = f"the question asks for {kind}"
     elif place_for_person(question, answer, backing.sentence):
         why = "the question asks for a person (the answer names a place)"
-    elif given := link_place(question, answer, backing.sentence):
-        why = f"the question asks for a {given[0]}; {given[1]} is a smaller place"
+    elif link:
+        why = f"the question asks for a {link[0]}; {link[1]} is a smaller place"
     elif other := look_alike(question, backing.sentence):
         why = f"{_LOOK_ALIKE} {other}, a look-alike of what the question names"
     if why:
         # Probability mass on answering means little when what it wrote is not backed.
         low = min(graded, 0.49) if graded is not None else 0.0
-        if backing is not None and (place := link_place(question, answer, backing.sentence)):
-            return Verdict(low, None, None, why, link=place, link_sentence=backing.sentence)
+        if backing is not None and link:
+            return Verdict(low, None, None, why, link=link, link_sentence=backing.sentence)
         return Verdict(low, None, None, why, look_alike=why.startswith(_LOOK_ALIKE))
     assert backing is not None
     near = _shares_a_term(backing.sentence, [question, *related], analyzer)
