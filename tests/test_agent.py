@@ -94,8 +94,21 @@ def test_a_composed_answer_that_fails_its_check_gives_the_last_hops_answer(tmp_p
     job = Job(corpus, llm, budget=600, answer_tokens=80, read=ReadSettings(enough=1))
     ans = ask_agent("Who is the mayor of the capital of Veloria?", job)
     assert "Ilse Quorn" in ans.answer and "Brel" not in ans.answer, ans.notes
-    assert [c.text for c in ans.citations] == [HOP2]
+    # the last hop's answer rests on the first hop's fact too
+    assert [c.text for c in ans.citations] == [HOP1, HOP2]
     assert any("the composed answer was not used" in n for n in ans.notes), ans.notes
+
+
+def test_a_composed_answer_that_cites_the_last_hop_only_cites_every_hop(tmp_path):
+    corpus = _corpus(tmp_path)
+    llm = _chain_llm(
+        ["What is the capital of Veloria?", "Who is the mayor of Dunmarsh?"],
+        final="Ilse Quorn is the mayor of Dunmarsh [2].",
+    )
+    job = Job(corpus, llm, budget=600, answer_tokens=80, read=ReadSettings(enough=1))
+    ans = ask_agent("Who is the mayor of the capital of Veloria?", job)
+    assert ans.answer == "Ilse Quorn is the mayor of Dunmarsh [1][2]."
+    assert [c.text for c in ans.citations] == [HOP1, HOP2]
 
 
 def test_a_composed_answer_that_passes_its_checks_stands_whatever_the_last_hop_said(tmp_path):

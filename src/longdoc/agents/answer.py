@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
 from ..citations import MARKER, cite, is_not_found, repoint_markers
 from ..errors import BackendError
@@ -170,6 +171,23 @@ class ReadersAnswer:
             and names_found(best, answer) == 0.0
             and any(names_found(v, answer) > 0.0 for v in self.outweighed if answer_names(v))
         )
+
+
+def cite_every(ans: Answer, needed: Iterable[int], evidence: list[Evidence], job: Job, prompts: PromptSet) -> Answer:
+    """An answer resting on a chain of facts cites each of them (evidence numbers
+    `needed`): a small model's answer step cites the last fact only. Markers it
+    left out go before its first one."""
+    cited = {c.n for c in ans.citations}
+    missing = "".join(f"[{n}]" for n in dict.fromkeys(needed) if n not in cited)
+    if not ans.citations or not missing:
+        return ans
+    first = MARKER.search(ans.answer)
+    text = (
+        f"{ans.answer[: first.start()]}{missing}{ans.answer[first.start() :]}" if first else f"{ans.answer} {missing}"
+    )
+    if job.on_token:
+        job.on_token(f" {missing}")
+    return replace(ans, answer=text, citations=cite(text, evidence, prompts, job.corpus.analyzer))
 
 
 def unmentioned(plan: QueryPlan, job: Job) -> str:

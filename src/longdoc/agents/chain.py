@@ -24,7 +24,7 @@ from ..prompts import PromptSet
 from ..records import Answer, QueryPlan, Usage, Withheld
 from ..retrieve import Evidence, chain_order, focus_evidence, follow_up
 from ..verify import bare, names_asked_place, wrong_kind
-from .answer import answer_from_evidence
+from .answer import answer_from_evidence, cite_every
 from .context import Job
 from .rag import ask_rag
 from .read import ask_read
@@ -179,7 +179,21 @@ def compose(question: str, hops: list[Hop], job: Job, prompts: PromptSet, usage:
     quiet = replace(job, on_token=None)
     ans = answer_from_evidence("agent", plan, evidence, quiet, prompts, step_usage, [], searched, chained=True)
     usage.absorb(step_usage, chunks=False)
-    return _keep_last_hop(ans, question, hops, evidence, job, prompts)
+    ans = _keep_last_hop(ans, question, hops, evidence, job, prompts)
+    return cite_every(ans, _hop_facts(hops, evidence), evidence, quiet, prompts)
+
+
+def _hop_facts(hops: list[Hop], evidence: list[Evidence]) -> list[int]:
+    """The evidence number of each answered hop's fact: its sentence naming the hop's value."""
+    numbers = []
+    for h in hops:
+        if h.value is None or not h.evidence:
+            continue
+        fact = next((e for e in h.evidence if bare(h.value) in bare(e.text)), h.evidence[0])
+        n = next((i + 1 for i, e in enumerate(evidence) if e.chunk.id == fact.chunk.id and e.text == fact.text), None)
+        if n is not None:
+            numbers.append(n)
+    return numbers
 
 
 def _keep_last_hop(

@@ -22,9 +22,9 @@ found where to look next (`follow_links`).
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from ..citations import MARKER, cite
+from ..citations import MARKER
 from ..errors import BackendError
 from ..index.retriever import fuse
 from ..index.terms import Analyzer
@@ -43,7 +43,7 @@ from ..verify import (
     new_part,
     place_clause,
 )
-from .answer import ReadersAnswer, answer_from_evidence, unmentioned
+from .answer import ReadersAnswer, answer_from_evidence, cite_every, unmentioned
 from .context import Job
 from .query import expand_query, make_plan
 from .reader import Verdict, read_chunk
@@ -297,23 +297,8 @@ def answer_from_chain(
     )
     found = ReadersAnswer(f"{values[0]} [{where + 1}]", best.relevance >= _SURE, values) if values else None
     ans = answer_from_evidence("read", plan, evidence, job, prompts, usage, notes, chained=True, found=found)
-    return cite_chain(ans, len(chain), evidence, job, prompts)
-
-
-def cite_chain(ans: Answer, links: int, evidence: list[Evidence], job: Job, prompts: PromptSet) -> Answer:
-    """An answer from a chain cites every link it rests on (evidence 1..links):
-    the answer step cites the last fact only ("Neis Quousax governs … [3]")."""
-    cited = {c.n for c in ans.citations}
-    missing = "".join(f"[{n}]" for n in range(1, links + 1) if n not in cited)
-    if not ans.citations or not missing:
-        return ans
-    first = MARKER.search(ans.answer)
-    text = (
-        f"{ans.answer[: first.start()]}{missing}{ans.answer[first.start() :]}" if first else f"{ans.answer} {missing}"
-    )
-    if job.on_token:
-        job.on_token(f" {missing}")
-    return replace(ans, answer=text, citations=cite(text, evidence, prompts, job.corpus.analyzer))
+    # The answer step cites the last fact only ("Neis Quousax governs … [3]").
+    return cite_every(ans, range(1, len(chain) + 1), evidence, job, prompts)
 
 
 def _as_evidence(chunk: Chunk, score: float, sentence: str, counter: TokenCounter) -> Evidence:
