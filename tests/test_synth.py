@@ -89,7 +89,9 @@ class Writer:
             return json.dumps(FILLER_DRAFT)
         if system == EN.synth_unanswerable_system:
             name = user.rsplit("Name:", 1)[-1].split("\n")[0].strip()  # invented in code
-            return json.dumps({"question": f"Who rebuilt the bridge at {name}?"})
+            passage = user.rsplit("Passage:\n", 1)[-1].split("\nName:")[0]
+            topic = re.findall(r"\b[a-z]{5,}\b", passage)[0]
+            return json.dumps({"question": f"What did {name} say about the {topic}?"})
         if system == EN.query_system:
             q = user.rsplit("Question:", 1)[-1].replace("Reply:", "").strip()
             return json.dumps({"information": q, "instruction": "", "keywords_en": [], "keywords_zh": []})
@@ -204,7 +206,21 @@ def test_drafts_are_checked_against_their_chunk():
     assert filters.check_draft(UNANSWERABLE, Draft("迟砚琨在1996年实现了翻两番的战略目标。", "", "迟砚琨"), []) == (
         filters.NOT_A_QUESTION
     )
-    assert filters.check_draft(UNANSWERABLE, Draft("迟砚琨在哪一年实现了战略目标", "", "迟砚琨"), []) is None
+    news = [chunk(0, "他说，我国在1996年实现了翻两番的战略目标。那曲地区遭受雪灾，防寒防冻物资紧缺。")]
+    assert filters.check_draft(UNANSWERABLE, Draft("迟砚琨在哪一年实现了战略目标", "", "迟砚琨"), news) is None
+    # a question mark alone does not make a Chinese sentence a question
+    assert filters.check_draft(
+        UNANSWERABLE, Draft("莫昶璟在那曲地区受雪灾群众的防寒防冻物资紧缺？", "", "莫昶璟"), news
+    ) == (filters.NOT_A_QUESTION)
+    assert filters.check_draft(UNANSWERABLE, Draft("莫昶璟去过那曲地区吗？", "", "莫昶璟"), news) is None
+    # a question that shares no words with its passage: the prompt's example copied
+    copied = Draft("What did Velk Arrow send to Dunmarsh while snow closed the pass?", EN.not_found, "Velk Arrow")
+    assert filters.check_draft(UNANSWERABLE, copied, source) == filters.OFF_PASSAGE
+    assert filters.check_draft(UNANSWERABLE, Draft("山口封闭期间，莫昶璟送去了什么？", "", "莫昶璟"), news) == (
+        filters.OFF_PASSAGE
+    )
+    on_topic = Draft("What did Velk Arrow paint on the lighthouse?", EN.not_found, "Velk Arrow")
+    assert filters.check_draft(UNANSWERABLE, on_topic, source) is None
 
 
 def test_parse_draft_takes_the_first_usable_json_object():

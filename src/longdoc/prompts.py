@@ -206,15 +206,20 @@ EN = PromptSet(
     ),
     synth_unanswerable_system=(
         "You write one question that sounds like a question about the document the passage comes from, "
-        "but asks about the person named below, whom the document never mentions. Ask about something "
-        "the passage talks of, and use the name exactly as given. "
+        "but asks about the person named below, whom the document never mentions. Ask what this person "
+        "did, said or was (an act, a role, a date) in what the passage talks of; the name is a person's, "
+        "so never put it in place of a thing or a place. Use the name exactly as given. "
         'Reply with JSON only: {"question": "..."}'
     ),
     # The name is invented in code (synth/pick.py): asked to invent one, small
     # models asked about "the king" and "the witch", names the document uses.
+    # The second example is a passage without a person: the 1.5B put the name in
+    # place of a thing ("柯澜湛在什么时间发生爆裂？").
     synth_unanswerable_user=(
         "Example passage:\nThe mill at Orrin Ford was rebuilt by Tam Ashe in the spring of 1822.\nName: Velk Arrow\n"
         'Example reply: {{"question": "Which mill did Velk Arrow rebuild in the spring of 1822?"}}\n\n'
+        "Example passage:\nHeavy snow closed the pass above Dunmarsh for six weeks.\nName: Ida Sole\n"
+        'Example reply: {{"question": "What did Ida Sole send to Dunmarsh while snow closed the pass?"}}\n\n'
         "Passage:\n{passage}\nName: {entity}\n\nReply:"
     ),
     train_system=(
@@ -340,12 +345,15 @@ ZH = PromptSet(
     ),
     synth_unanswerable_system=(
         "你出一道问题，听起来像是关于这个段落所在文档的问题，但问的是下面给出的这个人，文档中从未提到此人。"
-        "问段落里说到的事情，名字照原样写。"
+        "问此人在段落说到的事情里做了什么、说了什么、担任什么职务或在何时做某事；这是人名，"
+        "不要用它代替段落里的事物或地方。名字照原样写。"
         '只输出 JSON：{"question": "..."}'
     ),
     synth_unanswerable_user=(
         "示例段落：\n奥林渡口的磨坊由谭阿什在1822年春天重建。\n名字：维尔克\n"
         '示例回答：{{"question": "维尔克在1822年春天重建了哪座磨坊？"}}\n\n'
+        "示例段落：\n一场大雪使邓马什以北的山口封闭了六个星期。\n名字：艾达\n"
+        '示例回答：{{"question": "山口封闭期间，艾达给邓马什送去了什么物资？"}}\n\n'
         "段落：\n{passage}\n名字：{entity}\n\n回答："
     ),
     train_system="你只根据用户给出的文档回答问题。简要回答。如果文档中没有答案，回答：文档中没有提到。",

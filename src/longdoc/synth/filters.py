@@ -19,6 +19,9 @@ from ..records import Chunk
 from ..verify import answer_names, bare, names_found
 from .records import MULTI, UNANSWERABLE, Draft
 
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_HAN_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+_ASKING_WORDS = {"what", "which", "when", "where", "whom", "whose", "does", "have", "that", "this", "with", "from"}
 _ZH_ASKS = re.compile(r"谁|什么|哪|几[个年次位天岁名]|多少|[为如]何|何[时地人处]|怎|是否|吗$|呢$")
 
 # Why an item was dropped: the manifest counts them and each record names one.
@@ -29,6 +32,7 @@ ANSWER_NOT_IN_SOURCE = "answer_not_in_source"  # the chunk-local answer is not w
 QUESTION_GIVES_ANSWER = "question_gives_answer"
 DUPLICATE_QUESTION = "duplicate_question"  # a kept item already asks it (small models repeat themselves)
 ENTITY_NOT_IN_QUESTION = "entity_not_in_question"  # unanswerable: the invented name is not asked about
+OFF_PASSAGE = "off_passage"  # unanswerable: the question shares no words with its passage
 ENTITY_IN_DOCUMENT = "entity_in_document"  # unanswerable: the index holds the "invented" name
 SOURCE_IN_ENDS = "source_in_ends"  # every source chunk lies in the document's first or last tokens
 AGENT_DISAGREES = "agent_disagrees"  # the agent's answer over the whole document is another one
@@ -43,6 +47,7 @@ REASONS = (
     QUESTION_GIVES_ANSWER,
     DUPLICATE_QUESTION,
     ENTITY_NOT_IN_QUESTION,
+    OFF_PASSAGE,
     ENTITY_IN_DOCUMENT,
     SOURCE_IN_ENDS,
     AGENT_DISAGREES,
@@ -58,9 +63,11 @@ def check_draft(kind: str, draft: Draft | None, sources: Sequence[Chunk]) -> str
         return DRAFT_UNPARSED
     if not is_question(draft.question):
         return NOT_A_QUESTION
-    if kind == UNANSWERABLE:
-        return None if bare(draft.entity) in bare(draft.question) else ENTITY_NOT_IN_QUESTION
     text = "\n".join(c.text for c in sources)
+    if kind == UNANSWERABLE:
+        if bare(draft.entity) not in bare(draft.question):
+            return ENTITY_NOT_IN_QUESTION
+        return None if on_passage(draft.question.replace(draft.entity, " "), text) else OFF_PASSAGE
     copied = names_found(draft.answer, text) == 1.0 if answer_names(draft.answer) else False
     # An answer without names ("white", "in the spring") must appear word for word.
     if not copied and bare(draft.answer) not in bare(text):
@@ -70,12 +77,29 @@ def check_draft(kind: str, draft: Draft | None, sources: Sequence[Chunk]) -> str
     return None
 
 
+def on_passage(question: str, text: str) -> bool:
+    """The question uses the passage's words: two of its Chinese character pairs,
+    or one English word of four letters or more that is not a question's own. A
+    question that sounds like the document is what makes a refusal worth learning;
+    one that does not is most often the prompt's example copied."""
+    pairs = {run[i : i + 2] for run in _HAN_RUN.findall(question) for i in range(len(run) - 1)}
+    shared = {p for p in pairs if p in text and not _ZH_ASKS.search(p)}
+    if len(shared) >= 2:
+        return True
+    words = {w.lower() for w in re.findall(r"[A-Za-z]{4,}", question)} - _ASKING_WORDS
+    lowered = text.lower()
+    return any(re.search(rf"\b{w}", lowered) for w in words)
+
+
 def is_question(text: str) -> bool:
-    """Ends with a question mark, or (Chinese, where drafts often drop it) holds
-    a question word. The 1.5B sometimes hands back a source sentence with the
-    invented name put in ("迟砚琨在1996年实现了翻两番的战略目标。")."""
+    """English: ends with a question mark. Chinese: holds a question word, with or
+    without the mark. The 1.5B sometimes hands back a source sentence with the
+    invented name put in, ending in "。" ("迟砚琨在1996年实现了翻两番的战略目标。")
+    or in "？" ("莫昶璟在那曲地区受雪灾群众的防寒防冻物资紧缺？")."""
     text = text.strip().rstrip("\"'”’」』 ")
-    return text.endswith(("?", "？")) or bool(_ZH_ASKS.search(text))
+    if _HAN.search(text):
+        return bool(_ZH_ASKS.search(text.rstrip("?？ ")))
+    return text.endswith(("?", "？"))
 
 
 def check_duplicate(draft: Draft, kept_questions: set[str]) -> str | None:
