@@ -179,7 +179,7 @@ def cite_every(ans: Answer, needed: Iterable[int], evidence: list[Evidence], job
     left out go before its first one."""
     cited = {c.n for c in ans.citations}
     missing = "".join(f"[{n}]" for n in dict.fromkeys(needed) if n not in cited)
-    if not ans.citations or not missing:
+    if not ans.citations or not missing or ans.backend_failure:
         return ans
     first = MARKER.search(ans.answer)
     text = (
