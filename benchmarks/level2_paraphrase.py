@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from longdoc.agents.context import Job, ReadSettings
-from longdoc.agents.read import read_one
+from longdoc.agents.readings import read_one
 from longdoc.api import ask, build_corpus, llm_from_settings
 from longdoc.config import load_settings
 from longdoc.progress import Tracker

@@ -340,26 +340,27 @@ def llama_cpp_server(
 def reading_exactly(enabled: bool = True) -> Iterator[None]:
     """Switch Level 2's early stop off: the stop test's two inputs, the count of
     chunks that answered (`ReadSettings.enough`, made unreachable) and "one chunk
-    named everything the question names" (`_names_all`). What is read, in what
+    named everything the question names" (`names_all`, where the readers stop and
+    where Level 2 asks whether to read on from a link). What is read, in what
     order, and the answer step stay longdoc's own."""
     if not enabled:
         yield
         return
     from longdoc import api
-    from longdoc.agents import read
+    from longdoc.agents import read, readings
 
-    original_settings, original_names_all = api.read_settings, read._names_all
+    original_settings, original_names_all = api.read_settings, readings.names_all
 
     def no_stop_settings(settings: Any) -> Any:
         return replace(original_settings(settings), enough=sys.maxsize)
 
     api.read_settings = no_stop_settings
-    read._names_all = lambda r, plan: False
+    read.names_all = readings.names_all = lambda r, plan: False
     try:
         yield
     finally:
         api.read_settings = original_settings
-        read._names_all = original_names_all
+        read.names_all = readings.names_all = original_names_all
 
 
 class SameTokenizer:

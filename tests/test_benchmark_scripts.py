@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from longdoc import api
-from longdoc.agents import read
+from longdoc.agents import read, readings
 from longdoc.config import Settings
 from longdoc.llm.scripted import ScriptedLLM
 from oracle import Oracle
@@ -136,11 +136,11 @@ def _read_once(rc, tmp_path, exact: bool):
 
 
 def test_reading_exactly_reads_the_chunk_limit_and_restores_the_stop(rc, tmp_path):
-    stop_settings, names_all = api.read_settings, read._names_all
+    stop_settings, names_all = api.read_settings, readings.names_all
     # longdoc stops after the first batch: its one chunk names all the question names.
     assert _read_once(rc, tmp_path, exact=False) == 2
     assert _read_once(rc, tmp_path, exact=True) == 6
-    assert (api.read_settings, read._names_all) == (stop_settings, names_all)
+    assert (api.read_settings, read.names_all, readings.names_all) == (stop_settings, names_all, names_all)
 
 
 # -- store_agree.py --------------------------------------------------------------

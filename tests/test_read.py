@@ -4,8 +4,10 @@ import re
 import pytest
 
 from longdoc.agents.context import Job, ReadSettings
-from longdoc.agents.read import Reading, ask_read, readers_answer, settle
+from longdoc.agents.read import ask_read, readers_answer
 from longdoc.agents.reader import Verdict
+from longdoc.agents.readings import Reading
+from longdoc.agents.settle import settle
 from longdoc.chunk import ChunkSettings
 from longdoc.index.store import IndexStore
 from longdoc.llm.scripted import ScriptedLLM
