@@ -6,17 +6,9 @@ import os
 from longdoc.agents.reader import judge_reply, parse_reply, reader_messages
 from longdoc.index.terms import Analyzer
 from longdoc.prompts import EN, ZH
-from longdoc.verify import (
-    answer_names,
-    coverage,
-    link_place,
-    look_alike,
-    names_found,
-    place_for_person,
-    support,
-    unbacked,
-    wrong_kind,
-)
+from longdoc.verify.names import answer_names, look_alike, names_found
+from longdoc.verify.places import link_place, place_for_person
+from longdoc.verify.support import coverage, support, unbacked, wrong_kind
 
 A = Analyzer()
 CHUNK = (
@@ -103,7 +95,7 @@ def test_an_answer_of_the_wrong_kind_is_not_taken():
 
 
 def test_question_names_pass_over_a_sentences_first_word():
-    from longdoc.verify import question_names
+    from longdoc.verify.names import question_names
 
     assert question_names("Who keeps the lighthouse on Sorrel Point?") == ["Sorrel", "Point"]
     assert question_names("Summarize chapter 3.") == ["3"]
@@ -112,7 +104,7 @@ def test_question_names_pass_over_a_sentences_first_word():
 
 
 def test_chinese_person_names_are_surname_led_runs_of_three_or_four_characters():
-    from longdoc.verify import zh_person_names
+    from longdoc.verify.names import zh_person_names
 
     assert zh_person_names("蒲璟砚在什么时期创作了这部作品？") == ["蒲璟砚"]
     assert zh_person_names("谁是张小三的父亲？") == ["张小三"]
@@ -194,7 +186,7 @@ def test_a_chinese_word_that_points_back_is_not_a_name_to_find():
 
 
 def test_a_place_given_for_who_is_the_wrong_kind():
-    from longdoc.verify import wrong_kind
+    from longdoc.verify.support import wrong_kind
 
     assert wrong_kind("滕琨澜出生地所在省份的总督是谁？", "滕琨澜出生地所在省份的总督是琥沅屿镇。") is not None
     assert wrong_kind("滕琨澜出生地所在省份的总督是谁？", "琥沅屿镇的总督是蒲珂霁") is None
@@ -229,7 +221,7 @@ def test_a_name_the_sentence_calls_a_place_does_not_answer_who():
 
 
 def test_a_place_named_by_a_clause_is_asked_about_once_found():
-    from longdoc.verify import place_clause
+    from longdoc.verify.places import place_clause
 
     en = place_clause("Who governs the province in which Thand Damork was born?")
     assert en is not None and (en.kind, en.called) == ("province", "the place where Thand Damork was born")
@@ -252,7 +244,7 @@ def test_a_bare_name_the_sentence_calls_a_town_is_a_link():
 
 
 def test_the_new_part_of_a_readers_whole_sentence_is_what_the_question_lacks():
-    from longdoc.verify import new_part
+    from longdoc.verify.names import new_part
 
     assert new_part("The province of Rubral is governed by Neis Quousax.", "Who governs the province of Rubral?") == (
         "Neis Quousax"

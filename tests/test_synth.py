@@ -522,7 +522,7 @@ def _planted_run(tmp_path, **changes):
 def test_alter_gives_a_wrong_value_of_the_same_kind_from_another_chunk():
     from longdoc.synth.plant import alter
     from longdoc.synth.records import Seed
-    from longdoc.verify import bare
+    from longdoc.verify.names import bare
 
     config = SynthConfig(seed=5)
     chunks = [
@@ -551,7 +551,7 @@ def test_alter_gives_a_wrong_value_of_the_same_kind_from_another_chunk():
 
 
 def test_planted_answers_are_dropped_counted_and_never_written(tmp_path):
-    from longdoc.verify import bare
+    from longdoc.verify.names import bare
 
     out, summary = _planted_run(tmp_path)
     records = _records(out)

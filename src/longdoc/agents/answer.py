@@ -12,15 +12,9 @@ from ..llm.base import LLM, GenerationOptions, Message, OnToken
 from ..prompts import PromptSet
 from ..records import Answer, QueryPlan, Usage, Withheld
 from ..retrieve import Evidence
-from ..verify import (
-    answer_names,
-    names_found,
-    question_names,
-    repeats_question,
-    smaller_place,
-    unbacked,
-    zh_person_names,
-)
+from ..verify.names import answer_names, names_found, question_names, zh_person_names
+from ..verify.places import smaller_place
+from ..verify.support import repeats_question, unbacked
 from .context import Job
 
 

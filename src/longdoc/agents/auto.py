@@ -17,7 +17,8 @@ from ..citations import MARKER, is_not_found
 from ..llm.base import OnToken
 from ..prompts import PromptSet, prompts_for
 from ..records import Answer, Usage
-from ..verify import answer_names, coverage, names_found, unbacked
+from ..verify.names import answer_names, names_found
+from ..verify.support import coverage, unbacked
 from .agent import ask_agent
 from .context import Job
 from .query import make_plan, plan_without_call

@@ -23,7 +23,9 @@ from ..llm.base import GenerationOptions, Message
 from ..prompts import PromptSet
 from ..records import Answer, QueryPlan, Usage, Withheld
 from ..retrieve import Evidence, chain_order, focus_evidence, follow_up
-from ..verify import bare, names_asked_place, wrong_kind
+from ..verify.names import bare
+from ..verify.places import names_asked_place
+from ..verify.support import wrong_kind
 from .answer import answer_from_evidence, cite_every
 from .context import Job
 from .rag import ask_rag

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from ..citations import MARKER
 from ..prompts import PromptSet
 from ..records import Answer, Chunk, QueryPlan, Usage
-from ..verify import PlaceClause, answer_names, asks_for_place, bare, link_place, new_part, place_clause
+from ..verify.names import answer_names, bare, new_part
+from ..verify.places import PlaceClause, asks_for_place, link_place, place_clause
 from .answer import ReadersAnswer, answer_from_evidence, cite_every
 from .context import Job
 from .readings import SURE, Reading, answers_found, as_evidence, read_few, sentence_of

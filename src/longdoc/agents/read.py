@@ -24,7 +24,7 @@ from ..index.retriever import fuse
 from ..prompts import prompts_for
 from ..records import Answer, Hit, QueryPlan, Usage
 from ..retrieve import Evidence, follow_up, rank
-from ..verify import answer_names, names_found
+from ..verify.names import answer_names, names_found
 from .answer import ReadersAnswer, answer_from_evidence, unmentioned
 from .context import Job
 from .links import clause_link, first_link, follow_links, withheld_link

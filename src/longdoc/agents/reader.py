@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from ..index.terms import Analyzer
 from ..llm.base import LLM, GenerationOptions, Message
 from ..prompts import PromptSet
-from ..verify import link_place, look_alike, place_for_person, repeats_question, support, wrong_kind
+from ..verify.names import look_alike
+from ..verify.places import link_place, place_for_person
+from ..verify.support import repeats_question, support, wrong_kind
 
 _NONE_WORDS = ("none", "无", "没有", "不相关", "no")
 # Replies that say the passage does not answer, in words rather than "none".

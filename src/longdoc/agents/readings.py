@@ -15,7 +15,7 @@ from ..prompts import PromptSet
 from ..records import Chunk, Hit, QueryPlan, Usage
 from ..retrieve import Evidence
 from ..tokens import TokenCounter
-from ..verify import answer_names, names_found
+from ..verify.names import answer_names, names_found
 from .context import Job
 from .reader import Verdict, read_chunk
 

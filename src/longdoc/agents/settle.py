@@ -7,7 +7,7 @@ facts) all stay."""
 from __future__ import annotations
 
 from ..index.terms import Analyzer
-from ..verify import coverage
+from ..verify.support import coverage
 from .readings import Reading, sentence_of
 
 # Two reader sentences this alike (share of their terms, the answers left out)

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..sentences import sentences
-from ..verify import answer_names, bare, names_found
+from ..verify.names import answer_names, bare, names_found
 from .cache import RAW_DIR
 from .formats import clean_answer
 from .manifest import MANIFEST

@@ -16,7 +16,7 @@ from ..citations import MARKER, is_not_found
 from ..index.store import Corpus
 from ..prompts import prompts_for
 from ..records import Chunk
-from ..verify import answer_names, bare, names_found
+from ..verify.names import answer_names, bare, names_found
 from .records import MULTI, UNANSWERABLE, Draft
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")

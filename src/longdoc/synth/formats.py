@@ -10,7 +10,7 @@ from typing import Any
 
 from ..citations import MARKER
 from ..prompts import PROMPTS
-from ..verify import bare
+from ..verify.names import bare
 from .records import SynthRecord
 
 SHAREGPT = "sharegpt"

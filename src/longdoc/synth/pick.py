@@ -10,7 +10,7 @@ from ..bench.generate import item_seed
 from ..bench.tasks import Names
 from ..prompts import language_of
 from ..records import Chunk
-from ..verify import answer_names
+from ..verify.names import answer_names
 from .records import MULTI, UNANSWERABLE, Seed
 
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{3,}")

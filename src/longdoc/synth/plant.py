@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from ..bench.generate import item_seed
 from ..records import Chunk
 from ..sentences import sentences
-from ..verify import answer_names, bare
+from ..verify.names import answer_names, bare
 from . import filters
 from .job import Planned, SynthConfig
 from .records import MULTI, UNANSWERABLE, Draft, Seed, SynthRecord

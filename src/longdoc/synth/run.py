@@ -19,7 +19,7 @@ from ..llm.base import LLM
 from ..progress import Tracker
 from ..prompts import language_of
 from ..records import Chunk
-from ..verify import bare
+from ..verify.names import bare
 from . import filters, plant
 from .cache import finished, load_record, save_record
 from .job import Planned, SynthConfig
