@@ -219,6 +219,10 @@ def test_drafts_are_checked_against_their_chunk():
     assert filters.check_draft(UNANSWERABLE, Draft("山口封闭期间，莫昶璟送去了什么？", "", "莫昶璟"), news) == (
         filters.OFF_PASSAGE
     )
+    # the example copied, though the passage holds some of its words
+    snow = [chunk(0, "Send word while the snow lies deep; none shall pass the gate.")]
+    copied = Draft("What did Zairk Gileis send to Dunmarsh while snow closed the pass?", EN.not_found, "Zairk Gileis")
+    assert filters.check_draft(UNANSWERABLE, copied, snow) == filters.OFF_PASSAGE
     on_topic = Draft("What did Velk Arrow paint on the lighthouse?", EN.not_found, "Velk Arrow")
     assert filters.check_draft(UNANSWERABLE, on_topic, source) is None
 

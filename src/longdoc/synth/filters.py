@@ -21,7 +21,13 @@ from .records import MULTI, UNANSWERABLE, Draft
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
-_ASKING_WORDS = {"what", "which", "when", "where", "whom", "whose", "does", "have", "that", "this", "with", "from"}
+# English words any question may hold: they show neither a topic nor a copy.
+_ASKING_WORDS = frozenset(
+    "what which when where whom whose does have that this with from who how did the and was were for".split()
+)
+_EXAMPLE_QUESTION = re.compile(r'"question": "([^"]+)"')
+# The share of a question's terms that, found in a worked example, make it a copy.
+_COPIED = 0.6
 _ZH_ASKS = re.compile(r"谁|什么|哪|几[个年次位天岁名]|多少|[为如]何|何[时地人处]|怎|是否|吗$|呢$")
 
 # Why an item was dropped: the manifest counts them and each record names one.
@@ -32,7 +38,7 @@ ANSWER_NOT_IN_SOURCE = "answer_not_in_source"  # the chunk-local answer is not w
 QUESTION_GIVES_ANSWER = "question_gives_answer"
 DUPLICATE_QUESTION = "duplicate_question"  # a kept item already asks it (small models repeat themselves)
 ENTITY_NOT_IN_QUESTION = "entity_not_in_question"  # unanswerable: the invented name is not asked about
-OFF_PASSAGE = "off_passage"  # unanswerable: the question shares no words with its passage
+OFF_PASSAGE = "off_passage"  # unanswerable: no words of its passage, or the prompt's example copied
 ENTITY_IN_DOCUMENT = "entity_in_document"  # unanswerable: the index holds the "invented" name
 SOURCE_IN_ENDS = "source_in_ends"  # every source chunk lies in the document's first or last tokens
 AGENT_DISAGREES = "agent_disagrees"  # the agent's answer over the whole document is another one
@@ -67,7 +73,8 @@ def check_draft(kind: str, draft: Draft | None, sources: Sequence[Chunk]) -> str
     if kind == UNANSWERABLE:
         if bare(draft.entity) not in bare(draft.question):
             return ENTITY_NOT_IN_QUESTION
-        return None if on_passage(draft.question.replace(draft.entity, " "), text) else OFF_PASSAGE
+        asked = draft.question.replace(draft.entity, " ")
+        return None if on_passage(asked, text) and not copies_example(asked) else OFF_PASSAGE
     copied = names_found(draft.answer, text) == 1.0 if answer_names(draft.answer) else False
     # An answer without names ("white", "in the spring") must appear word for word.
     if not copied and bare(draft.answer) not in bare(text):
@@ -89,6 +96,22 @@ def on_passage(question: str, text: str) -> bool:
     words = {w.lower() for w in re.findall(r"[A-Za-z]{4,}", question)} - _ASKING_WORDS
     lowered = text.lower()
     return any(re.search(rf"\b{w}", lowered) for w in words)
+
+
+def copies_example(question: str) -> bool:
+    """Most of the question's own terms (its invented name left out) are those of
+    a worked example in the unanswerable prompt: the 1.5B wrote "What did Zairk
+    Gileis send to Dunmarsh while snow closed the pass?" from a passage of
+    Macbeth, and a few of its words were in the passage too."""
+    own = _terms(question)
+    examples = _EXAMPLE_QUESTION.findall(prompts_for(question).synth_unanswerable_user)
+    return bool(own) and any(len(own & _terms(e)) >= _COPIED * len(own) for e in examples)
+
+
+def _terms(text: str) -> set[str]:
+    words = {w.lower() for w in re.findall(r"[A-Za-z]{3,}", text)} - _ASKING_WORDS
+    pairs = {run[i : i + 2] for run in _HAN_RUN.findall(text) for i in range(len(run) - 1)}
+    return words | {p for p in pairs if not _ZH_ASKS.search(p)}
 
 
 def is_question(text: str) -> bool:
