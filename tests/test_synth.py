@@ -8,6 +8,7 @@ import json
 import random
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -641,6 +642,21 @@ def test_audit_sheet_holds_kept_items_only_and_scores_a_filled_copy(tmp_path):
         score(filled.replace("| N | why |", "| N |"))
     with pytest.raises(ConfigError, match="no table"):
         score("# notes\n\nnothing here\n")
+
+
+def test_audit_finds_the_cut_documents_of_a_run_that_moved(tmp_path):
+    from longdoc.synth.audit import sheet
+
+    out = tmp_path / "out"
+    config = _config(lengths=(2000,), kinds=(SINGLE,), n=6)
+    synthesize([_wells(tmp_path)], out, settings(tmp_path), config, llm=ScriptedLLM(Writer(WELLS)))
+    assert all(Path(r["view"]).is_absolute() for r in _records(out))
+    moved = out.rename(tmp_path / "elsewhere")
+    text = sheet(moved, 3, seed=1)
+    sentences = {f.sentence for f in WELLS}
+    rows = [line for line in text.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    assert len(rows) == 3 and "not found from here" not in text
+    assert all(any(s in row for s in sentences) for row in rows)
 
 
 def test_cli_synth_audit_writes_a_sheet_and_scores_it(tmp_path):

@@ -23,7 +23,7 @@ from .formats import clean_answer
 from .manifest import MANIFEST
 from .plant import PlantSummary, describe
 from .records import SynthRecord
-from .views import document_text
+from .views import VIEWS_DIR, document_text
 
 RIGHT = "right?"
 COLUMNS = ("#", "item", "question", "answer (chunk)", "answer (trained, short)", "source", RIGHT, "why")
@@ -59,7 +59,8 @@ def sheet(out: Path, n: int, seed: int, target: Path | None = None) -> str:
     lines.append(_row(["---"] * len(COLUMNS)))
     for k, r in enumerate(picked, 1):
         if r.view not in texts:
-            texts[r.view] = document_text(r.view) if Path(r.view).is_file() else ""
+            found = view_file(r.view, out)
+            texts[r.view] = document_text(found) if found else ""
         answer = _short(clean_answer(r.agent_answer))
         lines.append(_row([str(k), r.id, r.question, r.reference, answer, backing(r, texts[r.view]), "", ""]))
     return "\n".join(lines) + "\n"
@@ -88,6 +89,16 @@ def _header(out: Path, m: dict[str, Any], n: int, kept: int, seed: int, target: 
         f"and say `why`; then `longdoc synth audit {out} --score {target or 'THIS_FILE'}`.",
     ]
     return lines
+
+
+def view_file(view: str, out: Path) -> Path | None:
+    """The document an item was asked over: its recorded path, or the copy of a
+    cut view under the run's own `docs/` (runs before 7 Dec recorded paths
+    relative to where they were started; a run folder may also have moved)."""
+    for path in (Path(view), out / VIEWS_DIR / Path(view).name):
+        if path.is_file():
+            return path
+    return None
 
 
 def backing(record: SynthRecord, text: str) -> str:

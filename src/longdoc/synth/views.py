@@ -53,7 +53,8 @@ def _whole(doc: IndexedDoc, text: str, out: Path, prefix: str) -> View:
 
 
 def _write(out: Path, doc: IndexedDoc, prefix: str, label: str, body: str) -> Path:
-    target = out / VIEWS_DIR / f"{Path(doc.name).stem}-{prefix}-{label}.txt"
+    # Absolute: records name it, and `synth audit` may run from another folder.
+    target = (out / VIEWS_DIR / f"{Path(doc.name).stem}-{prefix}-{label}.txt").absolute()
     target.parent.mkdir(parents=True, exist_ok=True)
     if not target.is_file() or target.read_text(encoding="utf-8") != body:  # a rerun leaves it untouched
         write_file(target, body.encode("utf-8"))
