@@ -89,9 +89,7 @@ def on_passage(question: str, text: str) -> bool:
     or one English word of four letters or more that is not a question's own. A
     question that sounds like the document is what makes a refusal worth learning;
     one that does not is most often the prompt's example copied."""
-    pairs = {run[i : i + 2] for run in _HAN_RUN.findall(question) for i in range(len(run) - 1)}
-    shared = {p for p in pairs if p in text and not _ZH_ASKS.search(p)}
-    if len(shared) >= 2:
+    if sum(p in text for p in _pairs(question)) >= 2:
         return True
     words = {w.lower() for w in re.findall(r"[A-Za-z]{4,}", question)} - _ASKING_WORDS
     lowered = text.lower()
@@ -109,9 +107,13 @@ def copies_example(question: str) -> bool:
 
 
 def _terms(text: str) -> set[str]:
-    words = {w.lower() for w in re.findall(r"[A-Za-z]{3,}", text)} - _ASKING_WORDS
+    return ({w.lower() for w in re.findall(r"[A-Za-z]{3,}", text)} - _ASKING_WORDS) | _pairs(text)
+
+
+def _pairs(text: str) -> set[str]:
+    """The Chinese character pairs of `text`, question words left out."""
     pairs = {run[i : i + 2] for run in _HAN_RUN.findall(text) for i in range(len(run) - 1)}
-    return words | {p for p in pairs if not _ZH_ASKS.search(p)}
+    return {p for p in pairs if not _ZH_ASKS.search(p)}
 
 
 def is_question(text: str) -> bool:
