@@ -74,6 +74,15 @@ def test_chinese_names_match_through_their_bigrams():
     assert s is not None and s.sentence == "澄枫岭灯塔的守塔人是柯砚澜。"
 
 
+def test_an_answer_in_ascii_digits_is_backed_by_a_fullwidth_source():
+    chunk = "１９９７年９月，梁惠珍被评为“双十佳”标兵。做了４３年医生的梁惠珍是该疗法的创立者。"
+    assert names_found("43年", chunk) == 1.0
+    assert names_found("34年", chunk) == 0.0
+    s = support("43年", chunk, "梁惠珍做了多少年医生？", A)
+    assert s is not None and s.sentence.startswith("做了４３年医生")
+    assert names_found("ＤＶＤ", "The DVD player") == 1.0
+
+
 def test_coverage_tells_the_exact_subject_from_a_look_alike():
     exact = coverage(Q, "The lighthouse on Karvo Point is kept by Edda Marn.", A)
     alike = coverage(Q, "The lighthouse on Karva Point is kept by Ivo Tull.", A)

@@ -143,6 +143,9 @@ def test_agreement_keeps_a_matching_answer_and_drops_a_different_one():
     reason, score = filters.check_agreement(SINGLE, near, "Edda Marn, of the village Dunmore", "en", 0.5)
     assert reason is None and 0.5 <= score < 1.0
     assert filters.check_agreement(SINGLE, near, "Edda Marn, of the village Dunmore", "en", 0.95)[0] is not None
+    # the agent quotes the source's fullwidth digits, the draft wrote them plain
+    year = Draft("梁惠珍做了多少年医生？", "43年")
+    assert filters.check_agreement(SINGLE, year, "梁惠珍做了４３年医生 [1]。", "zh", 0.5) == (None, 1.0)
 
 
 def test_agreement_for_unanswerable_items_is_a_refusal():
@@ -226,6 +229,12 @@ def test_drafts_are_checked_against_their_chunk():
     assert filters.check_draft(UNANSWERABLE, copied, snow) == filters.OFF_PASSAGE
     on_topic = Draft("What did Velk Arrow paint on the lighthouse?", EN.not_found, "Velk Arrow")
     assert filters.check_draft(UNANSWERABLE, on_topic, source) is None
+    # the model writes fullwidth digits plain: still the chunk's answer
+    tv = [chunk(0, "去年１２月１６日，西湖电子集团的“全数字”彩电吸引了众多观众。")]
+    assert filters.check_draft(SINGLE, Draft("全数字彩电是什么时候展出的？", "去年12月16日"), tv) is None
+    assert filters.check_draft(SINGLE, Draft("全数字彩电是什么时候展出的？", "去年12月19日"), tv) == (
+        filters.ANSWER_NOT_IN_SOURCE
+    )
 
 
 def test_parse_draft_takes_the_first_usable_json_object():

@@ -61,9 +61,17 @@ def test_kana_and_hangul_are_bigrams_like_chinese():
     assert a.terms("등대지기") == ["등대", "대지", "지기"]
 
 
-def test_fullwidth_and_circled_characters_add_no_terms_to_chinese_text():
+def test_fullwidth_digits_and_letters_are_the_terms_of_their_ascii_twins():
+    # Mainland Chinese text writes "１９９８年" and "ＤＶＤ"; a question or a model writes "1998年".
+    a = Analyzer()
+    assert a.terms("２０１９年①公司") == a.terms("2019年①公司") == ["2019", "年", "公司"]
+    assert a.terms("ＤＶＤ影碟机") == ["dvd", "影碟", "碟机"]
+    assert phrase("Ｋａｒｖｏ　Ｐｏｉｎｔ") == "karvo point"
+
+
+def test_circled_characters_add_no_terms_to_chinese_text():
     # The pass for other scripts leaves Common characters alone, so Chinese text keeps its terms.
-    assert Analyzer().terms("２０１９年①公司") == ["年", "公司"]
+    assert Analyzer().terms("①公司②") == ["公司"]
 
 
 @pytest.mark.parametrize("text", ["🙂🙂 🎉", "!!! ... ---", "the and of it"])
@@ -81,6 +89,18 @@ def test_the_needle_ranks_first_for_the_question_in_its_language(needle, tmp_pat
     hits = store.corpus([indexed]).search(needle.question, k=5)
     assert needle.needle in hits[0].chunk.text
     assert needle.name in hits[0].chunk.text
+
+
+def test_a_year_asked_in_ascii_digits_finds_the_chunk_that_writes_it_fullwidth(tmp_path):
+    doc = tmp_path / "news.txt"
+    filler = "".join(f"第{i}段：今天天气晴朗，市场平稳，群众生活安定。" for i in range(60))
+    doc.write_text(filler + "梁惠珍１９５４年开始行医，做了４３年医生。" + filler, encoding="utf-8")
+    store = IndexStore(tmp_path / "index", EstimateCounter(), ChunkSettings(size=64, overlap=8))
+    indexed = store.add(doc)
+    hits = store.corpus([indexed]).search("谁在1954年开始行医？", k=3)
+    assert "１９５４年" in hits[0].chunk.text
+    hits = store.corpus([store.add(doc)]).search("1954", k=3)  # loaded back from disk
+    assert hits and "１９５４年" in hits[0].chunk.text
 
 
 def test_documents_without_searchable_words_index_and_find_nothing(tmp_path):

@@ -12,6 +12,7 @@ from .index.terms import Analyzer, phrase, script_of
 from .records import Chunk, Hit, QueryPlan
 from .sentences import sentences
 from .tokens import TokenCounter
+from .widths import fold_width
 
 # Verbatim matches of a multi-word name ("Karvo Point") lift a chunk above
 # look-alikes that only share its words ("Karvo Ridge ... a point").
@@ -56,6 +57,7 @@ class Evidence:
 def query_phrases(plan: QueryPlan) -> list[str]:
     found = {p for k in plan.keywords if (p := phrase(k))}
     for text in (plan.question, plan.information):
+        text = fold_width(text)
         found.update(" ".join(m.group().lower().split()) for m in _CAPITALISED_RUN.finditer(text))
         found.update(q.lower() for q in re.findall(r"[\"“「『]([^\"”」』]{3,60})[\"”」』]", text))
     return sorted(found)
@@ -69,7 +71,7 @@ def rank(corpus: Corpus, plan: QueryPlan, k: int = 40) -> list[Hit]:
     if phrases:
         top = hits[0].score
         for h in hits:
-            low = h.chunk.text.lower()
+            low = fold_width(h.chunk.text).lower()
             h.score += PHRASE_BONUS * top * sum(1 for p in phrases if p in low)
         hits.sort(key=lambda h: -h.score)
     return hits

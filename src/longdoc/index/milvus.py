@@ -49,7 +49,8 @@ from .terms import Analyzer
 
 # Bump when the schema or an analyzer changes: a new collection is filled, the old one is left alone.
 # 2: the analyzer's terms in one BM25 field (was: two analysed copies of the text, fused by RRF).
-SCHEMA_VERSION = "2"
+# 3: fullwidth digits and letters folded to ASCII before the terms are made.
+SCHEMA_VERSION = "3"
 DEFAULT_COLLECTION = f"longdoc_chunks_v{SCHEMA_VERSION}"
 # Milvus limits a VARCHAR to 65,535 bytes; a longer chunk (huge --chunk-size) is searched by its start.
 _MAX_TEXT_BYTES = 65_535

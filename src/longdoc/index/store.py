@@ -47,7 +47,7 @@ from .terms import Analyzer, script_of
 # A document's script is judged from this many of its chunks, spread over it.
 _SCRIPT_SAMPLE = 16
 # Bump when the analyzer or the on-disk layout changes, so old entries are ignored.
-FORMAT_VERSION = "3"  # 2: chunks carry their page breaks; 3: checksums, terms for every script
+FORMAT_VERSION = "4"  # 2: chunks carry their page breaks; 3: checksums, terms for every script; 4: fullwidth digits and letters searchable
 _STALE_TMP_SECONDS = 3600
 _MANIFEST = "manifest.json"
 

@@ -26,6 +26,8 @@ from collections import Counter
 import regex
 import Stemmer
 
+from ..widths import fold_width
+
 _LATIN = re.compile(r"[0-9a-z\u00c0-\u024f]+")
 _CJK_RANGES = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
 _CJK_RUN = re.compile(f"[{_CJK_RANGES}]+")
@@ -78,7 +80,7 @@ class Analyzer:
         self._stems: dict[str, str] = {}
 
     def terms(self, text: str) -> list[str]:
-        low = text.lower()
+        low = fold_width(text).lower()
         words = [w for w in _LATIN.findall(low) if w not in EN_STOPWORDS]
         stems = self._stems
         new = {w for w in words if w not in stems and not w.isdigit()}
@@ -113,7 +115,7 @@ def has_cjk(text: str) -> bool:
 
 def phrase(text: str) -> str | None:
     """The lower-cased form of a multi-word keyword, worth matching verbatim."""
-    p = " ".join(text.lower().split())
+    p = " ".join(fold_width(text).lower().split())
     return p if " " in p and len(p) >= 5 else None
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from difflib import SequenceMatcher
 
+from ..widths import fold_width
+
 # A Latin word that names something: capitalised, or holding a digit ("K-417", "1931").
 _NAME_WORD = re.compile(r"\b(?:[A-Z][\w'’-]*|[\w-]*\d[\w-]*)")
 
@@ -85,6 +87,7 @@ def zh_person_names(question: str) -> list[str]:
 
 def _latin_names(text: str, skip_first: bool) -> list[str]:
     names: list[str] = []
+    text = fold_width(text)
     for m in _NAME_WORD.finditer(text):
         word = re.sub(r"['’]s$", "", m.group()).strip("'’-")
         at_start = not text[: m.start()].strip() or text[: m.start()].rstrip().endswith((".", ":", "!", "?", "\n"))
@@ -101,6 +104,7 @@ def names_found(answer: str, text: str) -> float:
     names = answer_names(answer)
     if not names:
         return 1.0
+    text = fold_width(text)
     low = text.lower()
     found = 0.0
     for n in names:
@@ -119,6 +123,7 @@ def new_part(answer: str, known: str) -> str:
     province of Rubral?"."""
     spans = []
     at = 0
+    answer = fold_width(answer)
     for n in answer_names(answer):
         i = answer.find(n, at)
         if i < 0:
@@ -131,7 +136,7 @@ def new_part(answer: str, known: str) -> str:
 
 def bare(text: str) -> str:
     """Letters and digits only, lower-cased: two wordings of one text compare equal."""
-    return re.sub(r"[\W_]+", "", text.lower())
+    return re.sub(r"[\W_]+", "", fold_width(text).lower())
 
 
 def look_alike(question: str, text: str) -> str | None:
@@ -140,6 +145,7 @@ def look_alike(question: str, text: str) -> str | None:
     sentence is about another place or person: a decoy, not the answer.
     Latin names only: in Chinese one character apart is as often a synonym
     (守塔人, 守灯人) as another place."""
+    text = fold_width(text)
     low = text.lower()
     words: set[str] = {w.strip("'’-") for w in _NAME_WORD.findall(text)}
     for name in question_names(question):
