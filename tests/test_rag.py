@@ -243,6 +243,21 @@ def test_a_chinese_person_the_documents_never_name_is_refused_without_the_answer
     assert len(llm.calls) == 1  # the plan only
 
 
+def test_a_number_asked_plainly_is_found_in_documents_that_write_it_fullwidth(tmp_path):
+    # Mainland news writes "７４厘米"; the question and the model write "74厘米". Before
+    # widths were folded, Level 1 answered "the documents never mention 一台…的74厘米".
+    paras = _zh_news(40)
+    paras.insert(20, "第二届全国电子新产品展览会上，一台７４厘米的“全数字”彩电吸引了众多观众。")
+    corpus = _corpus(tmp_path, paras)
+    q = "一台74厘米的“全数字”彩电吸引了什么人？"
+    plan = json.dumps({"information": q, "instruction": "", "keywords_en": [], "keywords_zh": ["74厘米", "全数字"]})
+    llm = ScriptedLLM([plan, "一台74厘米的全数字彩电吸引了众多观众[1]。"])
+    ans = ask_rag(q, Job(corpus, llm, 1000, 100))
+    assert len(llm.calls) == 2 and not is_not_found(ans.answer, ZH), ans.answer
+    assert "７４厘米" in _passage_1(llm) and ans.citations and "７４厘米" in ans.citations[0].text
+    assert corpus.mentions("74厘米") and corpus.mentions("７４厘米") and not corpus.mentions("47厘米")
+
+
 def test_a_chinese_name_counts_as_mentioned_when_any_character_pair_is_in_the_documents(tmp_path):
     # "李明说" is not in the text, "李明指出" is: the question is about a known person.
     corpus = _corpus(tmp_path, _zh_news(40))

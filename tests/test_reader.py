@@ -6,7 +6,7 @@ import os
 from longdoc.agents.reader import judge_reply, parse_reply, reader_messages
 from longdoc.index.terms import Analyzer
 from longdoc.prompts import EN, ZH
-from longdoc.verify.names import answer_names, look_alike, names_found
+from longdoc.verify.names import answer_names, look_alike, names_found, question_names
 from longdoc.verify.places import link_place, place_for_person
 from longdoc.verify.support import coverage, support, unbacked, wrong_kind
 
@@ -81,6 +81,12 @@ def test_an_answer_in_ascii_digits_is_backed_by_a_fullwidth_source():
     s = support("43年", chunk, "梁惠珍做了多少年医生？", A)
     assert s is not None and s.sentence.startswith("做了４３年医生")
     assert names_found("ＤＶＤ", "The DVD player") == 1.0
+
+
+def test_a_number_in_chinese_text_is_a_name_without_the_characters_around_it():
+    # Chinese has no spaces: the run of characters glued to "74" is not part of the name.
+    assert question_names("一台从正面看类似背投影电视的74厘米彩电吸引了多少观众？") == ["74"]
+    assert answer_names("Lumen公司成立于2019年") == ["Lumen", "2019", "公司成立"]
 
 
 def test_coverage_tells_the_exact_subject_from_a_look_alike():

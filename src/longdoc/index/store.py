@@ -38,6 +38,7 @@ from ..errors import ConfigError, ParseError
 from ..parse import SUPPORTED_SUFFIXES, parse_bytes, parse_file, printable_path
 from ..records import Chunk, Document, Hit, IndexedDoc
 from ..tokens import TokenCounter
+from ..widths import fold_width
 from .bm25 import BM25Kind, DocTerms
 from .embed import EmbeddingKind
 from .milvus import MilvusKind, MilvusTarget
@@ -78,8 +79,8 @@ class Corpus:
         """Whether any chunk holds `name` (case-insensitive): a name the documents
         never use cannot be what an answer from them is about."""
         if self._folded is None:
-            self._folded = "\n".join(c.text.casefold() for c in self.chunks)
-        return name.casefold() in self._folded
+            self._folded = fold_width("\n".join(c.text for c in self.chunks)).casefold()
+        return fold_width(name).casefold() in self._folded
 
     def scripts(self) -> frozenset[str]:
         """The script each document is mostly written in ("latin", "cjk", ...;

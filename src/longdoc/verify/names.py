@@ -10,7 +10,10 @@ from difflib import SequenceMatcher
 from ..widths import fold_width
 
 # A Latin word that names something: capitalised, or holding a digit ("K-417", "1931").
-_NAME_WORD = re.compile(r"\b(?:[A-Z][\w'’-]*|[\w-]*\d[\w-]*)")
+# Its letters are any word characters but CJK ones: Chinese writes no spaces, so
+# "的74厘米" must give "74", not the whole run of characters glued to the number.
+_W = r"[^\W\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]"
+_NAME_WORD = re.compile(rf"(?<!{_W})(?:[A-Z](?:{_W}|['’-])*|(?:{_W}|-)*\d(?:{_W}|-)*)")
 
 # Han characters only: kana and Hangul answers attach endings to names ("마른입니다"),
 # so a name cannot be checked character by character there.
