@@ -124,6 +124,26 @@ def test_an_answer_naming_none_of_what_the_readers_found_is_not_replaced_by_a_re
     assert any("not about the question's subject" in n for n in ans.notes), ans.notes
 
 
+def test_an_answer_whose_own_sentence_is_on_the_subject_stands_when_the_best_reader_is_off_it(tmp_path):
+    # The 1.5B on a news question ("四川男排在首场比赛中表现如何？"): the reader of the right
+    # chunk said nothing, one of another match named "广东海印队"; the answer step quoted
+    # the right sentence from a retrieved passage and was thrown out with the reader's.
+    off = "Osk Tarrow keeps the harbour light at the northern cape."
+    on = "The lighthouse on Karvo Point is kept by Edda Marn."
+    paras = [f"Paragraph {i} is about the harbour, the boats and the tides of the coast." for i in range(120)]
+    paras.insert(90, on)
+    paras.insert(30, off)
+    f = tmp_path / "coast.txt"
+    f.write_text("\n\n".join(paras))
+    store = IndexStore(tmp_path / "index", ScriptedLLM([]).token_counter(), ChunkSettings(size=80, overlap=0))
+    corpus = store.corpus([store.add(f)])
+    oracle = _PoorAnswerStep({"lighthouse": off}, f"{on} [2]", keywords=["lighthouse", "Karvo Point", "cape"])
+    ans = ask_read("Who keeps the lighthouse on Karvo Point?", _job(corpus, ScriptedLLM(oracle), enough=1))
+    assert "Edda Marn" in ans.answer and "Osk Tarrow" not in ans.answer, (ans.answer, ans.notes)
+    assert ans.citations and on in ans.citations[0].text
+    assert any("its own sentence is about the question's subject" in n for n in ans.notes), ans.notes
+
+
 def test_a_sure_reader_whose_sentence_lacks_the_questions_names_does_not_outweigh_it(tmp_path):
     other = "Osk Tarrow keeps the harbour light at the northern cape. Karvo Point lies to the south."
     corpus = _corpus(tmp_path, fact=other)

@@ -8,13 +8,14 @@ from dataclasses import dataclass, replace
 
 from ..citations import MARKER, cite, is_not_found, repoint_markers
 from ..errors import BackendError
+from ..index.terms import Analyzer
 from ..llm.base import LLM, GenerationOptions, Message, OnToken
 from ..prompts import PromptSet
 from ..records import Answer, QueryPlan, Usage, Withheld
 from ..retrieve import Evidence
 from ..verify.names import answer_names, names_found, question_names, zh_person_names
 from ..verify.places import smaller_place
-from ..verify.support import repeats_question, unbacked
+from ..verify.support import repeats_question, support, unbacked
 from .context import Job
 
 
@@ -70,6 +71,21 @@ def answer_from_evidence(
         text = found.text
         if job.on_token:
             job.on_token(f"\n\n(A reader found it.) {text}")
+    elif (
+        found is not None
+        and not is_not_found(text, prompts)
+        and not found.named_by(MARKER.sub(" ", text))
+        and not found.on_subject
+        and told_of_subject(MARKER.sub(" ", text), evidence, plan.information, job.corpus.analyzer)
+    ):
+        # The 1.5B, for "四川男排在首场比赛中表现如何？": the reader of the right chunk said
+        # nothing, one of another match named "广东海印队", and the answer step quoted the
+        # right sentence from a retrieved passage. A reader off the subject outweighs
+        # nothing; the answer still has to pass the checks below.
+        notes.append(
+            f'the model answered "{" ".join(text.split())[:200]}", naming none of what the readers found, '
+            "but its own sentence is about the question's subject and the best reader's is not: it is kept"
+        )
     elif found is not None and not is_not_found(text, prompts) and not found.named_by(MARKER.sub(" ", text)):
         # The answer step took a name from a passage the readers did not answer
         # from (the 0.5B: "William Shakespeare looks after the archive", where a
@@ -182,6 +198,15 @@ def cite_every(ans: Answer, needed: Iterable[int], evidence: list[Evidence], job
     if job.on_token:
         job.on_token(f" {missing}")
     return replace(ans, answer=text, citations=cite(text, evidence, prompts, job.corpus.analyzer))
+
+
+def told_of_subject(answer: str, evidence: list[Evidence], question: str, analyzer: Analyzer) -> bool:
+    """Some passage backs `answer` with a sentence that names all the question names."""
+    for e in evidence:
+        backing = support(answer, e.text, question, analyzer)
+        if backing is not None and names_found(question, backing.sentence) == 1.0:
+            return True
+    return False
 
 
 def unmentioned(plan: QueryPlan, job: Job) -> str:
