@@ -89,6 +89,11 @@ def test_a_number_in_chinese_text_is_a_name_without_the_characters_around_it():
     assert answer_names("Lumen公司成立于2019年") == ["Lumen", "2019", "公司成立"]
 
 
+def test_chinese_question_words_are_no_names():
+    assert answer_names("瑞士银行和瑞士联合银行合并后，裁员了多少人？") == ["瑞士银行", "瑞士联合银行合并后", "裁员"]
+    assert answer_names("村子离多伦多有多远？") == ["村子离多伦多有"]
+
+
 def test_coverage_tells_the_exact_subject_from_a_look_alike():
     exact = coverage(Q, "The lighthouse on Karvo Point is kept by Edda Marn.", A)
     alike = coverage(Q, "The lighthouse on Karva Point is kept by Ivo Tull.", A)

@@ -22,7 +22,7 @@ from longdoc.synth import filters
 from longdoc.synth.cache import load_record
 from longdoc.synth.formats import ALPACA, DPO, SHAREGPT, Example, dataset_info, dpo_pair, rows
 from longdoc.synth.job import SynthConfig
-from longdoc.synth.pick import middle, partner, plan_seeds, spread
+from longdoc.synth.pick import candidate_names, middle, partner, plan_seeds, spread
 from longdoc.synth.records import MULTI, SINGLE, UNANSWERABLE, Draft
 from longdoc.synth.run import synthesize
 from longdoc.synth.views import context_for
@@ -295,6 +295,22 @@ def test_multi_hop_partner_shares_a_rare_name():
     found = partner(chunks, 2, random.Random(0))
     assert found is not None and found[0] == 8 and found[1] in ("Edda", "Marn")
     assert partner(chunks, 5, random.Random(0)) is None  # filler words are in every chunk: not names
+
+
+def test_chinese_multi_hop_partners_share_a_name_not_a_common_phrase():
+    # Runs of three characters tied "带来了" and "被评为" passages in the 1.5B's run.
+    texts = [
+        "梁惠珍被评为第三届全国职工职业道德标兵，她为患者带来了希望。",
+        "今天的天气晴朗，市场平稳。",
+        "今天的天气晴朗，市场平稳。",
+        "中国大马戏团带来了获奖项目，刘德明被评为优秀演员。",
+        "今天的天气晴朗，市场平稳。",
+        "湛江市惠珍联合医院院长梁惠珍做了四十三年医生。",
+    ]
+    found = partner([chunk(i, t) for i, t in enumerate(texts)], 0, random.Random(0))
+    assert found == (5, "梁惠珍")
+    assert "梁惠珍" in candidate_names(texts[5]) and "湛江市" in candidate_names(texts[5])
+    assert not {"带来了", "被评为"} & set(candidate_names(texts[0]))
 
 
 # -- output formats -------------------------------------------------------------

@@ -32,6 +32,10 @@ _ZH_GLUE = str.maketrans(
     {c: " " for c in "的了是在和与及或也都着之这那由为于被把对从到给向个位名叫谁哪什么几吗呢怎如何"}
 )
 
+# Question words of two characters whose first is no glue on its own ("多" is in
+# "许多", "多伦多"): "裁员了多少人" asks about 裁员, it names no "多少人".
+_ZH_ASKING = re.compile(r"多[少久大长高远重]")
+
 # "该镇", "此地", "这座城市": words that point back at a place or person already
 # named, not names an answer must copy from its source.
 _ZH_REFERENCE = re.compile(r"[该此这那](?:座|个|位|名)?(?:城市|[镇村乡县市省州国城地处人])")
@@ -41,7 +45,7 @@ def answer_names(answer: str) -> list[str]:
     """The parts of a short answer that must be copied from the source: Latin
     names and numbers, and runs of CJK characters (split at function characters)."""
     names = _latin_names(answer, skip_first=False)
-    for run in _CJK.findall(_ZH_REFERENCE.sub(" ", answer).translate(_ZH_GLUE)):
+    for run in _CJK.findall(_ZH_ASKING.sub(" ", _ZH_REFERENCE.sub(" ", answer)).translate(_ZH_GLUE)):
         if len(run) >= 2:
             names.append(run)
     return names
