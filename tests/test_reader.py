@@ -171,6 +171,21 @@ def test_an_answer_said_of_something_else_is_unbacked():
     assert unbacked("琥渚屿灯塔被漆成了黄色。", ["琥渚屿灯塔被漆成了黄色，守塔人是钟泓珂。"], colour, A) is None
     # The last link of a chain names only the link before it.
     assert unbacked("Thox Vouthal.", decoy, q, A, about_subject=False) is None
+    # a value in the sentence after the subject's is about something else when it shares no words with the question
+    assert unbacked("琥渚屿灯塔被漆成了黄色。", ["".join(news)], colour, A) == (
+        "the sentences that give its value are about something else"
+    )
+
+
+def test_a_value_given_in_the_sentence_after_its_subject_is_backed():
+    # The 1.5B's right answer "梁惠珍做了43年医生" was thrown out: the question restates the
+    # sentence before the one that gives the number.
+    q = "广东省惠珍联合医院院长梁惠珍被评为第三届全国职工职业道德‘双十佳’标兵，做了多少年医生？"
+    text = (
+        "１９９７年９月，广东省湛江市惠珍联合医院院长梁惠珍被评为第三届全国职工职业道德“双十佳”标兵。"
+        "做了４３年医生的梁惠珍是“中西医结合不开刀疏通输卵管阻塞疗法”的创立者。"
+    )
+    assert unbacked("梁惠珍做了43年医生。", [text], q, A) is None
 
 
 def test_what_every_reader_call_shares_comes_before_the_chunk():

@@ -313,6 +313,12 @@ def test_chinese_multi_hop_partners_share_a_name_not_a_common_phrase():
     assert not {"带来了", "被评为"} & set(candidate_names(texts[0]))
 
 
+def test_multi_hop_partner_prefers_a_name_the_passage_is_about():
+    texts = ["Macbeth meets Banquo. Macbeth speaks.", "Filler.", "Filler.", "Banquo rides.", "Macbeth waits."]
+    # Banquo is said once, Macbeth twice: the passage is about Macbeth
+    assert partner([chunk(i, t) for i, t in enumerate(texts)], 0, random.Random(0)) == (4, "Macbeth")
+
+
 # -- output formats -------------------------------------------------------------
 
 # The keys LLaMA-Factory's data/README documents for dataset_info.json.

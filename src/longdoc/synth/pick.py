@@ -102,20 +102,23 @@ def _tagger() -> Any:
 
 def partner(chunks: Sequence[Chunk], i: int, rng: random.Random) -> tuple[int, str] | None:
     """Another chunk, not next to chunk `i`, that shares a rare name with it, and
-    the name: of the names chunk `i` shares, one held by the fewest chunks. A
-    name in many chunks is a common word, not an entity; in a play every
-    character's name is in several, so "rare" is relative."""
+    the name: of the names chunk `i` shares, one it says twice or more (what it
+    is about, not a word in passing: jieba tags "城市进行" and "福利" as names
+    too), then one held by the fewest chunks. A name in many chunks is a common
+    word, not an entity; in a play every character's name is in several, so
+    "rare" is relative."""
     texts = [c.text.casefold() for c in chunks]
     most = max(3, len(chunks) // 8)
-    options: list[tuple[int, int, str]] = []  # (holders, chunk, name)
+    options: list[tuple[bool, int, int, str]] = []  # (said once, holders, chunk, name)
     for name in candidate_names(chunks[i].text):
         folded = name.casefold()
         holders = [j for j, t in enumerate(texts) if folded in t]
         if len(holders) > most:
             continue
-        options.extend((len(holders), j, name) for j in holders if abs(j - i) >= 2)
+        once = texts[i].count(folded) < 2
+        options.extend((once, len(holders), j, name) for j in holders if abs(j - i) >= 2)
     if not options:
         return None
-    fewest = min(o[0] for o in options)
-    _, j, name = rng.choice([o for o in options if o[0] == fewest])
+    best = min(o[:2] for o in options)
+    _, _, j, name = rng.choice([o for o in options if o[:2] == best])
     return j, name

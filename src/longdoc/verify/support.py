@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from ..index.terms import Analyzer
 from ..sentences import sentences
+from ..widths import fold_width
 from .names import answer_names, bare, look_alike, names_found
 from .places import is_zh_place_value, smaller_place
 
@@ -88,20 +89,28 @@ def _said_of_something_else(answer: str, passages: list[str], question: str, ana
     Small models answer a question the text does not answer with a value from
     any sentence at hand: a colour from a news item for "what colour is the
     lighthouse", a keeper named for a look-alike place."""
-    every = [s for p in passages for s in sentences(p)]
+    # Each sentence with the one before it: text names its subject, then gives the
+    # value in the next sentence ("…院长梁惠珍被评为…标兵。做了４３年医生的梁惠珍是…").
+    told = [
+        (ss[k], " ".join(ss[max(0, k - 1) : k + 1])) for p in passages if (ss := sentences(p)) for k in range(len(ss))
+    ]
     names, words = _answer_values(answer, question)
-    holders = [s for s in every if _holds_a_value(s, names, words)]
+    holders = [(s, pair) for s, pair in told if _holds_a_value(s, names, words)]
     if not holders:
         return None
-    alike = [look_alike(question, s) for s in holders]
+    alike = [look_alike(question, s) for s, _ in holders]
     if all(alike):
         return f"the passages say it of {alike[0]}"
     if not (_ASKS_NUMBER.search(question) or _ASKS_COLOUR.search(question)):
         return None
     # A number or colour is a word many sentences hold: the one that gives it
     # must be about the question's subject about as much as the best passage is.
-    best = max(coverage(question, s, analyzer) for s in every)
-    if max(coverage(question, s, analyzer) for s in holders) < best * _ON_SUBJECT:
+    best = max(coverage(question, s, analyzer) for s, _ in told)
+    asked = set(analyzer.terms(question))
+    # The sentence before counts only for a sentence that shares words with the
+    # question itself: a value in the news item after the subject's sentence is no answer.
+    on = [pair if len(asked & set(analyzer.terms(s))) >= 2 else s for s, pair in holders]
+    if max(coverage(question, t, analyzer) for t in on) < best * _ON_SUBJECT:
         return "the sentences that give its value are about something else"
     return None
 
@@ -124,7 +133,7 @@ def _answer_values(answer: str, question: str) -> tuple[list[str], list[str]]:
 
 
 def _holds_a_value(sentence: str, names: list[str], words: list[str]) -> bool:
-    low = sentence.lower()
+    low = fold_width(sentence).lower()
     return any(names_found(n, sentence) == 1.0 for n in names) or any(w in low for w in words)
 
 
