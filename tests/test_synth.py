@@ -72,8 +72,15 @@ class Writer:
     agent's answer to a question (a planted mistake); `ends` answers the plain
     full-context prompt too (the document's ends)."""
 
-    def __init__(self, facts: list[Fact], wrong: dict[str, str] | None = None, interrupt_on: int | None = None):
+    def __init__(
+        self,
+        facts: list[Fact],
+        wrong: dict[str, str] | None = None,
+        interrupt_on: int | None = None,
+        one_hop: bool = False,
+    ):
         self.facts, self.wrong, self.interrupt_on, self.calls = facts, wrong or {}, interrupt_on, 0
+        self.one_hop = one_hop  # multi-hop drafts ask about passage 2 alone, as the 1.5B's often do
 
     def __call__(self, messages) -> str:
         self.calls += 1
@@ -86,7 +93,8 @@ class Writer:
             return json.dumps({"question": fact.question, "answer": fact.answer} if fact else FILLER_DRAFT)
         if system == EN.synth_multi_system:
             if MIDDLE.sentence in user and LATE.sentence in user:
-                return json.dumps({"question": HOP[0], "answer": HOP[1]})
+                q, a = (LATE.question, LATE.answer) if self.one_hop else HOP
+                return json.dumps({"question": q, "answer": a})
             return json.dumps(FILLER_DRAFT)
         if system == EN.synth_unanswerable_system:
             name = user.rsplit("Name:", 1)[-1].split("\n")[0].strip()  # invented in code
@@ -172,6 +180,11 @@ def test_citations_must_include_the_source_chunk():
     assert filters.check_citations(MULTI, hop, [source, second], [second]) == filters.SOURCE_NOT_CITED
     assert filters.check_citations(MULTI, hop, [source, second], [source, second]) is None
     assert filters.check_citations(UNANSWERABLE, Draft("q", "a", "e"), [source], []) is None
+    # a multi-hop draft about passage 2 alone, answered citing passage 2: a single-fact item
+    alone = Draft(LATE.question, LATE.answer, "Edda Marn")
+    assert filters.one_passage_answer(MULTI, alone, [source, second], [second]) == second
+    assert filters.one_passage_answer(MULTI, alone, [source, second], [other]) is None
+    assert filters.one_passage_answer(SINGLE, alone, [second], [other]) is None
 
 
 def test_items_answerable_from_the_first_and_last_tokens_are_dropped():
@@ -470,6 +483,19 @@ def test_multi_hop_items_chain_two_chunks_and_cite_both(tmp_path):
     assert hop["question"] == HOP[0] and hop["entity"] in ("Edda", "Marn")
     assert len(hop["sources"]) == 2 and set(hop["sources"]) <= set(hop["cited"])
     assert filters.NO_SHARED_NAME in {r["reason"] for r in records}
+
+
+def test_a_multi_hop_draft_answered_from_one_passage_is_kept_as_a_single_fact_item(tmp_path):
+    out = tmp_path / "out"
+    config = _config(kinds=(MULTI,), n=11)
+    model = Writer([EARLY, MIDDLE, LATE], one_hop=True)
+    synthesize([_doc(tmp_path)], out, settings(tmp_path), config, llm=ScriptedLLM(model))
+    records = _records(out)
+    (item,) = [r for r in records if r["kept"]]
+    assert item["question"] == LATE.question and item["kind"] == SINGLE and item["drafted_as"] == MULTI
+    assert item["sources"] == item["cited"][:1] and len(item["source_spans"]) == 1
+    assert all(r["drafted_as"] == "" for r in records if not r["kept"])
+    assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["counts"]["kept_as_single"] == 1
 
 
 def test_run_resumes_after_an_interrupt_and_keeps_what_was_finished(tmp_path):

@@ -157,6 +157,8 @@ def synth_make(
     )
     if summary.redrafted:
         click.echo(f"drafts written twice: {summary.redrafted} ({summary.kept_redrafted} of them kept)")
+    if summary.kept_as_single:
+        click.echo(f"multi-hop drafts answered from one passage, kept as single-fact: {summary.kept_as_single}")
     if summary.planted is not None:
         from .plant import describe
 

@@ -17,7 +17,7 @@ from ..index.store import Corpus
 from ..prompts import prompts_for
 from ..records import Chunk
 from ..verify.names import answer_names, bare, names_found
-from .records import MULTI, UNANSWERABLE, Draft
+from .records import MULTI, SINGLE, UNANSWERABLE, Draft
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
@@ -193,6 +193,18 @@ def check_citations(kind: str, draft: Draft, sources: Sequence[Chunk], cited: Se
         )
 
     return None if all(covered(s) for s in sources) else SOURCE_NOT_CITED
+
+
+def one_passage_answer(kind: str, draft: Draft, sources: Sequence[Chunk], cited: Sequence[Chunk]) -> Chunk | None:
+    """For a multi-hop item whose citations miss a source: the one source that
+    holds the answer, when the agent's answer, which agreed, cites it (the
+    question then needed no other passage), else None."""
+    if kind != MULTI:
+        return None
+    holders = [s for s in sources if bare(draft.answer) in bare(s.text) or names_found(draft.answer, s.text) == 1.0]
+    if len(holders) != 1 or check_citations(SINGLE, draft, holders, cited) is not None:
+        return None
+    return holders[0]
 
 
 def check_ends(kind: str, draft: Draft, ends_answer: str, lang: str, threshold: float) -> str | None:

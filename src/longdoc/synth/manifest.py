@@ -39,6 +39,7 @@ class Summary:
     errors: int = 0  # backend failures, tried again on the next run
     redrafted: int = 0  # items whose first draft failed and was written again
     kept_redrafted: int = 0  # ... and kept: what the retry gained
+    kept_as_single: int = 0  # multi-hop drafts the agent answered from one passage, kept as single-fact
     new: int = 0  # items finished by this run
     llm_calls: int = 0
     prompt_tokens: int = 0
@@ -63,6 +64,7 @@ def summarize(
     s.errors = len(records) - sum(r.error is None for r in records)
     s.redrafted = sum(r.drafts > 1 for r in done)
     s.kept_redrafted = sum(r.drafts > 1 and r.kept for r in done)
+    s.kept_as_single = sum(bool(r.drafted_as) and r.kept for r in done)
     if probes or len(items) < len(records):
         s.planted = summarize_planted(records, probes, threshold)
     for r in records:  # tokens spent on failed attempts were spent too
@@ -148,6 +150,7 @@ def manifest(
             "planned": summary.planned,
             "finished": summary.finished,
             "kept": summary.kept,
+            "kept_as_single": summary.kept_as_single,
             "dropped": summary.dropped,
             "errors": summary.errors,
             "new": summary.new,

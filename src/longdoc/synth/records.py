@@ -73,6 +73,7 @@ class SynthRecord:
     planted_from: str = ""  # the draft's own answer, replaced in `reference` by a wrong one ("" if not altered)
     planted_from_agreement: float | None = None  # the agent's answer against `planted_from`: was the agent right?
     version: str = ""
+    drafted_as: str = ""  # "multi" for a multi-hop draft the agent answered from one passage: kept as single
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

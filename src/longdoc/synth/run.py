@@ -25,7 +25,7 @@ from .cache import finished, load_record, save_record
 from .job import Planned, SynthConfig
 from .manifest import Summary, write_outputs
 from .pick import plan_seeds
-from .records import MULTI, UNANSWERABLE, Draft, Seed, SynthRecord
+from .records import MULTI, SINGLE, UNANSWERABLE, Draft, Seed, SynthRecord
 from .views import views_of
 from .write import draft_item
 
@@ -179,17 +179,25 @@ def _filtered(record: SynthRecord, p: Planned, seed: Seed, work: Work) -> str | 
     if reason:
         return reason
     by_id = {c.id: c for c in chunks}
-    if reason := filters.check_citations(seed.kind, draft, sources, [by_id[i] for i in record.cited if i in by_id]):
-        return reason
+    cited = [by_id[i] for i in record.cited if i in by_id]
+    if reason := filters.check_citations(seed.kind, draft, sources, cited):
+        one = filters.one_passage_answer(seed.kind, draft, sources, cited)
+        if one is None:
+            return reason
+        # The 1.5B often asks a multi-hop draft about passage 2 alone ("梁惠珍…做了多少年医生？"),
+        # and the agent rightly answers it from that passage: a single-fact item, so labelled.
+        record.kind, record.drafted_as = SINGLE, MULTI
+        record.sources, record.source_spans = [one.id], [[one.start, one.end]]
+        draft = Draft(draft.question, draft.answer)
     if seed.kind == UNANSWERABLE and not config.dpo:
         return None  # the ends check has nothing to test here; its answer is only wanted as DPO `rejected`
-    item = Item(seed.item, seed.kind, record.lang, 0, 0, config.seed, draft.question, draft.answer, [], p.view.path)
+    item = Item(seed.item, record.kind, record.lang, 0, 0, config.seed, draft.question, draft.answer, [], p.view.path)
     outcome = work.ends(item, Path(p.view.path))
     _spend(record, outcome.llm_calls, outcome.prompt_tokens, outcome.completion_tokens)
     if outcome.error:
         raise BackendError(outcome.error)
     record.ends_answer = outcome.prediction
-    return filters.check_ends(seed.kind, draft, outcome.prediction, record.lang, config.threshold)
+    return filters.check_ends(record.kind, draft, outcome.prediction, record.lang, config.threshold)
 
 
 def _draft(record: SynthRecord, seed: Seed, chunks: Sequence[Chunk], work: Work) -> tuple[Draft | None, str | None]:
