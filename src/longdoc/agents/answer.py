@@ -71,40 +71,35 @@ def answer_from_evidence(
         text = found.text
         if job.on_token:
             job.on_token(f"\n\n(A reader found it.) {text}")
-    elif (
-        found is not None
-        and not is_not_found(text, prompts)
-        and not found.named_by(MARKER.sub(" ", text))
-        and not found.on_subject
-        and told_of_subject(MARKER.sub(" ", text), evidence, plan.information, job.corpus.analyzer)
-    ):
-        # The 1.5B, for "四川男排在首场比赛中表现如何？": the reader of the right chunk said
-        # nothing, one of another match named "广东海印队", and the answer step quoted the
-        # right sentence from a retrieved passage. A reader off the subject outweighs
-        # nothing; the answer still has to pass the checks below.
-        notes.append(
-            f'the model answered "{" ".join(text.split())[:200]}", naming none of what the readers found, '
-            "but its own sentence is about the question's subject and the best reader's is not: it is kept"
-        )
-    elif found is not None and not is_not_found(text, prompts) and not found.named_by(MARKER.sub(" ", text)):
-        # The answer step took a name from a passage the readers did not answer
-        # from (the 0.5B: "William Shakespeare looks after the archive", where a
-        # reader found "Tror Vemein").
-        # A best reader whose sentence is not about the question's subject is no
-        # better (the 1.5B's "黄公略" from a news item, for a question about 滕琨澜).
+    elif found is not None and not is_not_found(text, prompts) and not found.named_by(plain := MARKER.sub(" ", text)):
         said = " ".join(text.split())[:200]
-        instead = found.text if found.on_subject else f"{prompts.not_found} ({_searched(plan, evidence, job)})"
-        notes.append(
-            f'the model answered "{said}", naming none of what the readers found; '
-            + (
-                "the best reader's answer is used"
-                if found.on_subject
-                else "and the best reader's sentence is not about the question's subject: neither is used"
+        if not found.on_subject and told_of_subject(plain, evidence, plan.information, job.corpus.analyzer):
+            # The 1.5B, for "四川男排在首场比赛中表现如何？": the reader of the right chunk said
+            # nothing, one of another match named "广东海印队", and the answer step quoted the
+            # right sentence from a retrieved passage. A reader off the subject outweighs
+            # nothing; the answer still has to pass the checks below.
+            notes.append(
+                f'the model answered "{said}", naming none of what the readers found, '
+                "but its own sentence is about the question's subject and the best reader's is not: it is kept"
             )
-        )
-        text = instead
-        if job.on_token:
-            job.on_token(f"\n\n(That names none of what the readers found.) {text}")
+        else:
+            # The answer step took a name from a passage the readers did not answer
+            # from (the 0.5B: "William Shakespeare looks after the archive", where a
+            # reader found "Tror Vemein").
+            # A best reader whose sentence is not about the question's subject is no
+            # better (the 1.5B's "黄公略" from a news item, for a question about 滕琨澜).
+            instead = found.text if found.on_subject else f"{prompts.not_found} ({_searched(plan, evidence, job)})"
+            notes.append(
+                f'the model answered "{said}", naming none of what the readers found; '
+                + (
+                    "the best reader's answer is used"
+                    if found.on_subject
+                    else "and the best reader's sentence is not about the question's subject: neither is used"
+                )
+            )
+            text = instead
+            if job.on_token:
+                job.on_token(f"\n\n(That names none of what the readers found.) {text}")
     elif found is not None and not is_not_found(text, prompts) and found.passed_over(MARKER.sub(" ", text)):
         # The 1.5B, given "渚漪岭" (0.99) and "德钦" (0.88) from a list of copper mines,
         # answered with the list.
