@@ -185,6 +185,11 @@ def test_citations_must_include_the_source_chunk():
     assert filters.one_passage_answer(MULTI, alone, [source, second], [second]) == second
     assert filters.one_passage_answer(MULTI, alone, [source, second], [other]) is None
     assert filters.one_passage_answer(SINGLE, alone, [second], [other]) is None
+    # an answer without names counts as held where it stands word for word, as check_draft counts it
+    plain = Draft("What colour is the shed by the quay?", "pale green", "Edda Marn")
+    shed = chunk(12, "Edda Marn painted the shed by the quay pale green.")
+    assert filters.check_draft(MULTI, plain, [source, shed]) is None
+    assert filters.one_passage_answer(MULTI, plain, [source, shed], [shed]) == shed
 
 
 def test_items_answerable_from_the_first_and_last_tokens_are_dropped():
@@ -247,6 +252,23 @@ def test_drafts_are_checked_against_their_chunk():
     assert filters.check_draft(SINGLE, Draft("全数字彩电是什么时候展出的？", "去年12月16日"), tv) is None
     assert filters.check_draft(SINGLE, Draft("全数字彩电是什么时候展出的？", "去年12月19日"), tv) == (
         filters.ANSWER_NOT_IN_SOURCE
+    )
+
+
+def test_vague_questions_are_drafted_again():
+    # From verse the 1.5B asked "Who is the king?" (the agent guessed Macbeth; the draft said Duncan).
+    play = [chunk(0, "Duncan, the king, rode to the castle of Macbeth at Inverness.")]
+    assert filters.check_draft(SINGLE, Draft("Who is the king?", "Duncan"), play) == filters.VAGUE_QUESTION
+    assert filters.check_draft(SINGLE, Draft("Who rode to the castle at Inverness?", "Duncan"), play) is None
+    passage = Draft("Who rides to the castle in this passage?", "Duncan")
+    assert filters.check_draft(SINGLE, passage, play) == filters.VAGUE_QUESTION  # the reader never sees "the passage"
+    news = [chunk(0, "国王陛下今天访问了湛江市。")]
+    assert filters.check_draft(SINGLE, Draft("谁是国王？", "陛下"), news) == filters.VAGUE_QUESTION
+    assert filters.check_draft(SINGLE, Draft("国王今天访问了哪个城市？", "湛江市"), news) is None
+    assert filters.check_draft(SINGLE, Draft("这段文字中国王访问了哪里？", "湛江市"), news) == filters.VAGUE_QUESTION
+    # an unanswerable question is asked about an invented name: never vague by this rule
+    assert filters.check_draft(UNANSWERABLE, Draft("Who is Velk Arrow?", EN.not_found, "Velk Arrow"), play) != (
+        filters.VAGUE_QUESTION
     )
 
 
@@ -327,9 +349,20 @@ def test_chinese_multi_hop_partners_share_a_name_not_a_common_phrase():
 
 
 def test_multi_hop_partner_prefers_a_name_the_passage_is_about():
-    texts = ["Macbeth meets Banquo. Macbeth speaks.", "Filler.", "Filler.", "Banquo rides.", "Macbeth waits."]
+    texts = ["Then Macbeth meets Banquo, and Macbeth speaks.", "Filler.", "Filler.", "Banquo rides.", "Macbeth waits."]
     # Banquo is said once, Macbeth twice: the passage is about Macbeth
     assert partner([chunk(i, t) for i, t in enumerate(texts)], 0, random.Random(0)) == (4, "Macbeth")
+
+
+def test_english_partners_are_names_not_the_capitals_that_open_verse_lines():
+    # Verse opens every line with a capital: the 1.5B's run tied passages by "Commends" and "Shame".
+    verse = "The king hath happily receiv'd, Macbeth,\nCommends the ingredients of our cup\nShame to our lips."
+    assert candidate_names(verse) == ["Macbeth"]
+    texts = [verse, "Filler.", "Filler.", "Shame, and I am ashamed.\nCommends me.", "They call him Macbeth."]
+    assert partner([chunk(i, t) for i, t in enumerate(texts)], 0, random.Random(0)) == (4, "Macbeth")
+    # a name inside a longer word is not the name
+    ashamed = ["A man called Shame came.", "Filler.", "Filler.", "I am ashamed."]
+    assert partner([chunk(i, t) for i, t in enumerate(ashamed)], 0, random.Random(0)) is None
 
 
 # -- output formats -------------------------------------------------------------

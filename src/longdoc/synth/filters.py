@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from ..bench.score import lveval, refused
 from ..citations import MARKER, is_not_found
 from ..index.store import Corpus
+from ..index.terms import EN_STOPWORDS
 from ..prompts import prompts_for
 from ..records import Chunk
 from ..verify.names import answer_names, bare, names_found
@@ -25,6 +26,7 @@ _HAN_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 _ASKING_WORDS = frozenset(
     "what which when where whom whose does have that this with from who how did the and was were for".split()
 )
+_POINTS_AT_PASSAGE = re.compile(r"\b(?:this|the|that) (?:passage|text|excerpt)\b|(?:这|该|本|上述)段|段落|本文|文中", re.I)
 _EXAMPLE_QUESTION = re.compile(r'"question": "([^"]+)"')
 # The share of a question's terms that, found in a worked example, make it a copy.
 _COPIED = 0.6
@@ -33,6 +35,7 @@ _ZH_ASKS = re.compile(r"谁|什么|哪|几[个年次位天岁名]|多少|[为如
 # Why an item was dropped: the manifest counts them and each record names one.
 DRAFT_UNPARSED = "draft_unparsed"  # the model's reply held no usable question
 NOT_A_QUESTION = "not_a_question"  # the "question" is a statement (a source sentence copied)
+VAGUE_QUESTION = "vague_question"  # names too little to mean one place in a long document ("Who is the king?")
 NO_SHARED_NAME = "no_shared_name"  # multi: no other chunk shares a rare name with the picked one
 ANSWER_NOT_IN_SOURCE = "answer_not_in_source"  # the chunk-local answer is not what the chunk says
 QUESTION_GIVES_ANSWER = "question_gives_answer"
@@ -48,6 +51,7 @@ ANSWERABLE_FROM_ENDS = "answerable_from_ends"  # the plain model answers from th
 REASONS = (
     DRAFT_UNPARSED,
     NOT_A_QUESTION,
+    VAGUE_QUESTION,
     NO_SHARED_NAME,
     ANSWER_NOT_IN_SOURCE,
     QUESTION_GIVES_ANSWER,
@@ -69,19 +73,39 @@ def check_draft(kind: str, draft: Draft | None, sources: Sequence[Chunk]) -> str
         return DRAFT_UNPARSED
     if not is_question(draft.question):
         return NOT_A_QUESTION
+    if kind != UNANSWERABLE and is_vague(draft.question):
+        return VAGUE_QUESTION
     text = "\n".join(c.text for c in sources)
     if kind == UNANSWERABLE:
         if bare(draft.entity) not in bare(draft.question):
             return ENTITY_NOT_IN_QUESTION
         asked = draft.question.replace(draft.entity, " ")
         return None if on_passage(asked, text) and not copies_example(asked) else OFF_PASSAGE
-    copied = names_found(draft.answer, text) == 1.0 if answer_names(draft.answer) else False
-    # An answer without names ("white", "in the spring") must appear word for word.
-    if not copied and bare(draft.answer) not in bare(text):
+    if not holds_answer(text, draft.answer):
         return ANSWER_NOT_IN_SOURCE
     if bare(draft.answer) in bare(draft.question):
         return QUESTION_GIVES_ANSWER
     return None
+
+
+def holds_answer(text: str, answer: str) -> bool:
+    """The text holds the answer: all its names, or, for an answer without names
+    ("white", "in the spring"), the answer word for word."""
+    if answer_names(answer) and names_found(answer, text) == 1.0:
+        return True
+    return bare(answer) in bare(text)
+
+
+def is_vague(question: str) -> bool:
+    """The question names too little to mean one place in a long document: fewer
+    than two English content words or three Chinese character pairs besides its
+    question words ("Who is the king?", "梁惠珍是谁？"), or it points at "the
+    passage", which the reader of the whole document never sees. From verse the
+    1.5B wrote such questions, and the agent's answer to them was a guess."""
+    if _POINTS_AT_PASSAGE.search(question):
+        return True
+    words = {w.lower() for w in re.findall(r"[A-Za-z]{3,}", question)} - _ASKING_WORDS - EN_STOPWORDS
+    return len(words) < 2 and len(_pairs(question)) < 3
 
 
 def on_passage(question: str, text: str) -> bool:
@@ -201,7 +225,7 @@ def one_passage_answer(kind: str, draft: Draft, sources: Sequence[Chunk], cited:
     question then needed no other passage), else None."""
     if kind != MULTI:
         return None
-    holders = [s for s in sources if bare(draft.answer) in bare(s.text) or names_found(draft.answer, s.text) == 1.0]
+    holders = [s for s in sources if holds_answer(s.text, draft.answer)]
     if len(holders) != 1 or check_citations(SINGLE, draft, holders, cited) is not None:
         return None
     return holders[0]

@@ -18,6 +18,8 @@ from .records import MULTI, UNANSWERABLE, Seed
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # jieba's part-of-speech tags for names: people (nr, and its nrfg, nrt), places (ns), bodies (nt).
 _ZH_NAME_TAGS = frozenset({"nr", "nrfg", "nrt", "ns", "nt"})
+# What may stand before a sentence's first word: its capital says nothing.
+_OPENERS = frozenset("\n.!?:;\"'(“‘[-—")
 _MIN_NAME = 3  # shorter Latin "names" ("He", "AI") are too common to tie two passages together
 
 
@@ -84,10 +86,31 @@ def candidate_names(text: str) -> list[str]:
     (Any run of three characters would do as a match, but the rarest such runs
     are words like "带来了" and "被评为": the 1.5B then tied passages about
     nothing in common.)"""
-    names = [n for n in answer_names(text) if len(n) >= _MIN_NAME and not n.isdigit()]
+    names = [
+        n for n in answer_names(text) if len(n) >= _MIN_NAME and not n.isdigit() and (_HAN.search(n) or _mid_sentence(n, text))
+    ]
     if _HAN.search(text):
         names.extend(w.word for w in _tagger().cut(text) if w.flag in _ZH_NAME_TAGS and len(w.word) >= 2)
     return list(dict.fromkeys(names))
+
+
+def _mid_sentence(name: str, text: str) -> bool:
+    """Whether a Latin name is capitalised somewhere other than a line's or a
+    sentence's start. In verse every line opens with a capital, so without
+    this "Commends" and "Shame" tied passages as if they were people."""
+    for m in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", text):
+        before = text[: m.start()].rstrip(" \t")
+        if before and before[-1] not in _OPENERS:
+            return True
+    return False
+
+
+def _times_said(name: str, folded_text: str) -> int:
+    """How often a casefolded text says a name. Chinese has no spaces to bound a
+    word; a Latin name inside a longer word ("Shame" in "ashamed") is not it."""
+    if _HAN.search(name):
+        return folded_text.count(name.casefold())
+    return len(re.findall(rf"(?<!\w){re.escape(name.casefold())}(?!\w)", folded_text))
 
 
 def _tagger() -> Any:
@@ -111,11 +134,11 @@ def partner(chunks: Sequence[Chunk], i: int, rng: random.Random) -> tuple[int, s
     most = max(3, len(chunks) // 8)
     options: list[tuple[bool, int, int, str]] = []  # (said once, holders, chunk, name)
     for name in candidate_names(chunks[i].text):
-        folded = name.casefold()
-        holders = [j for j, t in enumerate(texts) if folded in t]
+        said = [_times_said(name, t) for t in texts]
+        holders = [j for j, k in enumerate(said) if k]
         if len(holders) > most:
             continue
-        once = texts[i].count(folded) < 2
+        once = said[i] < 2
         options.extend((once, len(holders), j, name) for j in holders if abs(j - i) >= 2)
     if not options:
         return None
