@@ -912,6 +912,16 @@ def test_focus_moves_to_another_fact_sentence_on_a_retry():
     assert "１９９７年" in focus(zh, "k")
 
 
+def test_focus_reads_the_capitals_that_open_verse_lines_as_no_name():
+    from longdoc.synth.write import focus
+
+    verse = "Come, you spirits\nThat tend on mortal thoughts, unsex me here,\nAnd fill me from the crown to the toe."
+    named = "Then Lady Macbeth sent word to Cawdor that the king would come."
+    text = "\n".join([verse, verse, named, verse, verse])
+    assert focus(text, "k", 0).count(named) == 1 and focus(text, "k", 1) == focus(text, "k", 0)  # the one fact sentence
+    assert focus("\n".join([verse] * 4), "k") == "\n".join([verse] * 4)  # no name: the whole text
+
+
 def test_a_failed_draft_is_written_once_more_from_another_sentence(tmp_path, monkeypatch):
     import longdoc.synth.run as run
     from longdoc.synth.records import Seed

@@ -12,14 +12,12 @@ from ..bench.tasks import Names
 from ..errors import ConfigError
 from ..prompts import language_of
 from ..records import Chunk
-from ..verify.names import answer_names
+from ..verify.names import answer_names, proper_names
 from .records import MULTI, UNANSWERABLE, Seed
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # jieba's part-of-speech tags for names: people (nr, and its nrfg, nrt), places (ns), bodies (nt).
 _ZH_NAME_TAGS = frozenset({"nr", "nrfg", "nrt", "ns", "nt"})
-# What may stand before a sentence's first word: its capital says nothing.
-_OPENERS = frozenset("\n.!?:;\"'(“‘[-—")
 _MIN_NAME = 3  # shorter Latin "names" ("He", "AI") are too common to tie two passages together
 
 
@@ -86,23 +84,13 @@ def candidate_names(text: str) -> list[str]:
     (Any run of three characters would do as a match, but the rarest such runs
     are words like "带来了" and "被评为": the 1.5B then tied passages about
     nothing in common.)"""
-    names = [
-        n for n in answer_names(text) if len(n) >= _MIN_NAME and not n.isdigit() and (_HAN.search(n) or _mid_sentence(n, text))
-    ]
+    # Latin names capitalised where no line starts: verse opens every line with
+    # a capital, and "Commends" and "Shame" tied passages as if they were people.
+    latin = set(proper_names(text))
+    names = [n for n in answer_names(text) if len(n) >= _MIN_NAME and (_HAN.search(n) or n in latin)]
     if _HAN.search(text):
         names.extend(w.word for w in _tagger().cut(text) if w.flag in _ZH_NAME_TAGS and len(w.word) >= 2)
     return list(dict.fromkeys(names))
-
-
-def _mid_sentence(name: str, text: str) -> bool:
-    """Whether a Latin name is capitalised somewhere other than a line's or a
-    sentence's start. In verse every line opens with a capital, so without
-    this "Commends" and "Shame" tied passages as if they were people."""
-    for m in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", text):
-        before = text[: m.start()].rstrip(" \t")
-        if before and before[-1] not in _OPENERS:
-            return True
-    return False
 
 
 def _times_said(name: str, folded_text: str) -> int:

@@ -20,6 +20,7 @@ from ..llm.base import LLM, GenerationOptions, Message
 from ..prompts import PromptSet, language_of, prompts_for
 from ..records import Chunk
 from ..sentences import sentence_spans
+from ..verify.names import proper_names
 from .records import MULTI, SINGLE, UNANSWERABLE, Draft, Seed
 
 _DRAFT_TOKENS = 160  # a question and a short answer; small models ramble past a cap they are not given
@@ -27,7 +28,6 @@ _JSON_OBJECT = re.compile(r"\{.*?\}", re.DOTALL)
 # About a paragraph around the focus sentence: enough to say what it is about.
 _WINDOW_CHARS = {"en": 480, "zh": 200}
 _FACT_CHARS = {"en": (40, 400), "zh": (12, 160)}  # a sentence shorter says too little, a longer one is a list
-_NAME = re.compile(r"\b[A-Z][a-z]+")
 _FACT_MARK = re.compile(r"\d|《")  # a number (full-width too), a title
 
 
@@ -67,10 +67,9 @@ def focus(text: str, key: str, attempt: int = 0, near: str = "") -> str:
 
 
 def _holds_fact(sentence: str) -> bool:
-    """A number or title, or a capitalised word that does not open the sentence
-    (a name); a line in capitals is a speaker's name in a play."""
-    named = any(m.start() > 0 for m in _NAME.finditer(sentence))
-    return (named or bool(_FACT_MARK.search(sentence))) and not sentence.isupper()
+    """A number or title, or a name (a capitalised word where no sentence or
+    verse line starts); a line in capitals is a speaker's name in a play."""
+    return (bool(proper_names(sentence)) or bool(_FACT_MARK.search(sentence))) and not sentence.isupper()
 
 
 def messages_for(seed: Seed, chunks: Sequence[Chunk], prompts: PromptSet, attempt: int = 0) -> list[Message]:

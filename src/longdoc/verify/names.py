@@ -13,6 +13,7 @@ from ..widths import fold_width
 # Its letters are any word characters but CJK ones: Chinese writes no spaces, so
 # "的74厘米" must give "74", not the whole run of characters glued to the number.
 _W = r"[^\W\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]"
+_SENTENCE_ENDS = (".", ":", "!", "?", "\n", ";", '"', "'", "“", "‘", "(", "[")
 _NAME_WORD = re.compile(rf"(?<!{_W})(?:[A-Z](?:{_W}|['’-])*|(?:{_W}|-)*\d(?:{_W}|-)*)")
 
 # Han characters only: kana and Hangul answers attach endings to names ("마른입니다"),
@@ -97,11 +98,19 @@ def _latin_names(text: str, skip_first: bool) -> list[str]:
     text = fold_width(text)
     for m in _NAME_WORD.finditer(text):
         word = re.sub(r"['’]s$", "", m.group()).strip("'’-")
-        at_start = not text[: m.start()].strip() or text[: m.start()].rstrip().endswith((".", ":", "!", "?", "\n"))
+        before = text[: m.start()].rstrip(" \t")  # a line break stays: verse opens each line with a capital
+        at_start = not before.strip() or before.endswith(_SENTENCE_ENDS)
         if not word or (at_start and (skip_first and not word[0].isdigit() or word in _OPENERS)):
             continue
         names.append(word)
     return names
+
+
+def proper_names(text: str) -> list[str]:
+    """The Latin words a running text capitalises where no sentence or line
+    starts: names, not the capitals that open every line of verse ("Commends",
+    "Shame"). Numbers are left out."""
+    return [n for n in _latin_names(text, skip_first=True) if not n[0].isdigit()]
 
 
 def names_found(answer: str, text: str) -> float:
