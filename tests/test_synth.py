@@ -262,6 +262,8 @@ def test_vague_questions_are_drafted_again():
     assert filters.check_draft(SINGLE, Draft("Who rode to the castle at Inverness?", "Duncan"), play) is None
     passage = Draft("Who rides to the castle in this passage?", "Duncan")
     assert filters.check_draft(SINGLE, passage, play) == filters.VAGUE_QUESTION  # the reader never sees "the passage"
+    poem = Draft("Who is the speaker of the poem at the castle?", "Duncan")
+    assert filters.check_draft(SINGLE, poem, play) == filters.VAGUE_QUESTION
     news = [chunk(0, "国王陛下今天访问了湛江市。")]
     assert filters.check_draft(SINGLE, Draft("谁是国王？", "陛下"), news) == filters.VAGUE_QUESTION
     assert filters.check_draft(SINGLE, Draft("国王今天访问了哪个城市？", "湛江市"), news) is None

@@ -27,7 +27,8 @@ _ASKING_WORDS = frozenset(
     "what which when where whom whose does have that this with from who how did the and was were for".split()
 )
 _POINTS_AT_PASSAGE = re.compile(
-    r"\b(?:this|the|that) (?:passage|text|excerpt)\b|(?:这|该|本|上述)段|段落|本文|文中", re.I
+    r"\b(?:this|the|that) (?:passage|text|excerpt|poem|speech)\b|\bthe speaker\b|(?:这|该|本|上述)段|段落|本文|文中",
+    re.I,
 )
 _EXAMPLE_QUESTION = re.compile(r'"question": "([^"]+)"')
 # The share of a question's terms that, found in a worked example, make it a copy.
