@@ -267,6 +267,8 @@ def test_vague_questions_are_drafted_again():
     news = [chunk(0, "国王陛下今天访问了湛江市。")]
     assert filters.check_draft(SINGLE, Draft("谁是国王？", "陛下"), news) == filters.VAGUE_QUESTION
     assert filters.check_draft(SINGLE, Draft("国王今天访问了哪个城市？", "湛江市"), news) is None
+    wto = [chunk(0, "WTO的总部在日内瓦。")]
+    assert filters.check_draft(SINGLE, Draft("WTO的总部在哪里？", "日内瓦"), wto) is None  # a Latin name counts too
     assert filters.check_draft(SINGLE, Draft("这段文字中国王访问了哪里？", "湛江市"), news) == filters.VAGUE_QUESTION
     # an unanswerable question is asked about an invented name: never vague by this rule
     assert filters.check_draft(UNANSWERABLE, Draft("Who is Velk Arrow?", EN.not_found, "Velk Arrow"), play) != (

@@ -100,15 +100,16 @@ def holds_answer(text: str, answer: str) -> bool:
 
 
 def is_vague(question: str) -> bool:
-    """The question names too little to mean one place in a long document: fewer
-    than two English content words or three Chinese character pairs besides its
-    question words ("Who is the king?", "梁惠珍是谁？"), or it points at "the
-    passage", which the reader of the whole document never sees. From verse the
-    1.5B wrote such questions, and the agent's answer to them was a guess."""
+    """The question names too little to mean one place in a long document: less
+    than two English content words besides its question words, three Chinese
+    character pairs counting as two ("Who is the king?", "谁是国王？"; "梁惠珍是谁？"
+    passes), or it points at "the passage", which the reader of the whole document
+    never sees. From verse the 1.5B wrote such questions, and the agent's answer
+    to them was a guess."""
     if _POINTS_AT_PASSAGE.search(question):
         return True
     words = {w.lower() for w in re.findall(r"[A-Za-z]{3,}", question)} - _ASKING_WORDS - EN_STOPWORDS
-    return len(words) < 2 and len(_pairs(question)) < 3
+    return len(words) + len(_pairs(question)) * 2 / 3 < 2
 
 
 def on_passage(question: str, text: str) -> bool:
