@@ -200,8 +200,17 @@ def test_items_answerable_from_the_first_and_last_tokens_are_dropped():
     assert filters.check_depth([0, 5], chunks, 250) is None  # the ends cannot chain to the middle
     assert filters.check_depth([0, 9], chunks, 250) == filters.SOURCE_IN_ENDS
     draft = Draft(MIDDLE.question, "Edda Marn")
-    assert filters.check_ends(SINGLE, draft, "Edda Marn.", "en", 0.5) == filters.ANSWERABLE_FROM_ENDS
-    assert filters.check_ends(SINGLE, draft, "I do not know.", "en", 0.5) is None
+    ends = "Gulls cried. Edda Marn walked the quay."
+    assert filters.check_ends(SINGLE, draft, "Edda Marn.", ends, "en", 0.5) == filters.ANSWERABLE_FROM_ENDS
+    assert filters.check_ends(SINGLE, draft, "I do not know.", ends, "en", 0.5) is None
+    # a right guess from ends that never say the answer is no answer from the ends
+    assert filters.check_ends(SINGLE, draft, "Edda Marn.", "Gulls cried over the quay.", "en", 0.5) is None
+    guess = Draft("清房期间，分局党委召开几次常委会？", "两次")
+    assert filters.check_ends(SINGLE, guess, "两次。", "新年讲话。市场平稳。", "zh", 0.5) is None
+    assert (
+        filters.check_ends(SINGLE, guess, "两次。", "分局党委召开两次常委会。", "zh", 0.5)
+        == filters.ANSWERABLE_FROM_ENDS
+    )
 
 
 def test_unanswerable_items_are_checked_against_the_index(tmp_path):

@@ -235,9 +235,11 @@ def one_passage_answer(kind: str, draft: Draft, sources: Sequence[Chunk], cited:
     return holders[0]
 
 
-def check_ends(kind: str, draft: Draft, ends_answer: str, lang: str, threshold: float) -> str | None:
-    """The plain model, given only the document's first and last tokens, must not
-    reach the answer: otherwise the item does not need long context."""
-    if kind == UNANSWERABLE:
+def check_ends(kind: str, draft: Draft, ends_answer: str, ends_text: str, lang: str, threshold: float) -> str | None:
+    """The plain model, given only the document's first and last tokens
+    (`ends_text`), must not reach the answer: otherwise the item does not need
+    long context. A right guess the ends do not back is no answer from them: the
+    1.5B said "两次" for "…召开几次常委会？" from ends that never say it."""
+    if kind == UNANSWERABLE or not holds_answer(ends_text, draft.answer):
         return None
     return ANSWERABLE_FROM_ENDS if agreement(ends_answer, draft.answer, lang) >= threshold else None
