@@ -88,6 +88,16 @@ def test_an_answer_that_only_repeats_the_question_is_not_an_answer(tmp_path):
     assert any("only repeats the question; not used" in n for n in ans.notes)
 
 
+def test_an_answer_of_citation_markers_alone_is_not_an_answer(tmp_path):
+    # The 1.5B replied "[1]" and nothing else; auto then took it for Level 1's answer.
+    corpus = _corpus(tmp_path, [*_filler(10), NEEDLE, *_filler(10)])
+    question = "Who keeps the lighthouse on Karvo Point?"
+    llm = ScriptedLLM([_plan(question, "lighthouse", "Karvo Point"), "[1]。"])
+    ans = ask_rag(question, Job(corpus, llm, 1000, 50))
+    assert is_not_found(ans.answer, EN) and ans.citations == []
+    assert any("citation markers alone; not used" in n for n in ans.notes)
+
+
 def test_answer_call_failure_degrades_to_cited_passages(tmp_path):
     paras = _filler(50)
     paras.insert(20, NEEDLE)

@@ -18,6 +18,9 @@ from ..verify.places import smaller_place
 from ..verify.support import repeats_question, support, unbacked
 from .context import Job
 
+# What is left of an answer of citation markers alone: space and punctuation.
+_NOTHING_SAID = " \t\n.,;:!?。，；：！？、"
+
 
 def answer_from_evidence(
     mode: str,
@@ -53,6 +56,16 @@ def answer_from_evidence(
         text, failure = _generate(plan, evidence, prompts, job.llm, job.answer_tokens, usage, job.on_token, chained)
     if failure:
         notes.append(f"answer step failed: {failure}")
+    elif not MARKER.sub(" ", text).strip(_NOTHING_SAID):
+        # The 1.5B replied "[1]" and nothing else to "谁不执行政府指导价…？": a citation of
+        # no answer, which the checks downstream would have nothing to test.
+        notes.append(
+            f'the model answered "{text.strip()}", citation markers alone; '
+            + ("the readers' answer is used" if found else "not used")
+        )
+        text = found.text if found else f"{prompts.not_found} ({_searched(plan, evidence, job)})"
+        if job.on_token:
+            job.on_token(f"\n\n(That is no answer.) {text}")
     elif not is_not_found(text, prompts) and repeats_question(
         MARKER.sub(" ", text), plan.information, job.corpus.analyzer
     ):
