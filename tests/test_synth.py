@@ -185,6 +185,12 @@ def test_citations_must_include_the_source_chunk():
     assert filters.one_passage_answer(MULTI, alone, [source, second], [second]) == second
     assert filters.one_passage_answer(MULTI, alone, [source, second], [other]) is None
     assert filters.one_passage_answer(SINGLE, alone, [second], [other]) is None
+    # a question that carries a name from passage 1 into passage 2's fact mixed the two: not relabelled
+    union = chunk(20, "The Tamsin League joined Orra, Vell and Dask. Trade with Orra and Dask was 60% of Vell's.")
+    mixed = Draft("What share of the Tamsin League's trade went to Orra and Dask?", "60%", "Orra")
+    assert filters.one_passage_answer(MULTI, mixed, [source, union], [union]) is None
+    own = Draft("What share of Vell's trade was with Orra and Dask?", "60%", "Orra")
+    assert filters.one_passage_answer(MULTI, own, [source, union], [union]) == union
     # an answer without names counts as held where it stands word for word, as check_draft counts it
     plain = Draft("What colour is the shed by the quay?", "pale green", "Edda Marn")
     shed = chunk(12, "Edda Marn painted the shed by the quay pale green.")

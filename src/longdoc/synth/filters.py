@@ -17,6 +17,7 @@ from ..index.store import Corpus
 from ..index.terms import EN_STOPWORDS
 from ..prompts import prompts_for
 from ..records import Chunk
+from ..sentences import sentences
 from ..verify.names import answer_names, bare, names_found
 from .records import MULTI, SINGLE, UNANSWERABLE, Draft
 
@@ -232,7 +233,19 @@ def one_passage_answer(kind: str, draft: Draft, sources: Sequence[Chunk], cited:
     holders = [s for s in sources if holds_answer(s.text, draft.answer)]
     if len(holders) != 1 or check_citations(SINGLE, draft, holders, cited) is not None:
         return None
-    return holders[0]
+    return holders[0] if asked_of_its_sentence(draft, holders[0].text) else None
+
+
+def asked_of_its_sentence(draft: Draft, text: str) -> bool:
+    """The question names only what the sentence giving its answer names. A
+    draft written to join two passages, then answered from one, can mix them:
+    "吉尔吉斯斯坦、哈萨克斯坦和乌兹别克斯坦三国的贸易额…" (the union named a sentence
+    before) for "吉与俄、哈、乌三国的贸易额…"; "吕纯操在南极期间遭遇了什么不幸？" for a
+    misfortune "归来后"."""
+    return any(
+        holds_answer(sentence, draft.answer) and names_found(draft.question, sentence) == 1.0
+        for sentence in sentences(text)
+    )
 
 
 def check_ends(kind: str, draft: Draft, ends_answer: str, ends_text: str, lang: str, threshold: float) -> str | None:
