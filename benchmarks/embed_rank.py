@@ -16,7 +16,11 @@ Two ways of pooling a chunk are measured: one vector for the whole chunk
 Speed is measured on the same chunks (`--threads` cores): chunks per second,
 the embedding time extrapolated to a 1M-token index, and one query's time.
 
-    nice -n 19 python benchmarks/embed_rank.py [--tokens 128000] [--only wordllama]
+A third way uses the vectors to expand the query instead ("neighbours"): each
+question word's nearest words in the document's own vocabulary, searched with
+BM25 and fused with the question's ranking.
+
+    nice -n 19 python benchmarks/embed_rank.py [--tokens 128000] [--only wordllama] [--only neighbours]
 
 Token counts use longdoc's estimate (no model is loaded), so chunk counts
 differ a little from paraphrase_rank.py's, which counts with the model's tokenizer.
@@ -27,6 +31,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import sys
 import tempfile
 import time
@@ -42,7 +47,8 @@ from longdoc.bench.generate import build_document
 from longdoc.chunk import ChunkSettings
 from longdoc.index.embed import EmbeddingKind
 from longdoc.index.retriever import fuse
-from longdoc.index.store import IndexStore
+from longdoc.index.store import Corpus, IndexStore
+from longdoc.index.terms import EN_STOPWORDS
 from longdoc.records import Chunk, Hit, IndexedDoc
 from longdoc.sentences import sentence_spans
 from longdoc.tokens import EstimateCounter
@@ -139,6 +145,7 @@ class Haystack:
     chunks: list[Chunk]
     bm25: list[Hit]
     docs: list[IndexedDoc]
+    corpus: Corpus
 
 
 def haystacks(tokens: int) -> list[Haystack]:
@@ -152,7 +159,8 @@ def haystacks(tokens: int) -> list[Haystack]:
         path.write_text(text, encoding="utf-8")
         doc = store.add(path)
         corpus = store.corpus([doc])
-        out.append(Haystack(lang, fact, question, corpus.chunks, corpus.search(question, k=len(corpus.chunks)), [doc]))
+        bm25 = corpus.search(question, k=len(corpus.chunks))
+        out.append(Haystack(lang, fact, question, corpus.chunks, bm25, [doc], corpus))
     return out
 
 
@@ -252,6 +260,52 @@ def measure_retriever(stacks: list[Haystack], rarity: bool) -> list[str]:
     return rows
 
 
+def _words(text: str, lang: str) -> list[str]:
+    """Content words: Latin words of three letters or more, or jieba's Chinese words of two characters or more."""
+    if lang == "en":
+        return [w for w in re.findall(r"[a-z]{3,}", text.lower()) if w not in EN_STOPWORDS]
+    import jieba
+
+    jieba.setLogLevel(60)
+    return [w for w in jieba.cut(text) if len(w) >= 2 and re.fullmatch(r"[\u4e00-\u9fff]+", w)]
+
+
+def _unlike(word: str, other: str) -> bool:
+    # Subword vectors put "healed" next to "congealed" and "lighthouse" next to
+    # "carouse"; a shared start is a form of the same word, which BM25 stems anyway.
+    return other != word and other[:4] != word[:4] and other[-4:] != word[-4:]
+
+
+def measure_neighbours(stacks: list[Haystack], k: int = 5) -> str:
+    """Query expansion without an LLM: each question word's `k` nearest words in
+    the document's own vocabulary by WordLlama's vectors, searched with BM25 and
+    fused with the question's own ranking."""
+    embed, _ = _wordllama()
+    inside: dict[str, int] = {}
+    vocab_seconds, query_seconds = 0.0, []
+    for h in stacks:
+        t0 = time.perf_counter()
+        vocab = sorted(set(_words(" ".join(c.text for c in h.chunks), h.lang)))
+        vectors = embed(vocab)
+        vocab_seconds += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        asked = list(dict.fromkeys(_words(h.question, h.lang)))
+        similar = embed(asked) @ vectors.T
+        near = []
+        for i, word in enumerate(asked):
+            order = np.argsort(-similar[i])[: k + 8]
+            near += [vocab[j] for j in order if _unlike(word, vocab[j])][:k]
+        fused = fuse([h.bm25, h.corpus.search(" ".join(near), k=len(h.chunks))])
+        query_seconds.append(time.perf_counter() - t0)
+        inside[h.lang] = inside.get(h.lang, 0) + _inside(fused, h)
+    n = {lang: sum(h.lang == lang for h in stacks) for lang in ("en", "zh")}
+    at_1m = vocab_seconds / sum(len(h.chunks) for h in stacks) * len(stacks[0].chunks) * 1_000_000 / TOKENS[0]
+    return (
+        f"| wordllama neighbours | query words | - | - | {inside.get('en', 0)}/{n['en']} | {inside.get('zh', 0)}/{n['zh']} "
+        f"| {inside.get('en', 0) + inside.get('zh', 0)}/{len(stacks)} | - | {at_1m:.1f} | {1000 * float(np.median(query_seconds)):.0f} |"
+    )
+
+
 def speed_only(candidate: Candidate, stacks: list[Haystack], result: Result, n: int) -> None:
     passages, queries = candidate.load()
     chunks = [c.text for h in stacks[:1] for c in h.chunks[:n]]
@@ -310,6 +364,8 @@ def main() -> None:
     if not args.only or "longdoc" in args.only:
         for rarity in (False, True):
             rows += measure_retriever(stacks, rarity)
+    if not args.only or "neighbours" in args.only:
+        rows.append(measure_neighbours(stacks))
     bm25 = {lang: sum(_inside(h.bm25, h) for h in stacks if h.lang == lang) for lang in ("en", "zh")}
     print(f"\nBM25 alone: en {bm25['en']}/{n['en']}, zh {bm25['zh']}/{n['zh']} inside the first 10%\n")
     print(
