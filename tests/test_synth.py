@@ -270,6 +270,25 @@ def test_drafts_are_checked_against_their_chunk():
     )
 
 
+def test_an_answer_that_says_the_question_back_is_dropped():
+    # zh10: a "why" question answered with itself, and a headline for "which measures?"
+    news = [
+        chunk(0, "恩佐说，南非同中国建交是两国３００多年交往的自然结果。重庆：关怀孤寡老人。委员会每年捐赠被子一床。")
+    ]
+    why = Draft(
+        "恩佐为什么说南非同中国建交是两国300多年交往的自然结果？",
+        "恩佐说，南非同中国建交是两国３００多年交往的自然结果。",
+    )
+    assert filters.check_draft(SINGLE, why, news) == filters.QUESTION_GIVES_ANSWER
+    headline = Draft("重庆有哪些关怀孤寡老人的措施？", "重庆：关怀孤寡老人")
+    assert filters.check_draft(SINGLE, headline, news) == filters.QUESTION_GIVES_ANSWER
+    assert filters.check_draft(SINGLE, Draft("重庆关怀孤寡老人的措施是什么？", "每年捐赠被子一床"), news) is None
+    play = [chunk(0, "Duncan rode to Inverness, where Macbeth waited at the castle gate.")]
+    back = Draft("Why did Duncan ride to Inverness?", "Duncan did ride to Inverness.")
+    assert filters.check_draft(SINGLE, back, play) == filters.QUESTION_GIVES_ANSWER
+    assert filters.check_draft(SINGLE, Draft("Who waited at the castle gate in Inverness?", "Macbeth"), play) is None
+
+
 def test_vague_questions_are_drafted_again():
     # From verse the 1.5B asked "Who is the king?" (the agent guessed Macbeth; the draft said Duncan).
     play = [chunk(0, "Duncan, the king, rode to the castle of Macbeth at Inverness.")]

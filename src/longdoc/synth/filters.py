@@ -19,6 +19,7 @@ from ..prompts import prompts_for
 from ..records import Chunk
 from ..sentences import sentences
 from ..verify.names import answer_names, bare, names_found
+from ..widths import fold_width
 from .records import MULTI, SINGLE, UNANSWERABLE, Draft
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -34,6 +35,8 @@ _POINTS_AT_PASSAGE = re.compile(
 _EXAMPLE_QUESTION = re.compile(r'"question": "([^"]+)"')
 # The share of a question's terms that, found in a worked example, make it a copy.
 _COPIED = 0.6
+# The share of an answer's terms that, found in its question, make it a restatement.
+_RESTATED = 0.8
 _ZH_ASKS = re.compile(r"谁|什么|哪|几[个年次位天岁名]|多少|[为如]何|何[时地人处]|怎|是否|吗$|呢$")
 
 # Why an item was dropped: the manifest counts them and each record names one.
@@ -87,9 +90,25 @@ def check_draft(kind: str, draft: Draft | None, sources: Sequence[Chunk]) -> str
         return None if on_passage(asked, text) and not copies_example(asked) else OFF_PASSAGE
     if not holds_answer(text, draft.answer):
         return ANSWER_NOT_IN_SOURCE
-    if bare(draft.answer) in bare(draft.question):
+    if bare(draft.answer) in bare(draft.question) or restates(draft.answer, draft.question):
         return QUESTION_GIVES_ANSWER
     return None
+
+
+def restates(answer: str, question: str) -> bool:
+    """Most of the answer's terms (English words, Chinese character pairs) are
+    the question's: the answer says the question back. The 1.5B answered
+    "恩佐为什么说南非同中国建交是…自然结果？" with "恩佐说，南非同中国建交是…自然结果。",
+    and "重庆有哪些关怀孤寡老人的措施？" with the headline "重庆：关怀孤寡老人"."""
+    said = _answer_terms(answer)
+    return len(said) >= 2 and len(said & _answer_terms(question)) >= _RESTATED * len(said)
+
+
+def _answer_terms(text: str) -> set[str]:
+    folded = fold_width(text).lower()
+    return {w for w in re.findall(r"[a-z0-9]+", folded) if w not in EN_STOPWORDS} | {
+        run[i : i + 2] for run in _HAN_RUN.findall(folded) for i in range(len(run) - 1)
+    }
 
 
 def holds_answer(text: str, answer: str) -> bool:
