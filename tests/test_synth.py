@@ -283,6 +283,8 @@ def test_an_answer_that_says_the_question_back_is_dropped():
     headline = Draft("重庆有哪些关怀孤寡老人的措施？", "重庆：关怀孤寡老人")
     assert filters.check_draft(SINGLE, headline, news) == filters.QUESTION_GIVES_ANSWER
     assert filters.check_draft(SINGLE, Draft("重庆关怀孤寡老人的措施是什么？", "每年捐赠被子一床"), news) is None
+    medals = [chunk(0, "安徽省代表团在八运会上获５．５枚金牌。")]
+    assert filters.check_draft(SINGLE, Draft("安徽省代表团在八运会上获得了多少枚金牌？", "5.5枚金牌"), medals) is None
     play = [chunk(0, "Duncan rode to Inverness, where Macbeth waited at the castle gate.")]
     back = Draft("Why did Duncan ride to Inverness?", "Duncan did ride to Inverness.")
     assert filters.check_draft(SINGLE, back, play) == filters.QUESTION_GIVES_ANSWER

@@ -105,6 +105,7 @@ def restates(answer: str, question: str) -> bool:
 
 
 def _answer_terms(text: str) -> set[str]:
+    # Unlike `_terms`, numbers count: "5.5枚金牌" for "…获得了多少枚金牌？" is no restatement.
     folded = fold_width(text).lower()
     return {w for w in re.findall(r"[a-z0-9]+", folded) if w not in EN_STOPWORDS} | {
         run[i : i + 2] for run in _HAN_RUN.findall(folded) for i in range(len(run) - 1)
