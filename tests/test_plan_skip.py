@@ -63,6 +63,21 @@ def test_a_clear_lead_skips_the_planning_call(tmp_path):
     assert "plan" in ans.timings  # the rule's search is timed as the planning step
 
 
+def test_a_clear_lead_leaves_out_passages_that_share_little_with_the_question(tmp_path):
+    # The chapel's passage shares one word ("bell"): kept whole beside a planned
+    # question (its fact may be worded differently), left out when the question's
+    # own words single out the needle, which then holds the answer.
+    corpus = _clear(tmp_path)
+    prompts = {}
+    for skip in (True, False):
+        llm = ScriptedLLM(["Edda Marn [1]."] if skip else [PLAN, "Edda Marn [1]."])
+        ask_rag(Q, Job(corpus, llm, 1000, 60, skip_plan=skip))
+        prompts[skip] = llm.calls[-1].messages[-1].content
+    assert NEEDLE in prompts[True] and NEEDLE in prompts[False]
+    assert "chapel" in prompts[False] and "chapel" not in prompts[True]
+    assert "[2]" not in prompts[True]
+
+
 def test_a_passage_no_other_matches_is_said_so(tmp_path):
     corpus = _corpus(tmp_path, [*_filler(60), NEEDLE, *_filler(90, 60)])
     ans = ask_rag(Q, Job(corpus, ScriptedLLM(["Edda Marn [1]."]), 1000, 60))

@@ -128,6 +128,9 @@ class QueryPlan:
     # Other words for the question's phrases (Level 2 ranks chunks with them too).
     expansions: list[str] = field(default_factory=list)
     from_llm: bool = True  # False when the LLM's reply was unusable and we fell back
+    # The question's own words single out one passage (retrieve.clear_lead), so
+    # passages that share little with it are left out of the answer's prompt.
+    clear_lead: bool = False
 
     def search_texts(self) -> list[str]:
         """Everything worth searching for, the question's own words first."""

@@ -156,7 +156,11 @@ def shared_terms(terms: set[str], texts: list[str], analyzer: Analyzer) -> list[
 
 
 def focus_evidence(
-    evidence: list[Evidence], question: str, analyzer: Analyzer, counter: TokenCounter
+    evidence: list[Evidence],
+    question: str,
+    analyzer: Analyzer,
+    counter: TokenCounter,
+    keep_unfocused: bool = True,
 ) -> list[Evidence]:
     """Each passage cut to its sentences that share terms with the question (in
     their order, joined by " … "). Small models overlook a one-line fact inside
@@ -164,7 +168,10 @@ def focus_evidence(
     such a passage. With this, on the same bench items, its Level 1 recall went
     from 0.67 to 1.00 (smoke) and 0.60 to 0.70 (16k set) with 25-47% fewer prompt
     tokens (docs/benchmarks.md). A passage where no sentence shares enough is
-    kept whole: its answer may be worded differently."""
+    kept whole: its answer may be worded differently, unless `keep_unfocused`
+    is off (the question's words single out another passage, which holds the
+    answer on every item of benchmarks/plan_skip.py): then it is left out, as
+    it would cost a whole chunk of prefill for nothing."""
     asked = set(analyzer.terms(question))
     focused: list[Evidence] = []
     for e in evidence:
@@ -175,6 +182,8 @@ def focus_evidence(
         # share two common words with it (a Hindi question's के, की, करता).
         floor = max(FOCUS_MIN_SHARED, (shared[best[0]] + 1) // 2) if best else FOCUS_MIN_SHARED
         keep = sorted(i for i in best if shared[i] >= floor)
+        if not keep and not keep_unfocused:
+            continue
         if not keep or len(keep) == len(parts):
             focused.append(e)
             continue

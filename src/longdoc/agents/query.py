@@ -79,7 +79,7 @@ def plan_without_call(question: str, job: Job, notes: list[str]) -> QueryPlan | 
     notes.append(f"plan call skipped: the question's words rank one passage far above the rest ({ratio})")
     analyzer = job.corpus.analyzer
     words = [w for w in _WORD.findall(question) if analyzer.terms(w)]
-    return QueryPlan(question, question, keywords=list(dict.fromkeys(words)), from_llm=False)
+    return QueryPlan(question, question, keywords=list(dict.fromkeys(words)), from_llm=False, clear_lead=True)
 
 
 def expand_query(plan: QueryPlan, llm: LLM, prompts: PromptSet, usage: Usage) -> str | None:

@@ -22,5 +22,7 @@ def ask_rag(question: str, job: Job, plan: QueryPlan | None = None) -> Answer:
         hits = rank(job.corpus, plan)
         counter = job.llm.token_counter()
         evidence = select_evidence(hits, job.budget, counter)
-        evidence = focus_evidence(evidence, plan.information, job.corpus.analyzer, counter)
+        evidence = focus_evidence(
+            evidence, plan.information, job.corpus.analyzer, counter, keep_unfocused=not plan.clear_lead
+        )
     return answer_from_evidence("rag", plan, evidence, job, prompts, usage, notes)
