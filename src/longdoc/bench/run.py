@@ -50,6 +50,9 @@ class Outcome:
     # Which level answered and why: without them a failure's step cannot be read from results.
     mode: str = ""
     notes: list[str] = field(default_factory=list)
+    # The text the model was shown, where a system shows it one (the plain
+    # model's cut of the document): `longdoc synth` checks it holds the answer.
+    context: str = ""
 
 
 @dataclass
@@ -178,6 +181,7 @@ def full_context_answerer(settings: Settings, llm: LLM, window: int | None = Non
             c.prompt_tokens,
             c.completion_tokens,
             timings={"truncate": t1 - t0, "generate": time.perf_counter() - t1},
+            context=text,
         )
 
     return answer

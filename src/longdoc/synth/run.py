@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .. import api
 from ..bench.generate import Item
-from ..bench.run import Answerer, code_version, fit_middle_out, full_context_answerer
+from ..bench.run import Answerer, code_version, full_context_answerer
 from ..config import Settings
 from ..errors import BackendError, NoInputError
 from ..llm.base import LLM
@@ -197,10 +197,7 @@ def _filtered(record: SynthRecord, p: Planned, seed: Seed, work: Work) -> str | 
     if outcome.error:
         raise BackendError(outcome.error)
     record.ends_answer = outcome.prediction
-    ends = fit_middle_out(
-        Path(p.view.path).read_text(encoding="utf-8"), 2 * config.ends_tokens, work.llm.token_counter()
-    )
-    return filters.check_ends(record.kind, draft, outcome.prediction, ends, record.lang, config.threshold)
+    return filters.check_ends(record.kind, draft, outcome.prediction, outcome.context, record.lang, config.threshold)
 
 
 def _draft(record: SynthRecord, seed: Seed, chunks: Sequence[Chunk], work: Work) -> tuple[Draft | None, str | None]:
