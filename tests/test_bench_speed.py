@@ -127,7 +127,7 @@ def test_speedups_are_against_each_models_first_variant_whichever_way_a_figure_c
         8192,
         {"base": "base:", "fa": "fa:flash_attn=true"},
         [
-            _result("m1", "base", load=10.0, prefill=100.0, ask=30.0),
+            _result("m1", "base", load=10.0, prefill=100.0, ask=30.0, read_whole_s_per_chunk=4.0),
             _result("m1", "fa", load=5.0, prefill=125.0, ask=40.0, read_s_per_chunk=None),
             _result("m2", "base", load=20.0, prefill=50.0, ask=60.0),
             _result("m2", "fa", load=20.0, prefill=100.0, ask=60.0, reader_reuse=None),
@@ -141,6 +141,8 @@ def test_speedups_are_against_each_models_first_variant_whichever_way_a_figure_c
     assert table["Level 2 s/chunk"] == ["2.00", "-", "2.00", "2.00 x1.00"]
     assert table["reader tokens from cache"] == ["25%", "25%", "25%", "-"]  # a share: no speed-up
     assert table["answer right (auto)"] == ["yes"] * 4 and table["answer right (read)"] == ["no"] * 4
+    assert table["Level 2 s/chunk, whole chunks"] == ["4.00", "-", "-", "-"]
+    assert table["window speed-up"] == ["x2.00", "-", "-", "-"]  # within the variant: whole over window
     text = describe(report)
     assert "variant base: today's settings" in text and "variant fa: flash_attn=True" in text
     assert "AVX2 = 1" in text
@@ -263,6 +265,11 @@ def test_one_pass_measures_every_figure_from_a_cold_cache(tmp_path):
     assert r.ask_right and r.read_right and r.first_token_s is not None and r.first_token_s > 0
     assert 1 <= r.chunks_read <= 4 and r.read_s_per_chunk is not None
     assert r.reader_reuse is not None and 0.4 < r.reader_reuse <= 0.5
+    # Level 2 read again with whole chunks: the baseline of the reading window
+    assert r.read_whole_s_per_chunk is not None and r.read_whole_right
+    plan_whole = dataclasses.replace(plan, settings=dataclasses.replace(plan.settings, read_window=0))
+    (w,) = run(["m"], variants[:1], plan_whole, make, SpeedReport("v", "info", 2, 8192, {}), clock=Tick()).results
+    assert w.read_whole_s_per_chunk is None and w.read_whole_right is None  # no window: nothing to compare
     assert json.loads(json.dumps(r.__dict__))["prefill_tps"] == {"200": 200.0, "500": 500.0}
 
 

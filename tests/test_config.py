@@ -34,6 +34,15 @@ def test_bad_values_give_one_line_errors(tmp_path):
         load_settings({}, env=env, config_file=tmp_path / "nope.toml")
 
 
+def test_the_reading_window_is_whole_chunks_or_at_least_64_tokens(tmp_path):
+    env = {"LONGDOC_HOME": str(tmp_path)}
+    assert load_settings({}, env=env)[0].read_window == 256
+    assert load_settings({}, env={**env, "LONGDOC_READ_WINDOW": "0"})[0].read_window == 0
+    assert load_settings({"read_window": 128}, env=env)[0].read_window == 128
+    with pytest.raises(ConfigError, match="read window must be 0"):
+        load_settings({"read_window": 32}, env=env)
+
+
 def test_the_milvus_store_is_chosen_by_setting_and_needs_a_uri(tmp_path):
     env = {"LONGDOC_HOME": str(tmp_path)}
     with pytest.raises(ConfigError, match="needs a URI"):

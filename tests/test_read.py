@@ -10,9 +10,11 @@ from longdoc.agents.readings import Reading
 from longdoc.agents.settle import settle
 from longdoc.chunk import ChunkSettings
 from longdoc.index.store import IndexStore
+from longdoc.index.terms import Analyzer
 from longdoc.llm.scripted import ScriptedLLM
 from longdoc.prompts import EN
-from longdoc.retrieve import Evidence
+from longdoc.records import QueryPlan
+from longdoc.retrieve import Evidence, WindowTerms, reading_window, window_terms
 from oracle import Oracle
 
 # Shares no content word with the question below: only reading finds it.
@@ -219,6 +221,86 @@ def test_fusion_interleaves_the_best_of_each_ranking(tmp_path):
     order = [h.chunk.id for h in fuse([a, b])]
     assert order[:2] == [chunks[0].id, chunks[10].id] or order[:2] == [chunks[10].id, chunks[0].id]
     assert set(order) == {c.id for c in chunks[:6] + chunks[10:16]}
+
+
+# The question's own words name it: a window of its chunk can be read instead.
+NAMED = "Edda Marn keeps the lighthouse on the northern cape."
+NAMED_Q = "Who keeps the lighthouse on the northern cape?"
+
+
+def _terms(analyzer, question, other=""):
+    asked = set(analyzer.terms(question))
+    weights = {t: 1.0 for t in analyzer.terms(other)} | {t: 2.0 for t in asked}
+    return WindowTerms(weights, frozenset(asked))
+
+
+def _scene(n_before=30, n_after=30, fact=NAMED):
+    """A long chunk of talk about other things, with the fact in the middle."""
+    talk = [f"Line {i}: the gulls are loud over the grey water this morning." for i in range(n_before + n_after)]
+    return " ".join(talk[:n_before] + [fact] + talk[n_before:])
+
+
+def test_a_reader_sees_the_window_of_its_chunk_around_what_is_asked():
+    counter = ScriptedLLM([]).token_counter()
+    analyzer = Analyzer()
+    text = _scene()
+    window = reading_window(text, _terms(analyzer, NAMED_Q, "beacon"), analyzer, counter, 128)
+    assert NAMED in window and counter.count(window) <= 128 < counter.count(text)
+    # neighbours on both sides, not only the sentences before the fact
+    before, after = window.split(NAMED)
+    assert before.strip() and after.strip()
+    assert window in text  # a slice of the chunk: its line breaks and wording kept
+
+
+def test_a_reader_sees_the_whole_chunk_when_nothing_says_where_to_look():
+    counter = ScriptedLLM([]).token_counter()
+    analyzer = Analyzer()
+    text = _scene()
+    assert reading_window(text, _terms(analyzer, "Which mill burned?"), analyzer, counter, 128) == text  # no term
+    assert reading_window(text, _terms(analyzer, NAMED_Q), analyzer, counter, 0) == text  # the window is off
+    short = _scene(2, 2)
+    assert reading_window(short, _terms(analyzer, NAMED_Q), analyzer, counter, 128) == short  # fits already
+    # A fact told in other words: the chunk holds its other words ("beacon") but not
+    # the question's own, so it may be about anything, and is read whole.
+    told = _scene(fact=FACT)
+    assert reading_window(told, _terms(analyzer, QUESTION, "beacon cape"), analyzer, counter, 128) == told
+
+
+def test_a_window_goes_where_the_rare_words_are(tmp_path):
+    # Many sentences that each hold a common word of the question ("harbour")
+    # do not outweigh the one that holds its rare words.
+    counter = ScriptedLLM([]).token_counter()
+    talk = [f"Line {i}: the harbour was busy and the harbour boats went out." for i in range(24)]
+    fact = "The harbour master Ilse Varn hands out cloudberry cakes each spring."
+    port = " ".join(talk[:8] + [fact] + talk[8:])
+    f = tmp_path / "port.txt"
+    f.write_text("\n\n".join([port, *(f"Paragraph {i} is about the harbour and its tides." for i in range(200))]))
+    store = IndexStore(tmp_path / "index", counter, ChunkSettings(size=512, overlap=0))
+    corpus = store.corpus([store.add(f)])
+    plan = QueryPlan("Who hands out cakes at the harbour?", "Who hands out cakes at the harbour?", keywords=["harbour"])
+    terms = window_terms(plan, corpus)
+    assert terms.weights[corpus.analyzer.terms("cakes")[0]] > terms.weights[corpus.analyzer.terms("harbour")[0]]
+    window = reading_window(corpus.chunks[0].text, terms, corpus.analyzer, counter, 96)
+    assert fact in window and counter.count(window) <= 96
+
+
+def _reader_prompts(corpus, question, fact, window):
+    llm = ScriptedLLM(Oracle({"lighthouse": fact}, keywords=["lighthouse keeper", "beacon"]))
+    ans = ask_read(question, _job(corpus, llm, enough=1, window=window))
+    assert fact in ans.answer
+    return [c.messages[-1].content for c in llm.calls if c.messages[0].content == EN.reader_system]
+
+
+def test_level_2_reads_windows_of_long_chunks_about_the_question(tmp_path):
+    f = tmp_path / "coast.txt"
+    f.write_text("\n\n".join([_scene(40, 40), _scene(80, 40, fact=FACT)]))
+    store = IndexStore(tmp_path / "index", ScriptedLLM([]).token_counter(), ChunkSettings(size=512, overlap=0))
+    corpus = store.corpus([store.add(f)])
+    windowed, whole = ([p for p in _reader_prompts(corpus, NAMED_Q, NAMED, w) if NAMED in p] for w in (128, 0))
+    assert windowed and whole and max(map(len, windowed)) < min(map(len, whole)) / 2
+    # The paraphrased fact's chunk is read whole, window or not.
+    told = [p for p in _reader_prompts(corpus, QUESTION, FACT, 128) if FACT in p]
+    assert told and told == [p for p in _reader_prompts(corpus, QUESTION, FACT, 0) if FACT in p]
 
 
 BORN = "Tam Orrin was born in the town of Velk."

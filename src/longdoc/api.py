@@ -128,7 +128,12 @@ def build_corpus(
 
 def read_settings(settings: Settings) -> ReadSettings:
     concurrency = settings.read_concurrency or backend_named(settings.backend).read_concurrency
-    return ReadSettings(strategy=settings.read_strategy, max_chunks=settings.read_max_chunks, concurrency=concurrency)
+    return ReadSettings(
+        strategy=settings.read_strategy,
+        max_chunks=settings.read_max_chunks,
+        concurrency=concurrency,
+        window=settings.read_window,
+    )
 
 
 def ask(

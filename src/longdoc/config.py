@@ -46,6 +46,7 @@ class Settings:
     read_strategy: str = "ranked"  # Level 2: "ranked" (best first, stops early) or "all"
     read_max_chunks: int = 0  # Level 2 ranked: chunks to read at most; 0 = max(8, 10%), at most 64
     read_concurrency: int = 0  # Level 2 reader calls in flight; 0 = 1 embedded, 8 for a server
+    read_window: int = 256  # Level 2: tokens of each chunk a reader sees, around its best matches; 0 = all
     agent_steps: int = 5  # Level 3: tool calls before it must answer
     # Level 1 and auto's first step: "auto" skips the planning call when the
     # question's own words single out a passage; "always" plans every question
@@ -162,6 +163,8 @@ def load_settings(
         raise ConfigError(f"unknown read strategy '{settings.read_strategy}' (choose ranked or all)")
     if settings.chunk_size < 64:
         raise ConfigError("chunk size must be at least 64 tokens")
+    if settings.read_window != 0 and settings.read_window < 64:
+        raise ConfigError("read window must be 0 (whole chunks) or at least 64 tokens")
     if settings.context_window < 1024:
         raise ConfigError("context window must be at least 1024 tokens")
     return settings, sources

@@ -50,6 +50,12 @@ def settings_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "--read-concurrency", type=int, help="Level 2: reader calls in flight [default: 1 embedded, 8 server]."
         ),
         click.option(
+            "--read-window",
+            type=int,
+            help="Level 2: tokens of each chunk a reader sees, the sentences that share most with the question; "
+            "0 = the whole chunk [default: 256].",
+        ),
+        click.option(
             "--plan",
             type=click.Choice(PLANS),
             help="Levels 1 and auto: skip the planning call when the question's own words single out a passage, "

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from .index.store import Corpus
 from .index.terms import Analyzer, phrase, script_of
 from .records import Chunk, Hit, QueryPlan
-from .sentences import sentences
+from .sentences import sentence_spans, sentences
 from .tokens import TokenCounter
 from .widths import fold_width
 
@@ -26,6 +26,9 @@ FOCUS_SENTENCES = 3
 # only crowd the answer out. Chained facts scored 18-48% of the best on the
 # bench items, so they stay.
 MIN_SCORE_SHARE = 0.05
+# A Level 2 reader reads a window of its chunk only when the window holds at
+# least this share of the question's own terms, by weight (see reading_window).
+WINDOW_COVERAGE = 0.5
 # Level 1 answers without its planning call when the question's own words
 # single out one passage (`clear_lead`): one sentence of the best passage holds
 # at least CLEAR_COVERAGE of the question's content terms, and it scores at
@@ -153,6 +156,84 @@ def select_evidence(hits: list[Hit], budget: int, counter: TokenCounter, label_t
 def shared_terms(terms: set[str], texts: list[str], analyzer: Analyzer) -> list[int]:
     """How many of `terms` each text holds, in order."""
     return [len(terms & set(analyzer.terms(t))) for t in texts] if terms else [0] * len(texts)
+
+
+@dataclass(frozen=True)
+class WindowTerms:
+    """What a reading window looks for (see `window_terms`)."""
+
+    weights: dict[str, float]  # every asked term -> its weight
+    question: frozenset[str]  # the question's own terms among them
+
+
+def window_terms(plan: QueryPlan, corpus: Corpus) -> WindowTerms:
+    """What each term of what is asked counts for in `reading_window`: its
+    rarity among the chunks (a Chinese news page holds 管理 everywhere and 港务长
+    once), twice over for the question's own terms, once for the plan's
+    keywords and other words."""
+    analyzer = corpus.analyzer
+    asked = set(analyzer.terms(plan.information))
+    other = set(analyzer.terms(" ".join([*plan.keywords, *plan.expansions]))) - asked
+    rare = corpus.rarity(asked | other)
+    return WindowTerms({t: (2.0 if t in asked else 1.0) * w for t, w in rare.items()}, frozenset(asked))
+
+
+def reading_window(text: str, terms: WindowTerms, analyzer: Analyzer, counter: TokenCounter, size: int) -> str:
+    """The run of `text`'s sentences, at most `size` tokens, whose terms weigh
+    most (`window_terms`: what is asked, by rarity). A Level 2 reader reads
+    this instead of the whole chunk: on a CPU its prompt costs ~85 tokens a
+    second to read, and the chunk is most of the prompt (docs/benchmarks.md,
+    "Level 2 reads a window").
+
+    The whole text when `size` is 0, when the text is not much longer than the
+    window, or when the best run holds less than WINDOW_COVERAGE of the
+    question's own terms (by weight): a chunk that is not about what the
+    question names may hold its fact in other words anywhere, and reading it
+    whole is what found two paraphrased Chinese facts the window lost."""
+    if size <= 0:
+        return text
+    spans = sentence_spans(text)
+    if len(spans) < 2 or counter.count(text) <= size + size // 4:
+        return text
+    weights = terms.weights
+    held = [set(analyzer.terms(text[a:b])) & weights.keys() for a, b in spans]
+    tokens = [counter.count(text[a:b]) for a, b in spans]
+    # Each asked term counts once in a run: many sentences that repeat a common
+    # word do not outweigh the one that holds the rare ones. Chunks have tens of
+    # sentences, so every run is tried.
+    best, best_at, best_found = 0.0, (0, 0), set()
+    for lo in range(len(spans)):
+        found: set[str] = set()
+        total = 0
+        for hi in range(lo, len(spans)):
+            total += tokens[hi]
+            if total > size and hi > lo:
+                break
+            found |= held[hi]
+            score = sum(weights[t] for t in found)
+            if score > best:
+                best, best_at, best_found = score, (lo, hi), set(found)
+    asked = sum(weights.get(t, 0.0) for t in terms.question)
+    if not asked or sum(weights[t] for t in best_found & terms.question) < WINDOW_COVERAGE * asked:
+        return text
+    # The best run's sentences from its first match to its last, then their
+    # neighbours on both sides in turn, as far as the window goes.
+    lo, hi = best_at
+    lo = next(i for i in range(lo, hi + 1) if held[i])
+    hi = next(i for i in range(hi, lo - 1, -1) if held[i])
+    total = sum(tokens[lo : hi + 1])
+    grew = True
+    while grew:
+        grew = False
+        if hi + 1 < len(spans) and total + tokens[hi + 1] <= size:
+            hi += 1
+            total += tokens[hi]
+            grew = True
+        if lo > 0 and total + tokens[lo - 1] <= size:
+            lo -= 1
+            total += tokens[lo]
+            grew = True
+    return text[spans[lo][0] : spans[hi][1]].strip()
 
 
 def focus_evidence(

@@ -20,6 +20,9 @@ class ReadSettings:
     concurrency: int = 1  # reader calls in flight at once (raise it for a server backend)
     reader_tokens: int = 160  # cap on each reader reply: small models otherwise run on
     relevant_at: float = 0.5  # judged relevance (0..1) from which a chunk counts as evidence
+    # Tokens of each chunk a reader sees: the run of sentences that shares most with
+    # the question (retrieve.reading_window); 0 = the whole chunk.
+    window: int = 256
 
     def chunk_limit(self, total: int) -> int:
         if self.strategy == "all":

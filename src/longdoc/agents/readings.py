@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ..errors import BackendError
 from ..prompts import PromptSet
 from ..records import Chunk, Hit, QueryPlan, Usage
-from ..retrieve import Evidence
+from ..retrieve import Evidence, reading_window, window_terms
 from ..tokens import TokenCounter
 from ..verify.names import answer_names, names_found
 from .context import Job
@@ -68,13 +68,18 @@ def read_chunks(order: list[Hit], plan: QueryPlan, job: Job, prompts: PromptSet,
 def read_one(hit: Hit, plan: QueryPlan, job: Job, prompts: PromptSet) -> tuple[Reading, tuple[int, int] | None]:
     """One reader call on one chunk: the reading, and the (prompt, completion) tokens
     it used (None when the call failed)."""
+    analyzer = job.corpus.analyzer
+    text = hit.chunk.text
+    if job.read.window:
+        terms = window_terms(plan, job.corpus)
+        text = reading_window(text, terms, analyzer, job.llm.token_counter(), job.read.window)
     try:
         verdict, prompt_tokens, completion_tokens = read_chunk(
             plan.information,
-            hit.chunk.text,
+            text,
             job.llm,
             prompts,
-            job.corpus.analyzer,
+            analyzer,
             job.read.reader_tokens,
             related=[*plan.keywords, *plan.expansions],
         )

@@ -30,6 +30,7 @@ from ..llm.base import LLM, Completion, GenerationOptions, Message, OnToken
 from ..llm.vocab import LlamaSettings
 from ..progress import Tracker
 from ..prompts import EN, ZH
+from ..records import Answer
 from ..tokens import TokenCounter
 
 GEN_PROMPT = 1000  # prompt tokens before the timed decode steps
@@ -148,6 +149,9 @@ class Result:
     chunks_read: int
     read_right: bool
     reader_reuse: float | None  # share of reader prompt tokens taken from the KV cache
+    # Level 2 again with whole chunks (read_window 0): the baseline of its window
+    read_whole_s_per_chunk: float | None = None
+    read_whole_right: bool | None = None
 
 
 @dataclass
@@ -241,7 +245,13 @@ def measure(
     read_settings = replace(plan.settings, read_strategy="ranked", read_max_chunks=plan.read_chunks)
     read = api.ask(paths, plan.question, read_settings, mode="read", llm=recorder)
     chunks = read.usage.chunks_read
-    read_s = read.timings.get("read")
+    reuse = recorder.reader_reuse()
+    whole_s, whole_right = None, None
+    if read_settings.read_window:
+        say(f"{model} [{variant.name}]: Level 2 again, whole chunks (the window's baseline)")
+        whole = api.ask(paths, plan.question, replace(read_settings, read_window=0), mode="read", llm=recorder)
+        whole_s = _per_chunk(whole)
+        whole_right = _names_all(whole.answer, plan.answer_keywords)
     return Result(
         model=model,
         variant=variant.name,
@@ -252,11 +262,18 @@ def measure(
         ask_s=ask_s,
         first_token_s=first[0] - t0 if first else None,
         ask_right=_names_all(auto.answer, plan.answer_keywords),
-        read_s_per_chunk=read_s / chunks if chunks and read_s is not None else None,
+        read_s_per_chunk=_per_chunk(read),
         chunks_read=chunks,
         read_right=_names_all(read.answer, plan.answer_keywords),
-        reader_reuse=recorder.reader_reuse(),
+        reader_reuse=reuse,
+        read_whole_s_per_chunk=whole_s,
+        read_whole_right=whole_right,
     )
+
+
+def _per_chunk(answer: Answer) -> float | None:
+    seconds, chunks = answer.timings.get("read"), answer.usage.chunks_read
+    return seconds / chunks if chunks and seconds is not None else None
 
 
 def _document_tokens(llama: Any, text: str, needed: int) -> list[int]:
@@ -356,7 +373,18 @@ def metrics(contexts: Sequence[int]) -> list[Metric]:
         Metric("chunks read", lambda r: r.chunks_read, "", lambda v: f"{v:.0f}"),
         Metric("reader tokens from cache", lambda r: r.reader_reuse, "", lambda v: f"{v:.0%}"),
         Metric("answer right (read)", lambda r: float(r.read_right), "", yes),
+        Metric("Level 2 s/chunk, whole chunks", lambda r: r.read_whole_s_per_chunk, "lower", lambda v: f"{v:.2f}"),
+        Metric("window speed-up", _window_speedup, "", lambda v: f"x{v:.2f}"),
+        Metric("answer right (read, whole chunks)", _whole_right, "", yes),
     ]
+
+
+def _window_speedup(r: Result) -> float | None:
+    return speedup(r.read_s_per_chunk, r.read_whole_s_per_chunk, "lower")
+
+
+def _whole_right(r: Result) -> float | None:
+    return None if r.read_whole_right is None else float(r.read_whole_right)
 
 
 def speedup(value: float | None, base: float | None, faster: str) -> float | None:

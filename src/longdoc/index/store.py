@@ -24,8 +24,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import shutil
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -68,12 +70,25 @@ class Corpus:
         self._folded: str | None = None
         self._scripts: frozenset[str] | None = None
         self._by_id: dict[str, Chunk] | None = None
+        self._chunk_freq: Counter[str] | None = None
 
     def chunks_by_id(self, ids: Iterable[str]) -> list[Chunk]:
         """The chunks with these ids, in their order; ids of no chunk here are skipped."""
         if self._by_id is None:
             self._by_id = {c.id: c for c in self.chunks}
         return [self._by_id[i] for i in ids if i in self._by_id]
+
+    def rarity(self, terms: Iterable[str]) -> dict[str, float]:
+        """How rare each term is among the chunks, as BM25's IDF weighs it:
+        log(1 + N / chunks holding it); a term no chunk holds counts as held by
+        one. Counted once per corpus, on first use (about a second at 1M tokens)."""
+        if self._chunk_freq is None:
+            freq: Counter[str] = Counter()
+            for c in self.chunks:
+                freq.update(set(self.analyzer.terms(c.text)))
+            self._chunk_freq = freq
+        n = len(self.chunks)
+        return {t: math.log(1 + n / max(1, self._chunk_freq[t])) for t in terms}
 
     def mentions(self, name: str) -> bool:
         """Whether any chunk holds `name` (case-insensitive): a name the documents
