@@ -98,6 +98,22 @@ def test_the_small_reader_answers_from_the_facts_chunk_and_says_none_to_filler(t
         assert verdict.answer is None or verdict.relevance < 0.5, verdict
 
 
+def test_level2_reads_a_window_of_the_facts_chunk_and_answers_as_from_the_whole(tmp_path, small_model_path, small_llm):
+    needle = "The lighthouse on Karvo Point is kept by a woman named Edda Marn."
+    doc = tmp_path / "harbour.txt"
+    doc.write_text(_haystack(EN_FILLER, needle, 60, 41))
+    question = "Who keeps the lighthouse on Karvo Point?"
+    runs = {}
+    for window in (256, 0):
+        settings = _settings(model=str(small_model_path), read_window=window)
+        runs[window] = ask([doc], question, settings, mode="read", llm=small_llm)
+    for ans in runs.values():
+        assert "Marn" in ans.answer and any(needle in c.text for c in ans.citations), ans
+    windowed, whole = runs[256].usage, runs[0].usage
+    assert windowed.chunks_read == whole.chunks_read
+    assert windowed.prompt_tokens < whole.prompt_tokens - 150  # the fact's chunk cut to its window
+
+
 @pytest.mark.parametrize(
     "question",
     ["What colour is the lighthouse on Karvo Point painted?", "Who keeps the lighthouse on Sorrel Point?"],
