@@ -312,6 +312,26 @@ def test_vague_questions_are_drafted_again():
     )
 
 
+def test_a_question_about_someone_only_the_passage_knows_is_vague():
+    # "谁是你的妻子？" came from a line of dialogue; "…他们在全区农村开展了什么活动？" from a news
+    # item's "they": whom they mean, only the passage's reader knows.
+    talk = [chunk(0, "“你的妻子是谁？”“是林秀。”他说，“我们在海边住了二十年。”")]
+    assert filters.check_draft(SINGLE, Draft("谁是你的妻子？", "林秀"), talk) == filters.VAGUE_QUESTION
+    news = [chunk(0, "去年初，他们在全区农村开展了十万农民党员联户扶贫活动。我国粮食产量再创新高。")]
+    q = "为了加大扶贫力度，去年初，他们在全区农村开展了什么活动？"
+    assert filters.check_draft(SINGLE, Draft(q, "十万农民党员联户扶贫活动"), news) == filters.VAGUE_QUESTION
+    assert filters.check_draft(SINGLE, Draft("我国粮食产量怎么样？", "再创新高"), news) is None  # 我国: China
+    play = [chunk(0, "Macbeth said he would take the crown at Scone. Duncan rode to Inverness.")]
+    assert filters.check_draft(SINGLE, Draft("What did you see at Scone?", "the crown"), play) == (
+        filters.VAGUE_QUESTION
+    )
+    assert filters.check_draft(SINGLE, Draft("Where did he say he would take the crown?", "Scone"), play) == (
+        filters.VAGUE_QUESTION
+    )
+    # the question names whom its "he" means
+    assert filters.check_draft(SINGLE, Draft("Where did Macbeth say he would take the crown?", "Scone"), play) is None
+
+
 def test_parse_draft_takes_the_first_usable_json_object():
     reply = 'Sure!\n```json\n{"question": "Who keeps it?", "answer": "Edda Marn"}\n```'
     assert parse_draft(reply, SINGLE, EN) == Draft("Who keeps it?", "Edda Marn")

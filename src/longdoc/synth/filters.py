@@ -18,7 +18,7 @@ from ..index.terms import EN_STOPWORDS
 from ..prompts import prompts_for
 from ..records import Chunk
 from ..sentences import sentences
-from ..verify.names import answer_names, bare, names_found
+from ..verify.names import answer_names, bare, names_found, proper_names
 from ..widths import fold_width
 from .records import MULTI, SINGLE, UNANSWERABLE, Draft
 
@@ -32,6 +32,11 @@ _POINTS_AT_PASSAGE = re.compile(
     r"\b(?:this|the|that) (?:passage|text|excerpt|poem|speech)\b|\bthe speaker\b|(?:这|该|本|上述)段|段落|本文|文中",
     re.I,
 )
+# Whom a question's "you" or "I" means, or its "he" or "they" when it names no
+# one, only the passage's reader knows: "谁是你的妻子？" (a line of dialogue),
+# "他们在全区农村开展了什么活动？" (a news item's "they"). A news page's 我国 is China.
+_SPEAKER = re.compile(r"\b(?:you|your|yours|I|me|my|we|us|our)\b|[你您]|我(?!国)", re.I)
+_SOMEONE = re.compile(r"\b(?:he|she|they|him|her|them|his|their)\b|(?:^|[，,])[他她它]们?", re.I)
 _EXAMPLE_QUESTION = re.compile(r'"question": "([^"]+)"')
 # The share of a question's terms that, found in a worked example, make it a copy.
 _COPIED = 0.6
@@ -125,9 +130,12 @@ def is_vague(question: str) -> bool:
     than two English content words besides its question words, three Chinese
     character pairs counting as two ("Who is the king?", "谁是国王？"; "梁惠珍是谁？"
     passes), or it points at "the passage", which the reader of the whole document
-    never sees. From verse the 1.5B wrote such questions, and the agent's answer
-    to them was a guess."""
-    if _POINTS_AT_PASSAGE.search(question):
+    never sees, or at a person only the passage knows (`_SPEAKER`, `_SOMEONE`
+    where the question names no one). From verse the 1.5B wrote such questions,
+    and the agent's answer to them was a guess."""
+    if _POINTS_AT_PASSAGE.search(question) or _SPEAKER.search(question):
+        return True
+    if _SOMEONE.search(question) and not proper_names(question):
         return True
     words = {w.lower() for w in re.findall(r"[A-Za-z]{3,}", question)} - _ASKING_WORDS - EN_STOPWORDS
     return len(words) + len(_pairs(question)) * 2 / 3 < 2
