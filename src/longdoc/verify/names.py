@@ -96,10 +96,16 @@ def zh_person_names(question: str) -> list[str]:
 def _latin_names(text: str, skip_first: bool) -> list[str]:
     names: list[str] = []
     text = fold_width(text)
+    opening = len(text) - len(text.lstrip())  # where the text's first word begins
     for m in _NAME_WORD.finditer(text):
         word = re.sub(r"['’]s$", "", m.group()).strip("'’-")
-        before = text[: m.start()].rstrip(" \t")  # a line break stays: verse opens each line with a capital
-        at_start = not before.strip() or before.endswith(_SENTENCE_ENDS)
+        # Only the character before the spaces and tabs ahead of the word counts
+        # (a line break too: verse opens each line with a capital); looking back
+        # one character, not slicing the text, keeps a long text linear.
+        i = m.start()
+        while i > 0 and text[i - 1] in " \t":
+            i -= 1
+        at_start = m.start() <= opening or text[i - 1] in _SENTENCE_ENDS
         if not word or (at_start and (skip_first and not word[0].isdigit() or word in _OPENERS)):
             continue
         names.append(word)
