@@ -1,4 +1,5 @@
 import json
+import math
 import os
 import time
 
@@ -184,3 +185,17 @@ def test_a_second_retriever_is_built_once_kept_on_disk_and_fused(store, tmp_path
     again = store.corpus([doc])  # loaded from disk, not built again
     assert kind.builds == 1
     assert [h.chunk.id for h in again.search(query, k=5)] == [h.chunk.id for h in fused]
+
+
+def test_rarity_counts_the_chunks_holding_a_term_from_the_stored_terms_or_the_text(store, tmp_path):
+    f = tmp_path / "notes.txt"
+    f.write_text(_haystack(needle_at=300))
+    doc = store.add(f)
+    harbour, karvo, velk = (store.analyzer.terms(w)[0] for w in ("harbour", "karvo", "velk"))
+    holding = {harbour: len(doc.chunks), karvo: 1, velk: 0}  # every chunk, the needle's, none
+    expected = {t: math.log(1 + len(doc.chunks) / max(1, n)) for t, n in holding.items()}
+    assert store.corpus([doc]).rarity(expected) == pytest.approx(expected)
+    # The stored terms gone since the document was loaded: counted from the chunks' text.
+    corpus = store.corpus([doc])
+    (store.root / "docs" / doc.key / "terms.npz").unlink()
+    assert corpus.rarity(expected) == pytest.approx(expected)

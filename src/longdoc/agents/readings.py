@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ..errors import BackendError
 from ..prompts import PromptSet
 from ..records import Chunk, Hit, QueryPlan, Usage
-from ..retrieve import Evidence, reading_window, window_terms
+from ..retrieve import Evidence, WindowTerms, reading_window, window_terms
 from ..tokens import TokenCounter
 from ..verify.names import answer_names, names_found
 from .context import Job
@@ -48,13 +48,14 @@ def read_chunks(order: list[Hit], plan: QueryPlan, job: Job, prompts: PromptSet,
     a sentence about the question, or one answered with a sentence that names
     everything the question names (a look-alike "Karva Point" does not)."""
     readings: list[Reading] = []
+    terms = _window_terms(plan, job)
     ranked = job.read.strategy == "ranked"
     batch = max(job.read.batch_size, job.read.concurrency) if ranked else max(job.read.concurrency, 8)
     with ThreadPoolExecutor(max_workers=max(1, job.read.concurrency)) as pool:
         try:
             for start in range(0, len(order), batch):
                 part = order[start : start + batch]
-                readings += [_count(r, usage) for r in pool.map(lambda h: read_one(h, plan, job, prompts), part)]
+                readings += [_count(r, usage) for r in pool.map(lambda h: read_one(h, plan, job, prompts, terms), part)]
                 job.tracker.progress("read", len(readings), len(order))
                 found = [r for r in answers_found(readings, job.read.relevant_at) if _related(r)]
                 if ranked and (len(found) >= job.read.enough or any(names_all(r, plan) for r in found)):
@@ -65,13 +66,19 @@ def read_chunks(order: list[Hit], plan: QueryPlan, job: Job, prompts: PromptSet,
     return readings
 
 
-def read_one(hit: Hit, plan: QueryPlan, job: Job, prompts: PromptSet) -> tuple[Reading, tuple[int, int] | None]:
-    """One reader call on one chunk: the reading, and the (prompt, completion) tokens
-    it used (None when the call failed)."""
+def _window_terms(plan: QueryPlan, job: Job) -> WindowTerms | None:
+    """What the readers' windows look for, once per plan; None when readers read whole chunks."""
+    return window_terms(plan, job.corpus) if job.read.window else None
+
+
+def read_one(
+    hit: Hit, plan: QueryPlan, job: Job, prompts: PromptSet, terms: WindowTerms | None
+) -> tuple[Reading, tuple[int, int] | None]:
+    """One reader call on one chunk (on its window, given `terms`): the reading, and
+    the (prompt, completion) tokens it used (None when the call failed)."""
     analyzer = job.corpus.analyzer
     text = hit.chunk.text
-    if job.read.window:
-        terms = window_terms(plan, job.corpus)
+    if terms is not None:
         text = reading_window(text, terms, analyzer, job.llm.token_counter(), job.read.window)
     try:
         verdict, prompt_tokens, completion_tokens = read_chunk(
@@ -91,7 +98,8 @@ def read_one(hit: Hit, plan: QueryPlan, job: Job, prompts: PromptSet) -> tuple[R
 def read_few(hits: list[Hit], plan: QueryPlan, job: Job, prompts: PromptSet, usage: Usage) -> list[Reading]:
     """Read a few chunks one after another (a link's, a clause's, a place's), counting what they cost."""
     with job.tracker.stage("read"):
-        readings = [_count(read_one(h, plan, job, prompts), usage) for h in hits]
+        terms = _window_terms(plan, job)
+        readings = [_count(read_one(h, plan, job, prompts, terms), usage) for h in hits]
     usage.chunks_read += sum(1 for r in readings if not r.failed)
     return readings
 

@@ -62,7 +62,13 @@ class DamagedEntry(Exception):
 class Corpus:
     """The chunks of one or more documents and the retrievers over them."""
 
-    def __init__(self, docs: list[IndexedDoc], retrievers: Sequence[Retriever], analyzer: Analyzer) -> None:
+    def __init__(
+        self,
+        docs: list[IndexedDoc],
+        retrievers: Sequence[Retriever],
+        analyzer: Analyzer,
+        doc_terms: Callable[[str], DocTerms],
+    ) -> None:
         self.docs = docs
         self.chunks = [c for d in docs for c in d.chunks]
         self.retrievers = list(retrievers)
@@ -70,6 +76,7 @@ class Corpus:
         self._folded: str | None = None
         self._scripts: frozenset[str] | None = None
         self._by_id: dict[str, Chunk] | None = None
+        self._doc_terms = doc_terms
         self._chunk_freq: Counter[str] | None = None
 
     def chunks_by_id(self, ids: Iterable[str]) -> list[Chunk]:
@@ -81,14 +88,27 @@ class Corpus:
     def rarity(self, terms: Iterable[str]) -> dict[str, float]:
         """How rare each term is among the chunks, as BM25's IDF weighs it:
         log(1 + N / chunks holding it); a term no chunk holds counts as held by
-        one. Counted once per corpus, on first use (0.7 s per 1M tokens here)."""
+        one. Counted once per corpus, on first use, from the terms the index
+        stored for each chunk."""
         if self._chunk_freq is None:
-            freq: Counter[str] = Counter()
-            for c in self.chunks:
-                freq.update(set(self.analyzer.terms(c.text)))
-            self._chunk_freq = freq
+            self._chunk_freq = Counter()
+            for d in self.docs:
+                self._chunk_freq.update(self._chunks_holding(d))
         n = len(self.chunks)
         return {t: math.log(1 + n / max(1, self._chunk_freq[t])) for t in terms}
+
+    def _chunks_holding(self, doc: IndexedDoc) -> dict[str, int]:
+        """Each term of the document -> how many of its chunks hold it."""
+        try:
+            ids, offsets, vocab = self._doc_terms(doc.key)
+        except (OSError, ValueError, KeyError, DamagedEntry):  # gone or damaged since it was loaded
+            return Counter(t for c in doc.chunks for t in set(self.analyzer.terms(c.text)))
+        if not len(ids):
+            return {}
+        chunk_of = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+        pairs = np.unique(chunk_of * len(vocab) + ids)  # each (chunk, term) once
+        counts = np.bincount(pairs % len(vocab), minlength=len(vocab))
+        return {vocab[i]: int(counts[i]) for i in np.flatnonzero(counts)}
 
     def mentions(self, name: str) -> bool:
         """Whether any chunk holds `name` (case-insensitive): a name the documents
@@ -294,7 +314,7 @@ class IndexStore:
             except Exception:  # missing, damaged, or from a build that cannot be read back: build it again
                 retriever = self._build_set(kind, docs, target)
             retrievers.append(retriever)
-        return Corpus(docs, retrievers, self.analyzer)
+        return Corpus(docs, retrievers, self.analyzer, self.doc_terms)
 
     def prepare(self, docs: list[IndexedDoc]) -> None:
         """Build the retrievers `docs` lack. A set already on disk is only checked

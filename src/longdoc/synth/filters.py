@@ -112,9 +112,7 @@ def restates(answer: str, question: str) -> bool:
 def _answer_terms(text: str) -> set[str]:
     # Unlike `_terms`, numbers count: "5.5枚金牌" for "…获得了多少枚金牌？" is no restatement.
     folded = fold_width(text).lower()
-    return {w for w in re.findall(r"[a-z0-9]+", folded) if w not in EN_STOPWORDS} | {
-        run[i : i + 2] for run in _HAN_RUN.findall(folded) for i in range(len(run) - 1)
-    }
+    return {w for w in re.findall(r"[a-z0-9]+", folded) if w not in EN_STOPWORDS} | _han_pairs(folded)
 
 
 def holds_answer(text: str, answer: str) -> bool:
@@ -169,8 +167,11 @@ def _terms(text: str) -> set[str]:
 
 def _pairs(text: str) -> set[str]:
     """The Chinese character pairs of `text`, question words left out."""
-    pairs = {run[i : i + 2] for run in _HAN_RUN.findall(text) for i in range(len(run) - 1)}
-    return {p for p in pairs if not _ZH_ASKS.search(p)}
+    return {p for p in _han_pairs(text) if not _ZH_ASKS.search(p)}
+
+
+def _han_pairs(text: str) -> set[str]:
+    return {run[i : i + 2] for run in _HAN_RUN.findall(text) for i in range(len(run) - 1)}
 
 
 def is_question(text: str) -> bool:
