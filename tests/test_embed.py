@@ -93,6 +93,16 @@ def test_fusion_reads_each_rankings_best_first():
     assert set(order) == {0, 1, 2, 4, 5}
 
 
+def test_a_ranking_weighted_at_half_gets_its_first_pick_in_after_the_others_first_three():
+    chunks = [Chunk(f"d:{i}", "d.txt", i, f"text {i}", 3) for i in range(9)]
+    keywords = [Hit(chunks[i], 1.0) for i in (0, 1, 2)]
+    words = [Hit(chunks[i], 1.0) for i in (3, 4, 5)]
+    synonyms = [Hit(chunks[i], 1.0) for i in (6, 7, 8)]
+    order = [h.chunk.index for h in fuse([keywords, words, synonyms], weights=[1.0, 1.0, 0.5])]
+    assert order[:7] == [0, 3, 1, 4, 2, 5, 6]  # 1/3, 1/3, 1/4, 1/4, 1/5, 1/5, then 0.5/3
+    assert [h.chunk.index for h in fuse([keywords, words, synonyms])][:3] == [0, 3, 6]
+
+
 def test_an_empty_query_or_text_without_tokens_scores_nothing(store, tmp_path):
     doc = store.add(_document(tmp_path))
     retriever = EmbeddingKind().build([doc])

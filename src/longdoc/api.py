@@ -24,6 +24,7 @@ from .names import display_names
 from .parse import printable_path
 from .progress import Tracker
 from .records import Answer, IndexedDoc
+from .thesaurus import load_thesaurus
 from .tokens import TokenCounter
 
 __all__ = [
@@ -190,6 +191,7 @@ def ask_corpus(
         on_token=on_token,
         max_steps=settings.agent_steps,
         skip_plan=settings.plan == "auto",
+        thesaurus=load_thesaurus(settings.thesaurus),
     )
     answer = MODES[mode].answer(question, job)
     answer.timings = dict(tracker.timings)

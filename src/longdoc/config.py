@@ -29,6 +29,7 @@ from typing import Any
 from .errors import ConfigError
 from .llm.backends import BACKENDS, DEFAULT_BACKEND, offered_backends
 from .llm.models import DEFAULT_MODEL
+from .thesaurus import THESAURI
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class Settings:
     read_max_chunks: int = 0  # Level 2 ranked: chunks to read at most; 0 = max(8, 10%), at most 64
     read_concurrency: int = 0  # Level 2 reader calls in flight; 0 = 1 embedded, 8 for a server
     read_window: int = 256  # Level 2: tokens of each chunk a reader sees, around its best matches; 0 = all
+    thesaurus: str = "wordnet"  # Level 2 also ranks chunks by an English question's WordNet synonyms; "off"
     agent_steps: int = 5  # Level 3: tool calls before it must answer
     # Level 1 and auto's first step: "auto" skips the planning call when the
     # question's own words single out a passage; "always" plans every question
@@ -159,6 +161,8 @@ def load_settings(
         )
     if settings.plan not in PLANS:
         raise ConfigError(f"unknown plan setting '{settings.plan}' (choose {' or '.join(PLANS)})")
+    if settings.thesaurus not in THESAURI:
+        raise ConfigError(f"unknown thesaurus '{settings.thesaurus}' (choose {' or '.join(THESAURI)})")
     if settings.read_strategy not in ("ranked", "all"):
         raise ConfigError(f"unknown read strategy '{settings.read_strategy}' (choose ranked or all)")
     if settings.chunk_size < 64:

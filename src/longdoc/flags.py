@@ -17,6 +17,7 @@ from rich.console import Console
 from .config import PLANS, RETRIEVERS, STORES, Settings, ensure_home, load_settings
 from .errors import EXIT_INTERNAL, LongdocError
 from .llm.backends import BACKENDS, DEFAULT_BACKEND, offered_backends
+from .thesaurus import THESAURI
 
 _SETTING_NAMES = frozenset(f.name for f in fields(Settings))
 
@@ -54,6 +55,11 @@ def settings_options(f: Callable[..., Any]) -> Callable[..., Any]:
             type=int,
             help="Level 2: tokens of each chunk a reader sees, the sentences that share most with the question; "
             "0 = the whole chunk [default: 256].",
+        ),
+        click.option(
+            "--thesaurus",
+            type=click.Choice(THESAURI),
+            help="Level 2: also rank chunks by an English question's synonyms (WordNet), or not [default: wordnet].",
         ),
         click.option(
             "--plan",

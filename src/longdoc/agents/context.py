@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from ..index.store import Corpus
 from ..llm.base import LLM, OnToken
 from ..progress import Tracker
+from ..thesaurus import Thesaurus
 
 
 @dataclass(frozen=True)
@@ -45,3 +46,5 @@ class Job:
     # Level 1 and auto's first step: no planning call when the question's own
     # words single out a passage (agents/query.py, plan_without_call).
     skip_plan: bool = True
+    # Level 2 also ranks chunks by the question's synonyms from it (None: off or not installed).
+    thesaurus: Thesaurus | None = None

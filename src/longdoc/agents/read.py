@@ -32,6 +32,10 @@ from .query import expand_query, make_plan
 from .readings import SURE, Reading, answers_found, as_evidence, names_all, read_chunks, sentence_of
 from .settle import settle
 
+# The thesaurus's ranking counts half: its first pick is read after the first three of
+# the keywords and of the model's words. At full weight it pushed a chain's next link (the
+# keywords' second pick) down; searched in one list with the model's words, it buried those.
+SYNONYMS_WEIGHT = 0.5
 # A near-certain reader (from SURE) outweighs one this much less sure: the
 # answer step may not take the lesser reader's answer over it.
 _OUTWEIGH = 0.1
@@ -184,13 +188,17 @@ def gather_evidence(found: list[Reading], plan: QueryPlan, job: Job, set_aside: 
 
 def reading_order(job: Job, plan: QueryPlan) -> list[Hit]:
     """`all`: document order. `ranked`: the keyword ranking fused with the
-    ranking by the question's other words, then the unmatched rest."""
+    rankings by the question's other words (the model's, the thesaurus's),
+    then the unmatched rest."""
     chunks = job.corpus.chunks
     if job.read.strategy == "all":
         return [Hit(c, 0.0) for c in chunks]
-    rankings = [rank(job.corpus, plan, k=len(chunks))]
-    if plan.expansions:
-        rankings.append(job.corpus.search(" ".join(plan.expansions), k=len(chunks)))
-    hits = fuse(rankings)
+    rankings, weights = [rank(job.corpus, plan, k=len(chunks))], [1.0]
+    synonyms = job.thesaurus.other_words(plan.question) if job.thesaurus else []
+    for words, weight in ((plan.expansions, 1.0), (synonyms, SYNONYMS_WEIGHT)):
+        if words:
+            rankings.append(job.corpus.search(" ".join(words), k=len(chunks)))
+            weights.append(weight)
+    hits = fuse(rankings, weights=weights)
     seen = {h.chunk.id for h in hits}
     return hits + [Hit(c, 0.0) for c in chunks if c.id not in seen]

@@ -73,14 +73,15 @@ def top_hits(chunks: Sequence[Chunk], scores: npt.NDArray[np.float32], k: int) -
     return [Hit(chunks[i], float(scores[i])) for i in top]
 
 
-def fuse(rankings: list[list[Hit]], k: float = 2.0) -> list[Hit]:
+def fuse(rankings: list[list[Hit]], k: float = 2.0, weights: Sequence[float] | None = None) -> list[Hit]:
     """Reciprocal rank fusion. A small `k` interleaves the lists' best entries,
-    so each way of searching gets its first picks read early."""
+    so each way of searching gets its first picks read early; a list weighted
+    below 1 gets its first picks in after the others' first few."""
     scores: dict[str, float] = {}
     chunk_of: dict[str, Hit] = {}
-    for hits in rankings:
+    for hits, weight in zip(rankings, weights or [1.0] * len(rankings), strict=True):
         for i, h in enumerate(hits):
-            scores[h.chunk.id] = scores.get(h.chunk.id, 0.0) + 1.0 / (k + i + 1)
+            scores[h.chunk.id] = scores.get(h.chunk.id, 0.0) + weight / (k + i + 1)
             chunk_of.setdefault(h.chunk.id, h)
     order = sorted(scores, key=lambda cid: -scores[cid])
     return [Hit(chunk_of[cid].chunk, scores[cid]) for cid in order]

