@@ -55,6 +55,20 @@ def test_ranked_level2_finds_a_paraphrase_through_the_models_other_words(tmp_pat
     assert ans.usage.chunks_read <= 4 < ans.usage.chunks_total // 8
 
 
+def test_ranked_level2_finds_a_paraphrase_the_model_has_no_words_for_through_wordnet(tmp_path, default_llm):
+    # The 1.5B's other words for "Who keeps the lighthouse?" are "keeper, guardian,
+    # caretaker, watchman" (docs/benchmarks.md): only WordNet's "beacon" ranks the fact.
+    # With --thesaurus off (7 Dec) the same four reads gave "The harbour master keeps
+    # the lighthouse. [1]" from the filler.
+    fact = "Edda Marn tends the beacon that guards the northern cape."
+    doc = tmp_path / "harbour.txt"
+    doc.write_text(_haystack(EN_FILLER, fact, 400, 300))  # ~22k tokens, ~45 chunks
+    ans = ask([doc], "Who keeps the lighthouse?", _settings(read_max_chunks=4), mode="read", llm=default_llm)
+    assert "Marn" in ans.answer, ans
+    assert any(fact in c.text for c in ans.citations)
+    assert ans.usage.chunks_read <= 4 < ans.usage.chunks_total // 8
+
+
 def test_level3_answers_a_two_hop_question(tmp_path, default_llm):
     hop1 = "The capital of Veloria is the river city of Dunmarsh."
     hop2 = "The mayor of Dunmarsh is a former sailor named Ilse Quorn."
