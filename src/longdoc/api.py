@@ -24,7 +24,7 @@ from .names import display_names
 from .parse import printable_path
 from .progress import Tracker
 from .records import Answer, IndexedDoc
-from .thesaurus import load_thesaurus
+from .thesaurus import ThesaurusMissing, load_thesaurus
 from .tokens import TokenCounter
 
 __all__ = [
@@ -181,6 +181,10 @@ def ask_corpus(
     what a chat session asks one question after another."""
     check_mode(mode)
     tracker = tracker or Tracker()
+    try:
+        thesaurus, missing = load_thesaurus(settings.thesaurus), None
+    except ThesaurusMissing as e:
+        thesaurus, missing = None, str(e)
     job = Job(
         corpus,
         llm,
@@ -191,8 +195,10 @@ def ask_corpus(
         on_token=on_token,
         max_steps=settings.agent_steps,
         skip_plan=settings.plan == "auto",
-        thesaurus=load_thesaurus(settings.thesaurus),
+        thesaurus=thesaurus,
     )
     answer = MODES[mode].answer(question, job)
+    if missing and answer.mode == "read":
+        answer.notes.append(f"{missing}: Level 2 ranked chunks without synonyms")
     answer.timings = dict(tracker.timings)
     return answer
