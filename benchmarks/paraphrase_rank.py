@@ -21,17 +21,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from longdoc.agents.context import ReadSettings
+from longdoc.agents.context import Job, ReadSettings
 from longdoc.agents.query import expand_query, plan_query
-from longdoc.agents.read import SYNONYMS_WEIGHT
+from longdoc.agents.read import reading_order
 from longdoc.api import build_corpus, llm_from_settings
 from longdoc.bench.generate import build_document
 from longdoc.bench.tasks import PARAPHRASES
 from longdoc.config import load_settings
-from longdoc.index.retriever import fuse
 from longdoc.progress import Tracker
 from longdoc.prompts import prompts_for
-from longdoc.records import Usage
+from longdoc.records import Hit, Usage
 from longdoc.retrieve import rank
 from longdoc.thesaurus import load_thesaurus
 
@@ -99,23 +98,13 @@ def main() -> None:
         expand_query(plan, llm, prompts, usage)
         seconds = time.perf_counter() - t0
         total = len(corpus.chunks)
-        by_keywords = rank(corpus, plan, k=total)
-        expanded = [corpus.search(" ".join(plan.expansions), k=total)] if plan.expansions else []
-        synonyms = thesaurus.other_words(question) if thesaurus else []
-        by_synonyms = [corpus.search(" ".join(synonyms), k=total)] if synonyms else []
         target = {c.id for c in corpus.chunks if fact in c.text}
         limit = ReadSettings().chunk_limit(total)
+        # Level 2's own reading order (agents/read.py), without and with the thesaurus.
         ranks = {
-            "keywords": _position(by_keywords, target),
-            "fused": _position(fuse([by_keywords, *expanded]), target),
-            # what Level 2 reads by (agents/read.py, reading_order)
-            "synonyms": _position(
-                fuse(
-                    [by_keywords, *expanded, *by_synonyms],
-                    weights=[1.0] * (1 + len(expanded)) + [SYNONYMS_WEIGHT] * len(by_synonyms),
-                ),
-                target,
-            ),
+            "keywords": _position(rank(corpus, plan, k=total), target),
+            "fused": _position(reading_order(Job(corpus, llm, 0, 0), plan), target),
+            "synonyms": _position(reading_order(Job(corpus, llm, 0, 0, thesaurus=thesaurus), plan), target),
         }
         for k, r in ranks.items():
             inside[(lang, k)] += r is not None and r <= limit
@@ -132,7 +121,7 @@ def main() -> None:
         print(f"- {name}: {en + zh}/{len(facts)} (en {en}, zh {zh})")
 
 
-def _position(hits: list, target: set[str]) -> int | None:
+def _position(hits: list[Hit], target: set[str]) -> int | None:
     for i, h in enumerate(hits, 1):
         if h.chunk.id in target:
             return i

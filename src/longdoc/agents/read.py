@@ -33,8 +33,9 @@ from .readings import SURE, Reading, answers_found, as_evidence, names_all, read
 from .settle import settle
 
 # The thesaurus's ranking counts half: its first pick is read after the first three of
-# the keywords and of the model's words. At full weight it pushed a chain's next link (the
-# keywords' second pick) down; searched in one list with the model's words, it buried those.
+# the keywords and of the model's words, which find most facts (a chain's next link is
+# often the keywords' second pick). Searched in one list with the model's words, the
+# rarer synonyms buried those: 12/14 against 14/14 on the 32k items (docs/benchmarks.md).
 SYNONYMS_WEIGHT = 0.5
 # A near-certain reader (from SURE) outweighs one this much less sure: the
 # answer step may not take the lesser reader's answer over it.
