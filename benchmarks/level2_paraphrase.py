@@ -74,6 +74,8 @@ def main() -> None:
     print(f"chunks read: {u.chunks_read} of {u.chunks_total} ({u.chunks_read / u.chunks_total:.1%})")
     print(f"LLM calls: {u.llm_calls}, prompt tokens: {u.prompt_tokens:,}, completion tokens: {u.completion_tokens:,}")
     print(f"wall time: {wall:.1f} s; stages: " + ", ".join(f"{k} {v:.1f}s" for k, v in ans.timings.items()))
+    for note in ans.notes:
+        print(f"note: {note}")
 
     if args.sample < 1:
         return
