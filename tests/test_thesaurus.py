@@ -5,6 +5,7 @@ import pytest
 
 from longdoc.agents.context import Job, ReadSettings
 from longdoc.agents.read import ask_read, reading_order
+from longdoc.agents.readings import _unused_words_synonyms
 from longdoc.api import ask_corpus
 from longdoc.chunk import ChunkSettings
 from longdoc.config import Settings
@@ -149,3 +150,18 @@ def test_the_setting_reaches_level2_through_the_api(tmp_path):
         settings = Settings(home=tmp_path, thesaurus=name, read_max_chunks=2)
         ans = ask_corpus(corpus, QUESTION, settings, ScriptedLLM(Oracle({"lighthouse": FACT})), mode="read")
         assert (FACT in ans.answer) is found, (name, ans.answer)
+
+
+def test_a_readers_sentence_is_about_the_question_through_synonyms_of_words_the_documents_lack(tmp_path):
+    # "keeps" is in every paragraph, "lighthouse" in none: "beacon" makes the fact's
+    # sentence about the question; "hold" and "maintain" would make any filler so.
+    paras = [f"Paragraph {i}: the harbour keeps its boats out of the tides." for i in range(30)]
+    f = tmp_path / "harbour.txt"
+    f.write_text("\n\n".join([*paras[:20], FACT, *paras[20:]]))
+    store = IndexStore(tmp_path / "index", ScriptedLLM([]).token_counter(), ChunkSettings(size=80, overlap=0))
+    corpus = store.corpus([store.add(f)])
+    plan = QueryPlan(QUESTION, QUESTION, keywords=["keeps", "lighthouse"])
+    words = _unused_words_synonyms(plan, Job(corpus, ScriptedLLM([]), 600, 80, thesaurus=load_thesaurus()))
+    assert "beacon" in words and "pharos" in words
+    assert not {"hold", "maintain", "support"} & set(words)
+    assert _unused_words_synonyms(plan, Job(corpus, ScriptedLLM([]), 600, 80)) == []

@@ -20,6 +20,7 @@ from __future__ import annotations
 import bisect
 import importlib.util
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -69,13 +70,15 @@ class Thesaurus:
                     break
         return out
 
-    def other_words(self, text: str) -> list[str]:
-        """Synonyms of the text's common words that the text does not use itself."""
+    def other_words(self, text: str, only: Callable[[str], bool] | None = None) -> list[str]:
+        """Synonyms of the text's common words that the text does not use itself;
+        with `only`, of the words it accepts."""
         words = (w.strip("'-") for w in _WORD.findall(text))
         asked = [w for w in dict.fromkeys(words) if len(w) >= 3 and w not in EN_STOPWORDS]
         out: list[str] = []
         for w in asked:
-            out += [s for s in self.synonyms(w) if s not in asked and s not in out]
+            if only is None or only(w):
+                out += [s for s in self.synonyms(w) if s not in asked and s not in out]
         return out
 
     def _first_sense(self, pos: str, lemma: str) -> int:

@@ -7,6 +7,7 @@ answered, those whose sentence is about the question come first.
 
 from __future__ import annotations
 
+import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -88,11 +89,28 @@ def read_one(
             prompts,
             analyzer,
             job.read.reader_tokens,
-            related=[*plan.keywords, *plan.expansions],
+            related=[*plan.keywords, *plan.expansions, *_unused_words_synonyms(plan, job)],
         )
     except BackendError as e:
         return Reading(hit.chunk, hit.score, failed=str(e)), None
     return Reading(hit.chunk, hit.score, verdict), (prompt_tokens, completion_tokens)
+
+
+def _unused_words_synonyms(plan: QueryPlan, job: Job) -> list[str]:
+    """WordNet's words for the question's words that at most one chunk uses
+    ("lighthouse" -> "beacon" in a text that never says lighthouse): a reader's
+    sentence that holds one is about the question. Not for words the documents use
+    often: their synonyms ("hold", "living" for "keeps") are in any filler."""
+    if job.thesaurus is None:
+        return []
+    corpus = job.corpus
+    rarest = math.log(1 + len(corpus.chunks))  # BM25's IDF of a term held by at most one chunk
+
+    def unused(word: str) -> bool:
+        terms = corpus.analyzer.terms(word)
+        return bool(terms) and all(v >= rarest for v in corpus.rarity(terms).values())
+
+    return job.thesaurus.other_words(plan.question, only=unused)
 
 
 def read_few(hits: list[Hit], plan: QueryPlan, job: Job, prompts: PromptSet, usage: Usage) -> list[Reading]:
