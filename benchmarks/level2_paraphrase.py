@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from longdoc.agents.context import Job, ReadSettings
-from longdoc.agents.readings import read_one
+from longdoc.agents.readings import read_one, reader_setup
 from longdoc.api import ask, build_corpus, llm_from_settings
 from longdoc.config import load_settings
 from longdoc.progress import Tracker
@@ -86,11 +86,12 @@ def main() -> None:
     rng = random.Random(3)
     fact_chunk = next(c for c in corpus.chunks if args.fact in c.text)
     sample = [fact_chunk] + rng.sample([c for c in corpus.chunks if c is not fact_chunk], args.sample - 1)
+    setup = reader_setup(plan, job)
     t0 = time.perf_counter()
     prompt_tokens = 0
     verdicts = []
     for c in sample:
-        reading, used = read_one(Hit(c, 0.0), plan, job, EN)
+        reading, used = read_one(Hit(c, 0.0), plan, job, EN, setup)
         prompt_tokens += used[0] if used else 0
         verdicts.append((c is fact_chunk, round(reading.relevance, 2), reading.answered))
     per_chunk = (time.perf_counter() - t0) / len(sample)

@@ -7,7 +7,6 @@ answered, those whose sentence is about the question come first.
 
 from __future__ import annotations
 
-import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -49,14 +48,14 @@ def read_chunks(order: list[Hit], plan: QueryPlan, job: Job, prompts: PromptSet,
     a sentence about the question, or one answered with a sentence that names
     everything the question names (a look-alike "Karva Point" does not)."""
     readings: list[Reading] = []
-    terms = _window_terms(plan, job)
+    setup = reader_setup(plan, job)
     ranked = job.read.strategy == "ranked"
     batch = max(job.read.batch_size, job.read.concurrency) if ranked else max(job.read.concurrency, 8)
     with ThreadPoolExecutor(max_workers=max(1, job.read.concurrency)) as pool:
         try:
             for start in range(0, len(order), batch):
                 part = order[start : start + batch]
-                readings += [_count(r, usage) for r in pool.map(lambda h: read_one(h, plan, job, prompts, terms), part)]
+                readings += [_count(r, usage) for r in pool.map(lambda h: read_one(h, plan, job, prompts, setup), part)]
                 job.tracker.progress("read", len(readings), len(order))
                 found = [r for r in answers_found(readings, job.read.relevant_at) if _related(r)]
                 if ranked and (len(found) >= job.read.enough or any(names_all(r, plan) for r in found)):
@@ -67,20 +66,28 @@ def read_chunks(order: list[Hit], plan: QueryPlan, job: Job, prompts: PromptSet,
     return readings
 
 
-def _window_terms(plan: QueryPlan, job: Job) -> WindowTerms | None:
-    """What the readers' windows look for, once per plan; None when readers read whole chunks."""
-    return window_terms(plan, job.corpus) if job.read.window else None
+@dataclass(frozen=True)
+class ReaderSetup:
+    """What every reader of one plan shares, worked out once per plan."""
+
+    window: WindowTerms | None  # what the windows look for; None: readers read whole chunks
+    related: tuple[str, ...]  # words a reader's sentence may share to count as about the question
+
+
+def reader_setup(plan: QueryPlan, job: Job) -> ReaderSetup:
+    window = window_terms(plan, job.corpus) if job.read.window else None
+    return ReaderSetup(window, (*plan.keywords, *plan.expansions, *_unused_words_synonyms(plan, job)))
 
 
 def read_one(
-    hit: Hit, plan: QueryPlan, job: Job, prompts: PromptSet, terms: WindowTerms | None
+    hit: Hit, plan: QueryPlan, job: Job, prompts: PromptSet, setup: ReaderSetup
 ) -> tuple[Reading, tuple[int, int] | None]:
-    """One reader call on one chunk (on its window, given `terms`): the reading, and
-    the (prompt, completion) tokens it used (None when the call failed)."""
+    """One reader call on one chunk (on its window, when the setup has one): the
+    reading, and the (prompt, completion) tokens it used (None when the call failed)."""
     analyzer = job.corpus.analyzer
     text = hit.chunk.text
-    if terms is not None:
-        text = reading_window(text, terms, analyzer, job.llm.token_counter(), job.read.window)
+    if setup.window is not None:
+        text = reading_window(text, setup.window, analyzer, job.llm.token_counter(), job.read.window)
     try:
         verdict, prompt_tokens, completion_tokens = read_chunk(
             plan.information,
@@ -89,7 +96,7 @@ def read_one(
             prompts,
             analyzer,
             job.read.reader_tokens,
-            related=[*plan.keywords, *plan.expansions, *_unused_words_synonyms(plan, job)],
+            related=setup.related,
         )
     except BackendError as e:
         return Reading(hit.chunk, hit.score, failed=str(e)), None
@@ -104,11 +111,10 @@ def _unused_words_synonyms(plan: QueryPlan, job: Job) -> list[str]:
     if job.thesaurus is None:
         return []
     corpus = job.corpus
-    rarest = math.log(1 + len(corpus.chunks))  # BM25's IDF of a term held by at most one chunk
 
     def unused(word: str) -> bool:
         terms = corpus.analyzer.terms(word)
-        return bool(terms) and all(v >= rarest for v in corpus.rarity(terms).values())
+        return bool(terms) and all(n <= 1 for n in corpus.chunks_holding(terms).values())
 
     return job.thesaurus.other_words(plan.question, only=unused)
 
@@ -116,8 +122,8 @@ def _unused_words_synonyms(plan: QueryPlan, job: Job) -> list[str]:
 def read_few(hits: list[Hit], plan: QueryPlan, job: Job, prompts: PromptSet, usage: Usage) -> list[Reading]:
     """Read a few chunks one after another (a link's, a clause's, a place's), counting what they cost."""
     with job.tracker.stage("read"):
-        terms = _window_terms(plan, job)
-        readings = [_count(read_one(h, plan, job, prompts, terms), usage) for h in hits]
+        setup = reader_setup(plan, job)
+        readings = [_count(read_one(h, plan, job, prompts, setup), usage) for h in hits]
     usage.chunks_read += sum(1 for r in readings if not r.failed)
     return readings
 

@@ -87,17 +87,20 @@ class Corpus:
 
     def rarity(self, terms: Iterable[str]) -> dict[str, float]:
         """How rare each term is among the chunks, as BM25's IDF weighs it:
-        log(1 + N / chunks holding it); a term no chunk holds counts as held by
-        one. Counted once per corpus, on first use, from the terms the index
-        stored for each chunk."""
+        log(1 + N / chunks holding it); a term no chunk holds counts as held by one."""
+        n = len(self.chunks)
+        return {t: math.log(1 + n / max(1, held)) for t, held in self.chunks_holding(terms).items()}
+
+    def chunks_holding(self, terms: Iterable[str]) -> dict[str, int]:
+        """How many chunks hold each term. Counted once per corpus, on first use,
+        from the terms the index stored for each chunk."""
         if self._chunk_freq is None:
             self._chunk_freq = Counter()
             for d in self.docs:
-                self._chunk_freq.update(self._chunks_holding(d))
-        n = len(self.chunks)
-        return {t: math.log(1 + n / max(1, self._chunk_freq[t])) for t in terms}
+                self._chunk_freq.update(self._doc_chunks_holding(d))
+        return {t: self._chunk_freq[t] for t in terms}
 
-    def _chunks_holding(self, doc: IndexedDoc) -> dict[str, int]:
+    def _doc_chunks_holding(self, doc: IndexedDoc) -> dict[str, int]:
         """Each term of the document -> how many of its chunks hold it."""
         try:
             ids, offsets, vocab = self._doc_terms(doc.key)
