@@ -20,9 +20,11 @@ A third way uses the vectors to expand the query instead ("neighbours"): each
 question word's nearest words in the document's own vocabulary, searched with
 BM25 and fused with the question's ranking. A fourth takes the words from
 WordNet instead ("wordnet", thesaurus.py: what Level 2 does), alone and with
-the embeddings fused in too.
+the embeddings fused in too; a fifth from the model's own vocabulary ("lexicon",
+lexicon.py: Level 2 with `--thesaurus wordnet,lexicon`), alone, with WordNet,
+and with both WordNet and the embeddings.
 
-    nice -n 19 python benchmarks/embed_rank.py [--tokens 128000] [--only wordllama] [--only neighbours] [--only wordnet]
+    nice -n 19 python benchmarks/embed_rank.py [--tokens 128000] [--only wordllama] [--only neighbours] [--only wordnet] [--only lexicon]
 
 Token counts use longdoc's estimate (no model is loaded), so chunk counts
 differ a little from paraphrase_rank.py's, which counts with the model's tokenizer.
@@ -45,13 +47,15 @@ import numpy as np
 import numpy.typing as npt
 
 from longdoc.agents.context import ReadSettings
-from longdoc.agents.read import SYNONYMS_WEIGHT
+from longdoc.agents.read import LEXICON_WEIGHT, SYNONYMS_WEIGHT
 from longdoc.bench.generate import build_document
 from longdoc.chunk import ChunkSettings
 from longdoc.index.embed import EmbeddingKind
 from longdoc.index.retriever import fuse
 from longdoc.index.store import Corpus, IndexStore
 from longdoc.index.terms import EN_STOPWORDS
+from longdoc.lexicon import Lexicon, load_lexicon
+from longdoc.llm.models import DEFAULT_MODEL, resolve_model, shared_home
 from longdoc.records import Chunk, Hit, IndexedDoc
 from longdoc.sentences import sentence_spans
 from longdoc.thesaurus import load_thesaurus
@@ -310,28 +314,35 @@ def measure_neighbours(stacks: list[Haystack], k: int = 5) -> str:
     )
 
 
-def measure_thesaurus(stacks: list[Haystack], embed: bool) -> str:
-    """Query expansion from WordNet (thesaurus.py, what Level 2 fuses into its
-    reading order): the question's synonyms searched with BM25 and fused with
-    the question's own ranking; with `embed`, longdoc's embedding retriever
-    (per sentence) fused in as well."""
-    thesaurus = load_thesaurus()
-    assert thesaurus is not None
+def measure_other_words(stacks: list[Haystack], wordnet: bool, lexicon: Lexicon | None, embed: bool) -> str:
+    """Query expansion without an LLM, as Level 2's reading order does it: WordNet's
+    synonyms (thesaurus.py) and/or the model vocabulary's nearest words the document
+    holds (lexicon.py), each searched with BM25 and fused with the question's own
+    ranking at Level 2's weights; with `embed`, longdoc's embedding retriever (per
+    sentence) fused in as well."""
+    thesaurus = load_thesaurus() if wordnet else None
     kind = EmbeddingKind(per_sentence=True) if embed else None
     inside: dict[str, int] = {}
     query_seconds = []
     for h in stacks:
         t0 = time.perf_counter()
-        words = thesaurus.other_words(h.question)
-        rankings = [h.bm25] + ([h.corpus.search(" ".join(words), k=len(h.chunks))] if words else [])
+        rankings, weights = [h.bm25], [1.0]
+        for words, weight in (
+            (thesaurus.other_words(h.question) if thesaurus else [], SYNONYMS_WEIGHT),
+            (lexicon.other_words(h.question, h.corpus.chunks_holding) if lexicon else [], LEXICON_WEIGHT),
+        ):
+            if words:
+                rankings.append(h.corpus.search(" ".join(words), k=len(h.chunks)))
+                weights.append(weight)
         query_seconds.append(time.perf_counter() - t0)
-        weights = [1.0] + [SYNONYMS_WEIGHT] * (len(rankings) - 1)  # as Level 2 weighs them
         if kind is not None:
             rankings.append(kind.build(h.docs).search(h.question, k=len(h.chunks)))
             weights.append(1.0)
         inside[h.lang] = inside.get(h.lang, 0) + _inside(fuse(rankings, weights=weights), h)
     n = {lang: sum(h.lang == lang for h in stacks) for lang in ("en", "zh")}
-    name = "wordnet synonyms" + (" + longdoc embed" if embed else "")
+    name = " + ".join(
+        part for part, on in (("lexicon", lexicon), ("wordnet synonyms", wordnet), ("longdoc embed", embed)) if on
+    )
     return (
         f"| {name} | {'sentence' if embed else 'query words'} | - | - | {inside.get('en', 0)}/{n['en']} | {inside.get('zh', 0)}/{n['zh']} "
         f"| {inside.get('en', 0) + inside.get('zh', 0)}/{len(stacks)} | - | {'see above' if embed else '0'} | {1000 * float(np.median(query_seconds)):.1f} |"
@@ -399,7 +410,13 @@ def main() -> None:
     if not args.only or "neighbours" in args.only:
         rows.append(measure_neighbours(stacks))
     if not args.only or "wordnet" in args.only:
-        rows += [measure_thesaurus(stacks, embed) for embed in (False, True)]
+        rows += [measure_other_words(stacks, True, None, embed) for embed in (False, True)]
+    if not args.only or "lexicon" in args.only:
+        lexicon = load_lexicon(resolve_model(DEFAULT_MODEL, shared_home()))
+        rows += [
+            measure_other_words(stacks, wordnet, lexicon, embed)
+            for wordnet, embed in ((False, False), (True, False), (True, True))
+        ]
     bm25 = {lang: sum(_inside(h.bm25, h) for h in stacks if h.lang == lang) for lang in ("en", "zh")}
     print(f"\nBM25 alone: en {bm25['en']}/{n['en']}, zh {bm25['zh']}/{n['zh']} inside the first 10%\n")
     print(

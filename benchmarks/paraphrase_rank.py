@@ -5,8 +5,10 @@ expansion prompt, plus held-out ones never used to tune it), build a haystack
 of `--tokens` tokens with the fact at 60% depth, plan the question with the
 real model, and report the rank of the fact's chunk: by keywords alone
 (Level 1's ranking), fused with the ranking by the model's other words for
-the question's phrases, and fused with WordNet's synonyms as well (thesaurus.py:
-what `--mode read` reads first). Ranked reading reads at most 10% of the chunks, so a rank inside that
+the question's phrases, fused with WordNet's synonyms as well (thesaurus.py:
+what `--mode read` reads first by default), and with the model vocabulary's
+nearest words too (lexicon.py, `--thesaurus wordnet,lexicon`), or instead of
+WordNet's (`--thesaurus lexicon`). Ranked reading reads at most 10% of the chunks, so a rank inside that
 share means the reader sees the fact. No chunk is read here: it measures the
 ranking, not the reader.
 
@@ -19,6 +21,7 @@ import argparse
 import random
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from longdoc.agents.context import Job, ReadSettings
@@ -28,11 +31,24 @@ from longdoc.api import build_corpus, llm_from_settings
 from longdoc.bench.generate import build_document
 from longdoc.bench.tasks import PARAPHRASES
 from longdoc.config import load_settings
+from longdoc.lexicon import load_lexicon
+from longdoc.llm.models import resolve_model
 from longdoc.progress import Tracker
 from longdoc.prompts import prompts_for
 from longdoc.records import Hit, Usage
 from longdoc.retrieve import rank
 from longdoc.thesaurus import load_thesaurus
+
+# The rankings compared: (column, key, with the model's other words, other sources).
+COLUMNS = [
+    ("keywords", "keywords", False, ()),
+    ("+ model's words", "fused", True, ()),
+    ("+ model's words + WordNet (default)", "synonyms", True, ("wordnet",)),
+    ("+ model's words + WordNet + lexicon", "lexicon", True, ("wordnet", "lexicon")),
+    ("+ model's words + lexicon", "lexonly", True, ("lexicon",)),
+    ("+ WordNet, no expansion call", "nocall-wordnet", False, ("wordnet",)),
+    ("+ WordNet + lexicon, no expansion call", "nocall", False, ("wordnet", "lexicon")),
+]
 
 # Never used to tune the expansion prompt: (fact, question).
 HELD_OUT = {
@@ -82,10 +98,10 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="longdoc-prank-"))
     facts = paraphrase_facts()
     print(f"model {args.model}; haystacks of {args.tokens:,} tokens, fact at 60% depth\n")
-    print("| lang | set | question | chunks | rank by keywords | rank with expansions | and synonyms | expansions |")
-    print("|---|---|---|---|---|---|---|---|")
-    inside = {(lang, k): 0 for lang in ("en", "zh") for k in ("keywords", "fused", "synonyms")}
-    thesaurus = load_thesaurus()
+    print("| lang | set | question | chunks | " + " | ".join(name for name, *_ in COLUMNS) + " | expansions |")
+    print("|---|---|---|---|" + "---|" * (len(COLUMNS) + 1))
+    inside = {(lang, key): 0 for lang in ("en", "zh") for _, key, *_ in COLUMNS}
+    sources = {"wordnet": load_thesaurus(), "lexicon": load_lexicon(resolve_model(settings.model, settings.home))}
     for i, (lang, fact, question, source) in enumerate(facts):
         text, _ = build_document(lang, args.tokens, [(fact, 0.6)], counter, random.Random(i))
         doc = work / f"doc-{i}.txt"
@@ -100,24 +116,22 @@ def main() -> None:
         total = len(corpus.chunks)
         target = {c.id for c in corpus.chunks if fact in c.text}
         limit = ReadSettings().chunk_limit(total)
-        # Level 2's own reading order (agents/read.py), without and with the thesaurus.
-        ranks = {
-            "keywords": _position(rank(corpus, plan, k=total), target),
-            "fused": _position(reading_order(Job(corpus, llm, 0, 0), plan), target),
-            "synonyms": _position(reading_order(Job(corpus, llm, 0, 0, thesaurus=thesaurus), plan), target),
-        }
-        for k, r in ranks.items():
-            inside[(lang, k)] += r is not None and r <= limit
+        ranks = []
+        for _, key, expanded, used in COLUMNS:
+            if key == "keywords":
+                hits = rank(corpus, plan, k=total)
+            else:  # Level 2's own reading order (agents/read.py) with these sources of other words
+                job = Job(corpus, llm, 0, 0, thesaurus=sources["wordnet"] if "wordnet" in used else None)
+                job.lexicon = sources["lexicon"] if "lexicon" in used else None
+                hits = reading_order(job, plan if expanded else replace(plan, expansions=[]))
+            ranks.append(_position(hits, target))
+            inside[(lang, key)] += ranks[-1] is not None and ranks[-1] <= limit
         shown = ", ".join(plan.expansions).replace("|", "/")
-        cells = " | ".join(str(r or "unranked") for r in ranks.values())
+        cells = " | ".join(str(r or "unranked") for r in ranks)
         print(f"| {lang} | {source} | {question} | {total} | {cells} | {shown} ({seconds:.0f} s) |", flush=True)
     print("\nfact's chunk within the first 10% (the ranked reading limit):")
-    for k, name in (
-        ("keywords", "keywords"),
-        ("fused", "with expansions"),
-        ("synonyms", "with expansions and synonyms"),
-    ):
-        en, zh = inside[("en", k)], inside[("zh", k)]
+    for name, key, *_ in COLUMNS:
+        en, zh = inside[("en", key)], inside[("zh", key)]
         print(f"- {name}: {en + zh}/{len(facts)} (en {en}, zh {zh})")
 
 

@@ -15,16 +15,18 @@ from .agents.context import Job, ReadSettings
 from .agents.modes import DEFAULT_MODE, MODES
 from .chunk import ChunkSettings
 from .config import Settings
-from .errors import ConfigError, NoInputError, ParseError
+from .errors import ConfigError, ModelError, NoInputError, ParseError
 from .index.milvus import MilvusTarget
 from .index.store import Corpus, IndexStore
+from .lexicon import Lexicon, LexiconMissing, load_lexicon
 from .llm import BackendOptions, backend_named
 from .llm.base import LLM, OnToken
+from .llm.models import DEFAULT_MODEL, MODELS, assembled, resolve_model
 from .names import display_names
 from .parse import printable_path
 from .progress import Tracker
 from .records import Answer, IndexedDoc
-from .thesaurus import ThesaurusMissing, load_thesaurus
+from .thesaurus import Thesaurus, ThesaurusMissing, load_thesaurus
 from .tokens import TokenCounter
 
 __all__ = [
@@ -167,6 +169,42 @@ def check_mode(mode: str) -> None:
         raise ConfigError(f"unknown mode '{mode}' (choose from {', '.join(MODES)})")
 
 
+def _other_words_sources(
+    settings: Settings, tracker: Tracker, level2: bool = True
+) -> tuple[Thesaurus | None, Lexicon | None, list[str]]:
+    """The sources of other words the setting names, and a note for each that could not
+    be loaded. The lexicon only where Level 2 may run: loading it takes ~0.3 s."""
+    notes = []
+    try:
+        thesaurus = load_thesaurus(settings.thesaurus)
+    except ThesaurusMissing as e:
+        thesaurus = None
+        notes.append(f"{e}: Level 2 ranked chunks without synonyms")
+    lexicon = None
+    if level2 and "lexicon" in settings.thesaurus.split(","):
+        try:
+            model = lexicon_model(settings)
+            with tracker.stage("lexicon", model.name):  # generated on first use: ~10 s
+                lexicon = load_lexicon(model)
+        except LexiconMissing as e:
+            notes.append(f"{e}: Level 2 ranked chunks without the lexicon")
+    return thesaurus, lexicon, notes
+
+
+def lexicon_model(settings: Settings) -> Path:
+    """The GGUF the lexicon is generated from: the model in use when it is one we
+    can read, else the default embedded model when it is installed."""
+    try:
+        return resolve_model(settings.model, settings.home)
+    except ModelError:
+        found = assembled(MODELS[DEFAULT_MODEL], settings.home)
+        if found is None:
+            raise LexiconMissing(
+                f"no local GGUF model to build the lexicon from ({settings.model} is not one)"
+            ) from None
+        return found
+
+
 def ask_corpus(
     corpus: Corpus,
     question: str,
@@ -181,10 +219,7 @@ def ask_corpus(
     what a chat session asks one question after another."""
     check_mode(mode)
     tracker = tracker or Tracker()
-    try:
-        thesaurus, missing = load_thesaurus(settings.thesaurus), None
-    except ThesaurusMissing as e:
-        thesaurus, missing = None, str(e)
+    thesaurus, lexicon, missing = _other_words_sources(settings, tracker, level2=mode != "rag")
     job = Job(
         corpus,
         llm,
@@ -196,9 +231,10 @@ def ask_corpus(
         max_steps=settings.agent_steps,
         skip_plan=settings.plan == "auto",
         thesaurus=thesaurus,
+        lexicon=lexicon,
     )
     answer = MODES[mode].answer(question, job)
-    if missing and answer.mode == "read":
-        answer.notes.append(f"{missing}: Level 2 ranked chunks without synonyms")
+    if answer.mode == "read":
+        answer.notes += missing
     answer.timings = dict(tracker.timings)
     return answer

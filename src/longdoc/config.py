@@ -48,7 +48,9 @@ class Settings:
     read_max_chunks: int = 0  # Level 2 ranked: chunks to read at most; 0 = max(8, 10%), at most 64
     read_concurrency: int = 0  # Level 2 reader calls in flight; 0 = 1 embedded, 8 for a server
     read_window: int = 256  # Level 2: tokens of each chunk a reader sees, around its best matches; 0 = all
-    thesaurus: str = "wordnet"  # Level 2 also ranks chunks by an English question's WordNet synonyms; "off"
+    # Level 2 also ranks chunks by other words found without a model call: an English
+    # question's WordNet synonyms, the model vocabulary's nearest words ("lexicon"), both, or "off"
+    thesaurus: str = "wordnet"
     agent_steps: int = 5  # Level 3: tool calls before it must answer
     # Level 1 and auto's first step: "auto" skips the planning call when the
     # question's own words single out a passage; "always" plans every question

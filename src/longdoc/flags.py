@@ -59,7 +59,8 @@ def settings_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--thesaurus",
             type=click.Choice(THESAURI),
-            help="Level 2: also rank chunks by an English question's synonyms (WordNet), or not [default: wordnet].",
+            help="Level 2: also rank chunks by an English question's synonyms (WordNet), by the model "
+            "vocabulary's nearest words (lexicon, English and Chinese), both, or neither [default: wordnet].",
         ),
         click.option(
             "--plan",

