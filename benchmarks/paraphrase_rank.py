@@ -12,7 +12,11 @@ WordNet's (`--thesaurus lexicon`). Ranked reading reads at most 10% of the chunk
 share means the reader sees the fact. No chunk is read here: it measures the
 ranking, not the reader.
 
-    .venv/bin/python benchmarks/paraphrase_rank.py [--model qwen2.5-coder-1.5b] [--tokens 128000]
+With `--answer`, each question is then answered by Level 2 end to end with the
+default settings, and the answer checked for the fact's name: how many of the
+misses are the ranking's and how many the reading's.
+
+    .venv/bin/python benchmarks/paraphrase_rank.py [--model qwen2.5-coder-1.5b] [--tokens 128000] [--answer]
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from pathlib import Path
 from longdoc.agents.context import Job, ReadSettings
 from longdoc.agents.query import expand_query, plan_query
 from longdoc.agents.read import reading_order
-from longdoc.api import build_corpus, llm_from_settings
+from longdoc.api import ask_corpus, build_corpus, llm_from_settings
 from longdoc.bench.generate import build_document
 from longdoc.bench.tasks import PARAPHRASES
 from longdoc.config import load_settings
@@ -76,13 +80,18 @@ HELD_OUT = {
 }
 
 
+# The name each held-out fact's answer must hold; the bench's facts name the town.
+_HELD_OUT_NAMES = ("Marn", "Vell", "Quade", "Tolle", "马恩", "韦尔", "奎德", "托勒")
+_TOWNS = {"en": "Varnholt", "zh": "瓦恩霍尔特"}
+
+
+def expected_name(fact: str) -> str:
+    return next(n for n in (*_TOWNS.values(), *_HELD_OUT_NAMES) if n in fact)
+
+
 def paraphrase_facts() -> list[tuple[str, str, str, str]]:
     """(lang, fact, question, set) for the bench's paraphrase facts and the held-out ones."""
-    facts = [
-        (lang, f.format(v="Varnholt" if lang == "en" else "瓦恩霍尔特"), q, "bench")
-        for lang in ("en", "zh")
-        for f, q in PARAPHRASES[lang]
-    ]
+    facts = [(lang, f.format(v=_TOWNS[lang]), q, "bench") for lang in ("en", "zh") for f, q in PARAPHRASES[lang]]
     return facts + [(lang, f, q, "held out") for lang in ("en", "zh") for f, q in HELD_OUT[lang]]
 
 
@@ -91,6 +100,7 @@ def main() -> None:
     ap.add_argument("--model", default="qwen2.5-coder-1.5b")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--tokens", type=int, default=128_000)
+    ap.add_argument("--answer", action="store_true", help="also answer each question with Level 2 (~1-5 min each)")
     args = ap.parse_args()
     settings = load_settings({"model": args.model, "threads": args.threads})[0]
     llm = llm_from_settings(settings)
@@ -101,6 +111,7 @@ def main() -> None:
     print("| lang | set | question | chunks | " + " | ".join(name for name, *_ in COLUMNS) + " | expansions |")
     print("|---|---|---|---|" + "---|" * (len(COLUMNS) + 1))
     inside = {(lang, key): 0 for lang in ("en", "zh") for _, key, *_ in COLUMNS}
+    answered, answers = {"en": 0, "zh": 0}, []
     sources = {"wordnet": load_thesaurus(), "lexicon": load_lexicon(resolve_model(settings.model, settings.home))}
     for i, (lang, fact, question, source) in enumerate(facts):
         text, _ = build_document(lang, args.tokens, [(fact, 0.6)], counter, random.Random(i))
@@ -121,18 +132,41 @@ def main() -> None:
             if key == "keywords":
                 hits = rank(corpus, plan, k=total)
             else:  # Level 2's own reading order (agents/read.py) with these sources of other words
-                job = Job(corpus, llm, 0, 0, thesaurus=sources["wordnet"] if "wordnet" in used else None)
-                job.lexicon = sources["lexicon"] if "lexicon" in used else None
+                job = Job(
+                    corpus,
+                    llm,
+                    0,
+                    0,
+                    thesaurus=sources["wordnet"] if "wordnet" in used else None,
+                    lexicon=sources["lexicon"] if "lexicon" in used else None,
+                )
                 hits = reading_order(job, plan if expanded else replace(plan, expansions=[]))
             ranks.append(_position(hits, target))
             inside[(lang, key)] += ranks[-1] is not None and ranks[-1] <= limit
         shown = ", ".join(plan.expansions).replace("|", "/")
         cells = " | ".join(str(r or "unranked") for r in ranks)
         print(f"| {lang} | {source} | {question} | {total} | {cells} | {shown} ({seconds:.0f} s) |", flush=True)
+        if args.answer:
+            t0 = time.perf_counter()
+            ans = ask_corpus(corpus, question, settings, llm, mode="read")
+            name = expected_name(fact)
+            right = name in ans.answer
+            answered[lang] += right
+            answers.append(
+                f"| {lang} | {question} | {name} | {ans.answer.replace('|', '/')[:120]} | {'yes' if right else 'no'} "
+                f"| {ans.usage.chunks_read} | {ans.usage.prompt_tokens:,} | {time.perf_counter() - t0:.0f} |"
+            )
     print("\nfact's chunk within the first 10% (the ranked reading limit):")
     for name, key, *_ in COLUMNS:
         en, zh = inside[("en", key)], inside[("zh", key)]
         print(f"- {name}: {en + zh}/{len(facts)} (en {en}, zh {zh})")
+    if args.answer:
+        print("\nLevel 2 end to end (`--mode read`, default settings):\n")
+        print("| lang | question | expected | answer | right | chunks read | prompt tokens | s |")
+        print("|---|---|---|---|---|---|---|---|")
+        print("\n".join(answers))
+        total_right = answered["en"] + answered["zh"]
+        print(f"\nanswered right: {total_right}/{len(facts)} (en {answered['en']}, zh {answered['zh']})")
 
 
 def _position(hits: list[Hit], target: set[str]) -> int | None:

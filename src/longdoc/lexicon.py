@@ -117,9 +117,8 @@ class Lexicon:
             return []
         queries = self.vectors[[self._row[w] for w in asked]].astype(np.float32)
         similar = np.empty((len(asked), len(rows)), dtype=np.float32)
-        for start in range(
-            0, len(rows), _BLOCK
-        ):  # a block at a time: float32 rows of a 1M-token corpus would take 300 MB
+        # A block of rows at a time: all of them in float32 would take 300 MB.
+        for start in range(0, len(rows), _BLOCK):
             block = self.vectors[rows[start : start + _BLOCK]].astype(np.float32)
             similar[:, start : start + _BLOCK] = queries @ block.T
         out: list[str] = []
