@@ -105,6 +105,10 @@ def test_a_missing_or_unreadable_model_is_named(tmp_path):
     with pytest.raises(LexiconMissing, match="bad.gguf"):
         load_lexicon.__wrapped__(bad)
     assert not any(p.exists() for p in lexicon_paths(bad))  # nothing half-written left
+    cut = tmp_path / "cut.gguf"
+    cut.write_bytes(_model(tmp_path).read_bytes()[:300])  # a real header, cut short
+    with pytest.raises(LexiconMissing, match="cut.gguf"):
+        load_lexicon.__wrapped__(cut)
 
 
 def _corpus(tmp_path):

@@ -10,8 +10,9 @@ English only; this works for both languages from a file we ship already.
 The lexicon is generated, not downloaded: the first time it is needed, the
 embedded model's GGUF is read (PyPI `gguf`, llama.cpp's own reader), the rows
 of whole-word tokens kept, centred and scaled to unit length, and written
-beside the model (`<model>.lexicon.npy` and `.json`, ~150 MB, ~10 s). Later
-processes map the file, so a question costs a few milliseconds.
+beside the model (`<model>.lexicon.npy` and `.json`, ~150 MB, ~10 s and ~1.5 GB
+of memory while it runs). Later processes map the file: loading takes ~0.3 s, a
+question's neighbours 50-70 ms at 128k tokens.
 
 Level 2 fuses a ranking by these words into its reading order (agents/read.py),
 only with words the documents use: a neighbour the corpus never holds cannot
@@ -174,7 +175,7 @@ def load_lexicon(model: Path) -> Lexicon:
         pass  # missing or damaged: generate it again
     try:
         return build_lexicon(model)
-    except (OSError, ValueError, KeyError) as e:
+    except Exception as e:  # gguf's reader raises many kinds of error on a damaged file
         raise LexiconMissing(f"cannot build the lexicon from {model.name}: {e}") from e
 
 
