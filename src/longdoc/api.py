@@ -15,13 +15,13 @@ from .agents.context import Job, ReadSettings
 from .agents.modes import DEFAULT_MODE, MODES
 from .chunk import ChunkSettings
 from .config import Settings
-from .errors import ConfigError, ModelError, NoInputError, ParseError
+from .errors import ConfigError, NoInputError, ParseError
 from .index.milvus import MilvusTarget
 from .index.store import Corpus, IndexStore
 from .lexicon import Lexicon, LexiconMissing, load_lexicon
 from .llm import BackendOptions, backend_named
 from .llm.base import LLM, OnToken
-from .llm.models import DEFAULT_MODEL, MODELS, assembled, resolve_model
+from .llm.models import DEFAULT_MODEL, MODELS, assembled
 from .names import display_names
 from .parse import printable_path
 from .progress import Tracker
@@ -192,17 +192,18 @@ def _other_words_sources(
 
 
 def lexicon_model(settings: Settings) -> Path:
-    """The GGUF the lexicon is generated from: the model in use when it is one we
-    can read, else the default embedded model when it is installed."""
-    try:
-        return resolve_model(settings.model, settings.home)
-    except ModelError:
-        found = assembled(MODELS[DEFAULT_MODEL], settings.home)
-        if found is None:
-            raise LexiconMissing(
-                f"no local GGUF model to build the lexicon from ({settings.model} is not one)"
-            ) from None
-        return found
+    """The GGUF the lexicon is generated from: the model in use when it is a local
+    one, else the default embedded model when it is installed. Never assembles a
+    model (a server may serve one by a registry name)."""
+    path = Path(settings.model).expanduser()
+    if path.suffix.lower() == ".gguf" and path.is_file():
+        return path
+    for name in (settings.model, DEFAULT_MODEL):
+        spec = MODELS.get(name)
+        found = assembled(spec, settings.home) if spec is not None else None
+        if found is not None:
+            return found
+    raise LexiconMissing(f"no local GGUF model to build the lexicon from ({settings.model} is not one)")
 
 
 def ask_corpus(

@@ -21,19 +21,18 @@ find a chunk.
 
 from __future__ import annotations
 
+import io
 import json
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 import numpy.typing as npt
 
+from .durable import write_file
 from .errors import LongdocError
 from .index.terms import EN_STOPWORDS, Analyzer
 
@@ -62,21 +61,22 @@ class Lexicon:
     words: list[str]  # one per row: lowercase English words and Chinese words
     vectors: npt.NDArray[np.float16]  # unit rows, centred
     _row: dict[str, int] = field(init=False, repr=False)
+    _analyzer: Analyzer = field(init=False, repr=False)
     # Each word's BM25 terms, flattened: term ids, and the word each id belongs to.
-    _terms: list[str] = field(init=False, repr=False)
+    _terms: dict[str, int] = field(init=False, repr=False)  # term -> id
     _term_ids: npt.NDArray[np.int64] = field(init=False, repr=False)
     _owner: npt.NDArray[np.int64] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._row = {w: i for i, w in enumerate(self.words)}
-        analyzer = Analyzer()
+        self._analyzer = Analyzer()
         index: dict[str, int] = {}
         ids, owner = [], []
         for row, word in enumerate(self.words):
-            for term in analyzer.terms(word):
+            for term in self._analyzer.terms(word):
                 ids.append(index.setdefault(term, len(index)))
                 owner.append(row)
-        self._terms = list(index)
+        self._terms = index
         self._term_ids = np.asarray(ids, dtype=np.int64)
         self._owner = np.asarray(owner, dtype=np.int64)
 
@@ -105,8 +105,8 @@ class Lexicon:
             return []
         known = holds(self._terms)
         held = np.fromiter((known.get(t, 0) > 0 for t in self._terms), dtype=bool, count=len(self._terms))
-        own_terms = set(Analyzer().terms(text))
-        own = np.fromiter((t in own_terms for t in self._terms), dtype=bool, count=len(self._terms))
+        own = np.zeros(len(self._terms), dtype=bool)
+        own[[self._terms[t] for t in set(self._analyzer.terms(text)) if t in self._terms]] = True
         n = len(self.words)
         terms = np.bincount(self._owner, minlength=n)
         missing = np.bincount(self._owner, weights=~held[self._term_ids], minlength=n)
@@ -147,8 +147,10 @@ def build_lexicon(model: Path) -> Lexicon:
     vectors = rows.astype(np.float16)
     stat = model.stat()
     meta = {"version": LEXICON_VERSION, "model_size": stat.st_size, "model_mtime": stat.st_mtime, "words": kept_words}
-    _write_atomic(vectors_path, lambda f: np.save(f, vectors))
-    _write_atomic(words_path, lambda f: f.write(json.dumps(meta, ensure_ascii=False).encode()))
+    buffer = io.BytesIO()
+    np.save(buffer, vectors)
+    write_file(vectors_path, buffer.getvalue())
+    write_file(words_path, json.dumps(meta, ensure_ascii=False).encode())  # last: it vouches for the vectors
     return Lexicon(kept_words, vectors)
 
 
@@ -214,15 +216,3 @@ def _token_text(token: str) -> str | None:
         return bytes(_BYTES[c] for c in token).decode("utf-8")
     except (KeyError, UnicodeDecodeError):
         return None
-
-
-def _write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
