@@ -33,9 +33,16 @@ class Oracle:
     def __call__(self, messages) -> str:
         system, user = messages[0].content, messages[-1].content
         if system in (EN.query_system, ZH.query_system):
-            q = user.rsplit("Question:", 1)[-1].rsplit("问题：", 1)[-1].replace("Reply:", "").strip()
+            q = (
+                user.rsplit("Question:", 1)[-1]
+                .rsplit("问题：", 1)[-1]
+                .replace("Reply:", "")
+                .replace("回答：", "")
+                .strip()
+            )
             return json.dumps(
-                {"information": self.restate or q, "instruction": "", "keywords_en": self.keywords, "keywords_zh": []}
+                {"information": self.restate or q, "instruction": "", "keywords_en": self.keywords, "keywords_zh": []},
+                ensure_ascii=False,  # as a model writes it: escapes would overrun the plan's token cap
             )
         if system in (EN.expand_system, ZH.expand_system):
             return "\n".join(f"{phrase}: {', '.join(words)}" for phrase, words in self.expansions.items())

@@ -137,6 +137,27 @@ def test_chinese_person_names_are_surname_led_runs_of_three_or_four_characters()
     assert zh_person_names("琥渚屿灯塔被漆成了什么颜色？") == []
 
 
+def test_a_questions_subject_is_its_names_not_its_ordinary_words():
+    from longdoc.verify.names import subject_found, subject_names
+
+    # names jieba's dictionary lacks fall apart into characters; known places keep their tag
+    assert subject_names("蒲蓁泓出生在哪个省？") == ["蒲蓁泓"]
+    assert subject_names("渚梓渡灯塔的守塔人是谁？") == ["渚梓渡", "守塔人"]
+    assert subject_names("四川男排在首场比赛中表现如何？") == ["四川"]
+    assert subject_names("鲁迅出生在哪里？") == ["鲁迅"]
+    # a paraphrase names nothing: no sentence has to repeat its words
+    assert subject_names("哪里的种植户在落叶时节将收获的水果制作为一种紫红饮料？") == []
+    assert subject_names("谁一大早用船把行人送到对岸？") == []
+    # the word after a question word is what is asked, not a name ("城镇" is tagged a place)
+    assert subject_names("哪个城镇负责管理船只的官员会派送烘焙食品？") == []
+    assert subject_names("Who keeps the lighthouse on Karvo Point?") == ["Karvo", "Point"]
+    fact = "瓦恩霍尔特的果农每年秋天把梨酿成紫色的果酒。"
+    assert subject_found("哪里的种植户在落叶时节将收获的水果制作为一种紫红饮料？", fact) == 1.0
+    assert subject_found("蒲蓁泓出生在哪个省？", "他出生在山东省的一个小村庄。") == 0.0
+    assert subject_found("蒲蓁泓出生在哪个省？", "蒲蓁泓生于山东。") == 1.0
+    assert subject_found("渚梓渡灯塔的守塔人是谁？", "渚梓度灯塔的守塔人是柯砚澜。") == 0.5  # a look-alike place
+
+
 def test_a_chinese_one_before_a_measure_word_is_not_a_year():
     year = "梓汀坪的旧档案馆是哪一年建立的？"
     assert wrong_kind(year, "梓汀坪的旧档案馆由一位名叫幸湛砚的看守人照管。") == "a number"

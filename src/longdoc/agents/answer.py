@@ -13,7 +13,7 @@ from ..llm.base import LLM, GenerationOptions, Message, OnToken
 from ..prompts import PromptSet
 from ..records import Answer, QueryPlan, Usage, Withheld
 from ..retrieve import Evidence
-from ..verify.names import answer_names, names_found, question_names, zh_person_names
+from ..verify.names import answer_names, names_found, question_names, subject_found, zh_person_names
 from ..verify.places import smaller_place
 from ..verify.support import repeats_question, support, unbacked
 from .context import Job
@@ -212,7 +212,7 @@ def told_of_subject(answer: str, evidence: list[Evidence], question: str, analyz
     """Some passage backs `answer` with a sentence that names all the question names."""
     for e in evidence:
         backing = support(answer, e.text, question, analyzer)
-        if backing is not None and names_found(question, backing.sentence) == 1.0:
+        if backing is not None and subject_found(question, backing.sentence) == 1.0:
             return True
     return False
 

@@ -24,7 +24,7 @@ from ..index.retriever import fuse
 from ..prompts import prompts_for
 from ..records import Answer, Hit, QueryPlan, Usage
 from ..retrieve import Evidence, follow_up, rank
-from ..verify.names import answer_names, names_found
+from ..verify.names import answer_names, names_found, subject_found, subject_names
 from .answer import ReadersAnswer, answer_from_evidence, unmentioned
 from .context import Job
 from .links import clause_link, first_link, follow_links, withheld_link
@@ -130,7 +130,7 @@ def readers_answer(found: list[Reading], evidence: list[Evidence], question: str
     # Sure: confident, and its sentence names all the question names ("山东" from a
     # news sentence for "蒲蓁泓出生在哪个省？" also came at 1.00, naming no 蒲蓁泓).
     sentence = sentence_of(found[0])
-    on_subject = names_found(question, sentence) == 1.0
+    on_subject = subject_found(question, sentence) == 1.0
     sure = found[0].relevance >= SURE and on_subject
     values = tuple(r.verdict.answer for r in found if r.verdict is not None and r.verdict.answer)
     best = found[0].relevance
@@ -152,11 +152,11 @@ def bridge(question: str, answer: str, sentence: str, passages: list[Evidence]) 
     "Trofirk lies in the province of Veigoul." to "In which province was Das
     Thounoth born?"; the 1.5B's answer step saw both and said the documents do
     not say. None when no passage does, or the question names nothing."""
-    if not answer_names(question):
+    if not subject_names(question):
         return None
     between = [n for n in answer_names(sentence) if names_found(n, answer) < 1.0 and names_found(n, question) < 1.0]
     for i, e in enumerate(passages):
-        if names_found(question, e.text) == 1.0 and any(names_found(n, e.text) == 1.0 for n in between):
+        if subject_found(question, e.text) == 1.0 and any(names_found(n, e.text) == 1.0 for n in between):
             return i
     return None
 

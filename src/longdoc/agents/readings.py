@@ -15,7 +15,7 @@ from ..prompts import PromptSet
 from ..records import Chunk, Hit, QueryPlan, Usage
 from ..retrieve import Evidence, WindowTerms, reading_window, window_terms
 from ..tokens import TokenCounter
-from ..verify.names import answer_names, names_found
+from ..verify.names import subject_found, subject_names
 from .context import Job
 from .reader import Verdict, read_chunk
 
@@ -156,7 +156,7 @@ def _related(r: Reading) -> bool:
 
 
 def names_all(r: Reading, plan: QueryPlan) -> bool:
-    return bool(answer_names(plan.information)) and names_found(plan.information, sentence_of(r)) == 1.0
+    return bool(subject_names(plan.information)) and subject_found(plan.information, sentence_of(r)) == 1.0
 
 
 def sentence_of(r: Reading) -> str:

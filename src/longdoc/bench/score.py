@@ -25,6 +25,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..zh_words import words
+
 LVEVAL_GATE = {"en": 0.2, "zh": 0.4}
 _PUNCT = set(string.punctuation) | set("，。！？；：、“”‘’（）《》【】—…·「」『』")
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -70,10 +72,7 @@ def tokens(text: str, lang: str) -> list[str]:
     # Punctuation becomes a space, not nothing: "Z-499；T-378" must stay two answers.
     text = "".join(" " if ch in _PUNCT else ch for ch in text.lower())
     if lang == "zh":
-        import jieba
-
-        jieba.setLogLevel(60)  # silence its "building prefix dict" chatter
-        return [t for t in jieba.lcut(text) if t.strip()]
+        return [t for t in words(text) if t.strip()]
     return _ARTICLES.sub(" ", text).split()
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Sequence
-from typing import Any
 
 from ..bench.generate import item_seed
 from ..bench.tasks import Names
-from ..errors import ConfigError
 from ..prompts import language_of
 from ..records import Chunk
 from ..verify.names import answer_names, proper_names
+from ..zh_words import tagged_words
 from .records import MULTI, UNANSWERABLE, Seed
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -89,7 +88,7 @@ def candidate_names(text: str) -> list[str]:
     latin = set(proper_names(text))
     names = [n for n in answer_names(text) if len(n) >= _MIN_NAME and (_HAN.search(n) or n in latin)]
     if _HAN.search(text):
-        names.extend(w.word for w in _tagger().cut(text) if w.flag in _ZH_NAME_TAGS and len(w.word) >= 2)
+        names.extend(w for w, tag in tagged_words(text, guess=True) if tag in _ZH_NAME_TAGS and len(w) >= 2)
     return list(dict.fromkeys(names))
 
 
@@ -99,16 +98,6 @@ def _times_said(name: str, folded_text: str) -> int:
     if _HAN.search(name):
         return folded_text.count(name.casefold())
     return len(re.findall(rf"(?<!\w){re.escape(name.casefold())}(?!\w)", folded_text))
-
-
-def _tagger() -> Any:
-    try:
-        import jieba
-        import jieba.posseg
-    except ImportError as e:  # the bench extra brings it; it also scores Chinese items
-        raise ConfigError("Chinese items need jieba: pip install 'longdoc[bench]'") from e
-    jieba.setLogLevel(60)  # silence its "building prefix dict" chatter
-    return jieba.posseg
 
 
 def partner(chunks: Sequence[Chunk], i: int, rng: random.Random) -> tuple[int, str] | None:

@@ -8,6 +8,7 @@ import re
 from difflib import SequenceMatcher
 
 from ..widths import fold_width
+from ..zh_words import tagged_words
 
 # A Latin word that names something: capitalised, or holding a digit ("K-417", "1931").
 # Its letters are any word characters but CJK ones: Chinese writes no spaces, so
@@ -93,6 +94,57 @@ def zh_person_names(question: str) -> list[str]:
     return names
 
 
+# Words that ask ("哪个城市", "什么职务"): the word after them is what is asked
+# about, not a name the answer's sentence must repeat.
+_ZH_ASKS = ("哪", "哪个", "哪位", "哪座", "哪家", "哪所", "哪些", "哪一", "什么", "几")
+
+# jieba's dictionary tags places "ns" and organisations "nt"; its two-character
+# person names ("nr") are as often ordinary words ("紫红", "钟楼"), so those
+# count only where a name may stand.
+_ZH_NAME_TAGS = ("ns", "nt")
+_ZH_PERSON_TAGS = ("nr", "nrt")
+
+
+def subject_names(question: str) -> list[str]:
+    """What a question names, which a sentence must name too to be about the
+    question's subject: its Latin names and numbers, and in Chinese the words
+    that read as names. Chinese has no capitals; a name jieba's dictionary lacks
+    falls apart into single characters ("蒲蓁泓", "渚梓渡"), known places and
+    organisations carry their tags ("四川", "北京"). The rest are ordinary words,
+    which a fact told in other words need not share ("哪里的种植户在落叶时节将收获
+    的水果制作为一种紫红饮料？" names nothing)."""
+    names = _latin_names(question, skip_first=False)
+    blanked = _ZH_ASKING.sub(lambda m: " " * len(m.group()), question)
+    blanked = _ZH_REFERENCE.sub(lambda m: " " * len(m.group()), blanked)
+    text = blanked.translate(_ZH_GLUE)  # one character for one: positions hold
+    for m in _CJK.finditer(text):
+        before = question[: m.start()].rstrip()
+        at_name = not before or not _CJK.match(before[-1]) or before[-1] in _ZH_BEFORE_NAME
+        asked = before.endswith(_ZH_ASKS)
+        # Characters in a row the dictionary holds no longer word for: three make
+        # a name, two only where a name may stand ("一大早用船" is no name "用船").
+        alone, alone_at = "", 0
+        for i, (word, tag) in enumerate([*tagged_words(m.group()), ("", "")]):
+            if len(word) == 1:
+                alone, alone_at = alone + word, alone_at if alone else i
+                continue
+            if len(alone) >= 3 or len(alone) == 2 and alone_at == 0 and at_name:
+                names.append(alone)
+            alone = ""
+            first = i == 0
+            if first and asked or len(word) < 2:
+                continue
+            if tag in _ZH_NAME_TAGS or tag in _ZH_PERSON_TAGS and (len(word) >= 3 or first and at_name):
+                names.append(word)
+    return names
+
+
+def subject_found(question: str, text: str) -> float:
+    """Share of the question's names (`subject_names`) that `text` holds; 1.0
+    when the question names nothing."""
+    return names_found_of(subject_names(question), text)
+
+
 def _latin_names(text: str, skip_first: bool) -> list[str]:
     names: list[str] = []
     text = fold_width(text)
@@ -123,7 +175,11 @@ def names_found(answer: str, text: str) -> float:
     """Share of the answer's names that appear in `text` (1.0 when it names nothing).
     A CJK run counts as found when most of its character bigrams are in the text,
     so "柯砚澜先生" still matches "柯砚澜"."""
-    names = answer_names(answer)
+    return names_found_of(answer_names(answer), text)
+
+
+def names_found_of(names: list[str], text: str) -> float:
+    """Share of `names` that appear in `text` (1.0 for none), as `names_found` counts them."""
     if not names:
         return 1.0
     text = fold_width(text)
