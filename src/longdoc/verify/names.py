@@ -122,13 +122,14 @@ def subject_names(question: str) -> list[str]:
         at_name = not before or not _CJK.match(before[-1]) or before[-1] in _ZH_BEFORE_NAME
         asked = before.endswith(_ZH_ASKS)
         # Characters in a row the dictionary holds no longer word for: three make
-        # a name, two only where a name may stand ("一大早用船" is no name "用船").
+        # a name; two only where a name may stand, led by a surname ("一大早用船"
+        # names no "用船", "被漆成了" no "漆成").
         alone, alone_at = "", 0
         for i, (word, tag) in enumerate([*tagged_words(m.group()), ("", "")]):
             if len(word) == 1:
                 alone, alone_at = alone + word, alone_at if alone else i
                 continue
-            if len(alone) >= 3 or len(alone) == 2 and alone_at == 0 and at_name:
+            if len(alone) >= 3 or len(alone) == 2 and alone_at == 0 and at_name and alone[0] in _ZH_SURNAMES:
                 names.append(alone)
             alone = ""
             first = i == 0
