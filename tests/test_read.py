@@ -179,6 +179,22 @@ def test_a_sure_reader_of_a_chinese_fact_told_in_other_words_outweighs_a_not_fou
     assert any("a reader was sure of" in n for n in ans.notes), ans.notes
 
 
+def test_for_a_question_naming_nothing_a_sure_reader_must_meet_more_than_one_of_its_words(tmp_path):
+    # The 1.5B: 嘉兴 at 0.96 for "哪个城镇负责管理船只的官员会派送烘焙食品？", from a sentence
+    # sharing only 城市 with the question and its other words.
+    question = "哪个城镇负责管理船只的官员会派送烘焙食品？"
+    filler = "浙江省嘉兴市是第一批沿海开放城市之一。"
+    oracle = _PoorAnswerStep({"烘焙食品": filler}, "文档中没有提到。", keywords=["城市", "港务", "糕点"])
+    ans = ask_read(question, _job(_zh_corpus(tmp_path, filler), ScriptedLLM(oracle), enough=1))
+    assert "嘉兴" not in ans.answer and ans.answer.startswith("文档中没有提到"), (ans.answer, ans.notes)
+    # the same reader, its sentence meeting two of the words asked, is taken
+    fact = "每年春天，嘉兴的港务长都会分发糕点。"
+    oracle = _PoorAnswerStep({"烘焙食品": fact}, "文档中没有提到。", keywords=["城市", "港务", "糕点"])
+    (tmp_path / "2").mkdir()
+    ans = ask_read(question, _job(_zh_corpus(tmp_path / "2", fact), ScriptedLLM(oracle), enough=1))
+    assert "嘉兴" in ans.answer, (ans.answer, ans.notes)
+
+
 def test_a_sure_chinese_reader_whose_sentence_lacks_the_questions_name_does_not_outweigh_a_not_found(tmp_path):
     # The 1.5B: "山东" at 1.00 from a news sentence for "蒲蓁泓出生在哪个省？".
     news = "这位老工人出生在山东省，十六岁进厂。"
