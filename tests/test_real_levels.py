@@ -38,6 +38,19 @@ def test_level2_finds_a_chinese_paraphrase(tmp_path, default_llm):
     assert any("马恩" in c.text for c in ans.citations)
 
 
+def test_level2_answers_a_chinese_question_that_names_nothing_from_a_fact_in_other_words(tmp_path, default_llm):
+    # No character pair of the question is in the fact; its reader's sentence names
+    # none of the question's words, which must not count against it (the question
+    # names nothing: no person, no place).
+    fact = "瓦恩霍尔特的果农每年秋天把梨酿成紫色的果酒。"
+    doc = tmp_path / "果园.txt"
+    doc.write_text(_haystack(ZH_FILLER, fact, 100, 64))  # ~8k tokens
+    question = "哪里的种植户在落叶时节将收获的水果制作为一种紫红饮料？"
+    ans = ask([doc], question, _settings(read_strategy="all"), mode="read", llm=default_llm)
+    assert "瓦恩霍尔特" in ans.answer, ans
+    assert any("瓦恩霍尔特" in c.text for c in ans.citations)
+
+
 def test_ranked_level2_finds_a_paraphrase_through_the_models_other_words(tmp_path, default_llm):
     # BM25 scores the fact's chunk 0 for the question's words; only the model's
     # other words ("physician", "cured", ...) can bring it into the first batch.

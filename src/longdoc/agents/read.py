@@ -29,7 +29,16 @@ from .answer import ReadersAnswer, answer_from_evidence, unmentioned
 from .context import Job
 from .links import clause_link, first_link, follow_links, withheld_link
 from .query import expand_query, make_plan
-from .readings import SURE, Reading, answers_found, as_evidence, names_all, read_chunks, sentence_of
+from .readings import (
+    SURE,
+    Reading,
+    answers_found,
+    as_evidence,
+    meets_the_question,
+    names_all,
+    read_chunks,
+    sentence_of,
+)
 from .settle import settle
 
 # The thesaurus's ranking counts half: its first pick is read after the first three of
@@ -43,9 +52,6 @@ LEXICON_WEIGHT = 0.5
 # A near-certain reader (from SURE) outweighs one this much less sure: the
 # answer step may not take the lesser reader's answer over it.
 _OUTWEIGH = 0.1
-# Of the question and its other words (keywords, expansions, synonyms), how many
-# the best reader's sentence must share a term with when the question names nothing.
-_REACH_UNNAMED = 2
 
 
 def ask_read(question: str, job: Job, plan: QueryPlan | None = None) -> Answer:
@@ -133,13 +139,7 @@ def readers_answer(found: list[Reading], evidence: list[Evidence], question: str
     # Sure: confident, and its sentence names all the question names ("山东" from a
     # news sentence for "蒲蓁泓出生在哪个省？" also came at 1.00, naming no 蒲蓁泓).
     sentence = sentence_of(found[0])
-    on_subject = subject_found(question, sentence) == 1.0
-    if not subject_names(question) and found[0].verdict is not None and found[0].verdict.reach < _REACH_UNNAMED:
-        # A question that names nothing gives no subject to check the sentence by:
-        # it must then meet more of what was asked than one word. The 1.5B's
-        # readers answered "哪个城镇负责管理船只的官员会派送烘焙食品？" with 嘉兴 (0.96) from
-        # a sentence sharing only 城市 with it; the fruit growers' fact met 果农 and 秋天.
-        on_subject = False
+    on_subject = subject_found(question, sentence) == 1.0 and meets_the_question(found[0], subject_names(question))
     sure = found[0].relevance >= SURE and on_subject
     values = tuple(r.verdict.answer for r in found if r.verdict is not None and r.verdict.answer)
     best = found[0].relevance

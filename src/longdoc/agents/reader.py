@@ -137,9 +137,11 @@ def judge_reply(
 
 
 def _texts_reached(sentence: str, asked: list[str], analyzer: Analyzer) -> int:
-    """How many of the distinct `asked` texts share a term with the sentence."""
+    """How many of the `asked` texts share terms with the sentence, texts that
+    share the same terms counted once ("sunk ship" and "destroyed ships" meet a
+    sentence by "ship" alone)."""
     own = set(analyzer.terms(sentence))
-    return sum(1 for text in dict.fromkeys(asked) if own & set(analyzer.terms(text)))
+    return len({shared for text in asked if (shared := frozenset(own.intersection(analyzer.terms(text))))})
 
 
 def parse_reply(reply: str) -> tuple[str | None, str]:

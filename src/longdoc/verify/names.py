@@ -122,8 +122,8 @@ def subject_names(question: str) -> list[str]:
         at_name = not before or not _CJK.match(before[-1]) or before[-1] in _ZH_BEFORE_NAME
         asked = before.endswith(_ZH_ASKS)
         # Characters in a row the dictionary holds no longer word for: three make
-        # a name; two only where a name may stand, led by a surname ("一大早用船"
-        # names no "用船", "被漆成了" no "漆成").
+        # a name; two only where a name may stand, led by a surname ("李蓁的父亲";
+        # "一大早用船" names no "用船").
         alone, alone_at = "", 0
         for i, (word, tag) in enumerate([*tagged_words(m.group()), ("", "")]):
             if len(word) == 1:
