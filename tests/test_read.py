@@ -22,8 +22,12 @@ FACT = "Edda Marn tends the beacon at the northern cape."
 QUESTION = "Who keeps the lighthouse?"
 
 
-def _corpus(tmp_path, n=120, at=90, fact=FACT):
-    paras = [f"Paragraph {i} is about the harbour, the boats and the tides of the coast." for i in range(n)]
+EN_FILLER = "Paragraph {i} is about the harbour, the boats and the tides of the coast."
+ZH_FILLER = "第{i}段讲的是港口、船只和海岸的潮汐。"
+
+
+def _corpus(tmp_path, n=120, at=90, fact=FACT, filler=EN_FILLER):
+    paras = [filler.format(i=i) for i in range(n)]
     paras.insert(at, fact)
     f = tmp_path / "coast.txt"
     f.write_text("\n\n".join(paras))
@@ -159,47 +163,24 @@ ZH_FACT = "瓦恩霍尔特的果农每年秋天把梨酿成紫色的果酒。"
 ZH_QUESTION = "哪里的种植户在落叶时节将收获的水果制作为一种紫红饮料？"
 
 
-def _zh_corpus(tmp_path, fact):
-    paras = [f"第{i}段讲的是港口、船只和海岸的潮汐。" for i in range(120)]
-    paras.insert(90, fact)
-    f = tmp_path / "coast.txt"
-    f.write_text("\n\n".join(paras))
-    store = IndexStore(tmp_path / "index", ScriptedLLM([]).token_counter(), ChunkSettings(size=80, overlap=0))
-    return store.corpus([store.add(f)])
-
-
 def test_a_sure_reader_of_a_chinese_fact_told_in_other_words_outweighs_a_not_found(tmp_path):
     # The 1.5B: the fact's reader said 瓦恩霍尔特 (1.00) and the answer step found nothing;
     # every run of the question's characters used to count as a name the reader's
     # sentence had to hold, and a paraphrase holds none of them.
     oracle = _PoorAnswerStep({"紫红饮料": ZH_FACT}, "文档中没有提到。", keywords=["果农", "果酒", "秋天"])
-    ans = ask_read(ZH_QUESTION, _job(_zh_corpus(tmp_path, ZH_FACT), ScriptedLLM(oracle), enough=1))
+    ans = ask_read(ZH_QUESTION, _job(_corpus(tmp_path, fact=ZH_FACT, filler=ZH_FILLER), ScriptedLLM(oracle), enough=1))
     assert "瓦恩霍尔特" in ans.answer, (ans.answer, ans.notes)
     assert ans.citations and ZH_FACT in ans.citations[0].text
     assert any("a reader was sure of" in n for n in ans.notes), ans.notes
-
-
-def test_for_a_question_naming_nothing_a_sure_reader_must_meet_more_than_one_of_its_words(tmp_path):
-    # The 1.5B: 嘉兴 at 0.96 for "哪个城镇负责管理船只的官员会派送烘焙食品？", from a sentence
-    # sharing only 城市 with the question and its other words.
-    question = "哪个城镇负责管理船只的官员会派送烘焙食品？"
-    filler = "浙江省嘉兴市是第一批沿海开放城市之一。"
-    oracle = _PoorAnswerStep({"烘焙食品": filler}, "文档中没有提到。", keywords=["城市", "港务", "糕点"])
-    ans = ask_read(question, _job(_zh_corpus(tmp_path, filler), ScriptedLLM(oracle), enough=1))
-    assert "嘉兴" not in ans.answer and ans.answer.startswith("文档中没有提到"), (ans.answer, ans.notes)
-    # the same reader, its sentence meeting two of the words asked, is taken
-    fact = "每年春天，嘉兴的港务长都会分发糕点。"
-    oracle = _PoorAnswerStep({"烘焙食品": fact}, "文档中没有提到。", keywords=["城市", "港务", "糕点"])
-    (tmp_path / "2").mkdir()
-    ans = ask_read(question, _job(_zh_corpus(tmp_path / "2", fact), ScriptedLLM(oracle), enough=1))
-    assert "嘉兴" in ans.answer, (ans.answer, ans.notes)
 
 
 def test_a_sure_chinese_reader_whose_sentence_lacks_the_questions_name_does_not_outweigh_a_not_found(tmp_path):
     # The 1.5B: "山东" at 1.00 from a news sentence for "蒲蓁泓出生在哪个省？".
     news = "这位老工人出生在山东省，十六岁进厂。"
     oracle = _PoorAnswerStep({"出生": news}, "文档中没有提到。", keywords=["蒲蓁泓", "出生", "省"])
-    ans = ask_read("蒲蓁泓出生在哪个省？", _job(_zh_corpus(tmp_path, news), ScriptedLLM(oracle), enough=1))
+    ans = ask_read(
+        "蒲蓁泓出生在哪个省？", _job(_corpus(tmp_path, fact=news, filler=ZH_FILLER), ScriptedLLM(oracle), enough=1)
+    )
     assert "山东" not in ans.answer and ans.answer.startswith("文档中没有提到"), (ans.answer, ans.notes)
 
 

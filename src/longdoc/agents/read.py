@@ -29,16 +29,7 @@ from .answer import ReadersAnswer, answer_from_evidence, unmentioned
 from .context import Job
 from .links import clause_link, first_link, follow_links, withheld_link
 from .query import expand_query, make_plan
-from .readings import (
-    SURE,
-    Reading,
-    answers_found,
-    as_evidence,
-    meets_the_question,
-    names_all,
-    read_chunks,
-    sentence_of,
-)
+from .readings import SURE, Reading, answers_found, as_evidence, names_all, read_chunks, sentence_of
 from .settle import settle
 
 # The thesaurus's ranking counts half: its first pick is read after the first three of
@@ -139,7 +130,7 @@ def readers_answer(found: list[Reading], evidence: list[Evidence], question: str
     # Sure: confident, and its sentence names all the question names ("山东" from a
     # news sentence for "蒲蓁泓出生在哪个省？" also came at 1.00, naming no 蒲蓁泓).
     sentence = sentence_of(found[0])
-    on_subject = subject_found(question, sentence) == 1.0 and meets_the_question(found[0], subject_names(question))
+    on_subject = subject_found(question, sentence) == 1.0
     sure = found[0].relevance >= SURE and on_subject
     values = tuple(r.verdict.answer for r in found if r.verdict is not None and r.verdict.answer)
     best = found[0].relevance

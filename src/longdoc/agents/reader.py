@@ -51,12 +51,6 @@ class Verdict:
     # a news item); a fact told in other words shares none, so an unrelated
     # answer is kept, but ranked last and never ends the reading early.
     related: bool = True
-    # How many of the question's other words (the plan's keywords, expansions,
-    # synonyms) the sentence shares a term with: a fact that answers a question
-    # naming nothing meets several of its parts, a filler that happens to share a
-    # word meets one. The question itself is not counted: its character pairs
-    # across function words ("哪个城镇" gives 个城) meet "14个城市" by chance.
-    reach: int = 1
     # The sentence is about a look-alike of what the question names: its chunk
     # is kept out of the answer step too.
     look_alike: bool = False
@@ -131,17 +125,13 @@ def judge_reply(
             return Verdict(low, None, None, why, link=link, link_sentence=backing.sentence)
         return Verdict(low, None, None, why, look_alike=why.startswith(_LOOK_ALIKE))
     assert backing is not None
-    reach = _texts_reached(backing.sentence, list(related), analyzer)
-    near = reach > 0 or _texts_reached(backing.sentence, [question], analyzer) > 0
-    return Verdict(graded if graded is not None else 1.0, answer, backing.sentence, related=near, reach=reach)
+    near = _shares_a_term(backing.sentence, [question, *related], analyzer)
+    return Verdict(graded if graded is not None else 1.0, answer, backing.sentence, related=near)
 
 
-def _texts_reached(sentence: str, asked: list[str], analyzer: Analyzer) -> int:
-    """How many of the `asked` texts share terms with the sentence, texts that
-    share the same terms counted once ("sunk ship" and "destroyed ships" meet a
-    sentence by "ship" alone)."""
+def _shares_a_term(sentence: str, asked: list[str], analyzer: Analyzer) -> bool:
     own = set(analyzer.terms(sentence))
-    return len({shared for text in asked if (shared := frozenset(own.intersection(analyzer.terms(text))))})
+    return any(own & set(analyzer.terms(text)) for text in asked)
 
 
 def parse_reply(reply: str) -> tuple[str | None, str]:

@@ -22,9 +22,6 @@ from .reader import Verdict, read_chunk
 # A reader this sure (the 1.5B gave its paraphrased fact 1.00) outweighs an
 # answer step that finds no answer in that reader's sentence.
 SURE = 0.9
-# Of a question's other words (the plan's keywords, expansions, synonyms), how
-# many a reader's sentence must share terms with when the question names nothing.
-REACH_UNNAMED = 2
 # How far below the most confident answer an answer may be when its sentence
 # shares no word with the question (see answers_found).
 _UNRELATED_MARGIN = 0.05
@@ -156,19 +153,6 @@ def answers_found(readings: list[Reading], relevant_at: float) -> list[Reading]:
 
 def _related(r: Reading) -> bool:
     return r.verdict is not None and r.verdict.related
-
-
-def meets_the_question(r: Reading, named: list[str]) -> bool:
-    """Whether a reading may stand for the question's subject as far as its
-    words go. A question that names something (`named`: its `subject_names`) is
-    checked by those names, elsewhere; for one that names nothing, the reader's
-    sentence must meet more of what was asked than one word: share terms with
-    `REACH_UNNAMED` of the question's other words. The 1.5B's readers answered
-    "哪个城镇负责管理船只的官员会派送烘焙食品？" with 嘉兴 (0.96) from a sentence sharing only
-    城市 with it; the fruit growers' fact met 果农 and 秋天. (Not a rule for when
-    to stop reading: "Edda Marn tends the beacon" meets "Who keeps the
-    lighthouse?" by "beacon" alone.)"""
-    return bool(named) or (r.verdict is not None and r.verdict.reach >= REACH_UNNAMED)
 
 
 def names_all(r: Reading, plan: QueryPlan) -> bool:
