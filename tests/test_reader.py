@@ -147,7 +147,8 @@ def test_a_questions_subject_is_its_names_not_its_ordinary_words():
     assert subject_names("鲁迅出生在哪里？") == ["鲁迅"]
     # a paraphrase names nothing: no sentence has to repeat its words
     assert subject_names("哪里的种植户在落叶时节将收获的水果制作为一种紫红饮料？") == []
-    assert subject_names("谁一大早用船把行人送到对岸？") == []
+    assert subject_names("谁一大早用船把行人送到对岸？") == []  # two lone characters, not where a name stands
+    assert subject_names("李蓁的父亲是谁？") == ["李蓁"]  # two where a name stands, led by a surname
     # the word after a question word is what is asked, not a name ("城镇" is tagged a place)
     assert subject_names("哪个城镇负责管理船只的官员会派送烘焙食品？") == []
     assert subject_names("Who keeps the lighthouse on Karvo Point?") == ["Karvo", "Point"]
