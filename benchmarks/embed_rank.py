@@ -47,7 +47,7 @@ import numpy as np
 import numpy.typing as npt
 
 from longdoc.agents.context import ReadSettings
-from longdoc.agents.read import LEXICON_WEIGHT, SYNONYMS_WEIGHT
+from longdoc.agents.read import other_words_rankings
 from longdoc.bench.generate import build_document
 from longdoc.chunk import ChunkSettings
 from longdoc.index.embed import EmbeddingKind
@@ -326,14 +326,8 @@ def measure_other_words(stacks: list[Haystack], wordnet: bool, lexicon: Lexicon 
     query_seconds = []
     for h in stacks:
         t0 = time.perf_counter()
-        rankings, weights = [h.bm25], [1.0]
-        for words, weight in (
-            (thesaurus.other_words(h.question) if thesaurus else [], SYNONYMS_WEIGHT),
-            (lexicon.other_words(h.question, h.corpus.chunks_holding) if lexicon else [], LEXICON_WEIGHT),
-        ):
-            if words:
-                rankings.append(h.corpus.search(" ".join(words), k=len(h.chunks)))
-                weights.append(weight)
+        others, other_weights = other_words_rankings(h.corpus, h.question, [], thesaurus, lexicon)
+        rankings, weights = [h.bm25, *others], [1.0, *other_weights]
         query_seconds.append(time.perf_counter() - t0)
         if kind is not None:
             rankings.append(kind.build(h.docs).search(h.question, k=len(h.chunks)))

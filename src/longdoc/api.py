@@ -26,7 +26,7 @@ from .names import display_names
 from .parse import printable_path
 from .progress import Tracker
 from .records import Answer, IndexedDoc
-from .thesaurus import Thesaurus, ThesaurusMissing, load_thesaurus
+from .thesaurus import Thesaurus, ThesaurusMissing, load_thesaurus, sources
 from .tokens import TokenCounter
 
 __all__ = [
@@ -184,7 +184,7 @@ def _other_words_sources(
         thesaurus = None
         notes.append(f"{e}: Level 2 ranked chunks without synonyms")
     lexicon = None
-    if "lexicon" in settings.thesaurus.split(","):
+    if "lexicon" in sources(settings.thesaurus):
         try:
             model = lexicon_model(settings)
             with tracker.stage("lexicon", model.name):  # generated on first use: ~10 s

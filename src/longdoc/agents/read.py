@@ -21,9 +21,12 @@ found where to look next (agents/links.py).
 from __future__ import annotations
 
 from ..index.retriever import fuse
+from ..index.store import Corpus
+from ..lexicon import Lexicon
 from ..prompts import prompts_for
 from ..records import Answer, Hit, QueryPlan, Usage
 from ..retrieve import Evidence, follow_up, rank
+from ..thesaurus import Thesaurus
 from ..verify.names import answer_names, names_found, subject_found, subject_names
 from .answer import ReadersAnswer, answer_from_evidence, unmentioned
 from .context import Job
@@ -190,6 +193,22 @@ def gather_evidence(found: list[Reading], plan: QueryPlan, job: Job, set_aside: 
     return evidence + follow_up(job.corpus, plan, [e.text for e in evidence], room, counter, seen)
 
 
+def other_words_rankings(
+    corpus: Corpus, question: str, expansions: list[str], thesaurus: Thesaurus | None, lexicon: Lexicon | None
+) -> tuple[list[list[Hit]], list[float]]:
+    """The chunks ranked by each source of other words for the question that
+    gives any (the model's `expansions`, WordNet's, the lexicon's), with the
+    weight each counts for beside the keywords' ranking (1.0)."""
+    synonyms = thesaurus.other_words(question) if thesaurus else []
+    neighbours = lexicon.other_words(question, corpus.chunks_holding) if lexicon else []
+    rankings, weights = [], []
+    for words, weight in ((expansions, 1.0), (synonyms, SYNONYMS_WEIGHT), (neighbours, LEXICON_WEIGHT)):
+        if words:
+            rankings.append(corpus.search(" ".join(words), k=len(corpus.chunks)))
+            weights.append(weight)
+    return rankings, weights
+
+
 def reading_order(job: Job, plan: QueryPlan) -> list[Hit]:
     """`all`: document order. `ranked`: the keyword ranking fused with the
     rankings by the question's other words (the model's, WordNet's, the lexicon's),
@@ -197,13 +216,7 @@ def reading_order(job: Job, plan: QueryPlan) -> list[Hit]:
     chunks = job.corpus.chunks
     if job.read.strategy == "all":
         return [Hit(c, 0.0) for c in chunks]
-    rankings, weights = [rank(job.corpus, plan, k=len(chunks))], [1.0]
-    synonyms = job.thesaurus.other_words(plan.question) if job.thesaurus else []
-    neighbours = job.lexicon.other_words(plan.question, job.corpus.chunks_holding) if job.lexicon else []
-    for words, weight in ((plan.expansions, 1.0), (synonyms, SYNONYMS_WEIGHT), (neighbours, LEXICON_WEIGHT)):
-        if words:
-            rankings.append(job.corpus.search(" ".join(words), k=len(chunks)))
-            weights.append(weight)
-    hits = fuse(rankings, weights=weights)
+    rankings, weights = other_words_rankings(job.corpus, plan.question, plan.expansions, job.thesaurus, job.lexicon)
+    hits = fuse([rank(job.corpus, plan, k=len(chunks)), *rankings], weights=[1.0, *weights])
     seen = {h.chunk.id for h in hits}
     return hits + [Hit(c, 0.0) for c in chunks if c.id not in seen]

@@ -5,6 +5,7 @@ holds them, and a name spelled almost like one asked about (a decoy)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from difflib import SequenceMatcher
 
 from ..widths import fold_width
@@ -83,15 +84,25 @@ def zh_person_names(question: str) -> list[str]:
     characters between function characters or punctuation, the first a common
     surname, where a name may stand ("蒲璟砚" in "蒲璟砚在什么时期创作了…").
     Other Chinese words cannot be told from names, so only these are judged."""
-    blanked = _ZH_REFERENCE.sub(lambda m: " " * len(m.group()), question)
-    text = blanked.translate(_ZH_GLUE)  # one character for one: positions hold
     names = []
+    for run, _, at_name in _zh_runs(question, _ZH_REFERENCE):
+        if at_name and 3 <= len(run) <= 4 and run[0] in _ZH_SURNAMES:
+            names.append(run)
+    return names
+
+
+def _zh_runs(question: str, *blank: re.Pattern[str]) -> Iterator[tuple[str, str, bool]]:
+    """The question's runs of Han characters between function characters (and
+    what the `blank` patterns match), each with the text before it and whether
+    a name may stand there."""
+    text = question
+    for pattern in blank:
+        text = pattern.sub(lambda m: " " * len(m.group()), text)
+    text = text.translate(_ZH_GLUE)  # one character for one: positions hold
     for m in _CJK.finditer(text):
         before = question[: m.start()].rstrip()
         at_name = not before or not _CJK.match(before[-1]) or before[-1] in _ZH_BEFORE_NAME
-        if at_name and 3 <= len(m.group()) <= 4 and m.group()[0] in _ZH_SURNAMES:
-            names.append(m.group())
-    return names
+        yield m.group(), before, at_name
 
 
 # Words that ask ("哪个城市", "什么职务"): the word after them is what is asked
@@ -114,18 +125,13 @@ def subject_names(question: str) -> list[str]:
     which a fact told in other words need not share ("哪里的种植户在落叶时节将收获
     的水果制作为一种紫红饮料？" names nothing)."""
     names = _latin_names(question, skip_first=False)
-    blanked = _ZH_ASKING.sub(lambda m: " " * len(m.group()), question)
-    blanked = _ZH_REFERENCE.sub(lambda m: " " * len(m.group()), blanked)
-    text = blanked.translate(_ZH_GLUE)  # one character for one: positions hold
-    for m in _CJK.finditer(text):
-        before = question[: m.start()].rstrip()
-        at_name = not before or not _CJK.match(before[-1]) or before[-1] in _ZH_BEFORE_NAME
+    for run, before, at_name in _zh_runs(question, _ZH_ASKING, _ZH_REFERENCE):
         asked = before.endswith(_ZH_ASKS)
         # Characters in a row the dictionary holds no longer word for: three make
         # a name; two only where a name may stand, led by a surname ("李蓁的父亲";
         # "一大早用船" names no "用船").
         alone, alone_at = "", 0
-        for i, (word, tag) in enumerate([*tagged_words(m.group()), ("", "")]):
+        for i, (word, tag) in enumerate([*tagged_words(run), ("", "")]):
             if len(word) == 1:
                 alone, alone_at = alone + word, alone_at if alone else i
                 continue
